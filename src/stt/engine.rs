@@ -1,0 +1,150 @@
+//! whisper.cpp through whisper-rs: one model context and one decoding state, reused for
+//! every chunk. Owns the decoding parameters; never runs two decodes at once.
+
+use std::path::Path;
+
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
+
+use super::filter;
+
+pub const SAMPLE_RATE_HZ: usize = 16_000;
+/// whisper.cpp refuses input shorter than a second, so shorter chunks are padded to this.
+const MIN_INPUT_SAMPLES: usize = SAMPLE_RATE_HZ * 105 / 100;
+/// Encoder frames per second of audio (whisper's 1500 frames cover 30 s).
+const FRAMES_PER_S: f32 = 50.0;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SttError {
+    #[error("{path}: cannot load the Whisper model ({reason}); reinstall it with `twoears model install`")]
+    Load { path: String, reason: String },
+    #[error("transcription failed: {0}")]
+    Decode(String),
+}
+
+/// What whisper heard in one chunk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heard {
+    pub text: String,
+    /// Highest no-speech probability among the kept segments (0 when none kept).
+    pub no_speech_prob: f32,
+}
+
+pub struct Engine {
+    // The state holds its own reference to the context; keeping this one documents ownership.
+    _ctx: WhisperContext,
+    state: WhisperState,
+    threads: i32,
+    language: Option<String>,
+    pad: Vec<f32>,
+    model_name: String,
+}
+
+/// Whisper's encoder window for a chunk: 50 frames per second plus a margin (a 7 s clip is
+/// garbled at 256 frames and fine at 384), rounded up to a multiple of 64, at most 1500.
+pub fn audio_ctx_for(samples: usize) -> i32 {
+    let secs = samples as f32 / SAMPLE_RATE_HZ as f32;
+    let frames = (secs * FRAMES_PER_S * 1.1 + 64.0).ceil() as i32;
+    (((frames + 63) / 64) * 64).min(1500)
+}
+
+impl Engine {
+    /// Loads a ggml model. `threads` is the number of cores whisper may spin on.
+    ///
+    /// # Errors
+    /// The file is missing, unreadable or not a whisper.cpp model.
+    pub fn load(path: &Path, threads: usize, language: Option<&str>) -> Result<Self, SttError> {
+        whisper_rs::install_logging_hooks();
+        let load_err = |reason: String| SttError::Load {
+            path: path.display().to_string(),
+            reason,
+        };
+        if !path.is_file() {
+            return Err(load_err("no such file".into()));
+        }
+        let path_str = path.to_str().ok_or_else(|| load_err("path is not UTF-8".into()))?;
+        let ctx = WhisperContext::new_with_params(path_str, WhisperContextParameters::default())
+            .map_err(|e| load_err(format!("{e}")))?;
+        let state = ctx.create_state().map_err(|e| load_err(format!("{e}")))?;
+        let model_name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .map(|s| s.trim_start_matches("ggml-").to_string())
+            .unwrap_or_default();
+        Ok(Self {
+            _ctx: ctx,
+            state,
+            threads: threads.max(1) as i32,
+            language: language.map(str::to_owned),
+            pad: Vec::with_capacity(MIN_INPUT_SAMPLES),
+            model_name,
+        })
+    }
+
+    pub fn model_name(&self) -> &str {
+        &self.model_name
+    }
+
+    /// Transcribes one chunk of 16 kHz mono audio (at most 30 s).
+    ///
+    /// # Errors
+    /// whisper.cpp reported a failure for this chunk; the caller logs it and goes on.
+    pub fn transcribe(&mut self, samples: &[f32]) -> Result<Heard, SttError> {
+        let input = if samples.len() < MIN_INPUT_SAMPLES {
+            self.pad.clear();
+            self.pad.extend_from_slice(samples);
+            self.pad.resize(MIN_INPUT_SAMPLES, 0.0);
+            &self.pad[..]
+        } else {
+            samples
+        };
+        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        params.set_n_threads(self.threads);
+        params.set_audio_ctx(audio_ctx_for(input.len()));
+        params.set_language(Some(self.language.as_deref().unwrap_or("en")));
+        params.set_no_context(true);
+        params.set_no_timestamps(true);
+        params.set_single_segment(true);
+        params.set_suppress_blank(true);
+        params.set_suppress_nst(true);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_special(false);
+        params.set_print_timestamps(false);
+        self.state
+            .full(params, input)
+            .map_err(|e| SttError::Decode(format!("{e}")))?;
+        let mut text = String::new();
+        let mut no_speech_prob = 0f32;
+        for seg in self.state.as_iter() {
+            let piece = seg.to_str_lossy().map(|s| s.into_owned()).unwrap_or_default();
+            let p = seg.no_speech_probability();
+            if let Some(kept) = filter::keep(&piece, p) {
+                if !text.is_empty() {
+                    text.push(' ');
+                }
+                text.push_str(&kept);
+                no_speech_prob = no_speech_prob.max(p);
+            }
+        }
+        Ok(Heard {
+            text,
+            no_speech_prob,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audio_ctx_keeps_a_margin_over_50_frames_per_second() {
+        for secs in [1.0f32, 3.0, 7.0, 10.0, 12.0] {
+            let ctx = audio_ctx_for((secs * SAMPLE_RATE_HZ as f32) as usize);
+            assert!(ctx as f32 >= secs * 50.0 + 32.0, "{secs} s -> {ctx}");
+            assert_eq!(ctx % 64, 0);
+        }
+        assert!(audio_ctx_for(7 * SAMPLE_RATE_HZ) >= 384);
+        assert_eq!(audio_ctx_for(40 * SAMPLE_RATE_HZ), 1500);
+    }
+}

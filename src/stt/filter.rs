@@ -1,0 +1,84 @@
+//! Drops what whisper invents on non-speech: bracketed annotations, stock phrases from its
+//! training subtitles, and segments it itself rates as probably silent.
+
+/// Above this no-speech probability a segment is dropped unless it is long.
+const NO_SPEECH_MAX: f32 = 0.6;
+
+/// Phrases whisper emits on silence or noise (lower-case, without punctuation).
+const HALLUCINATIONS: &[&str] = &[
+    "thank you for watching",
+    "thanks for watching",
+    "thank you for watching and see you next time",
+    "please subscribe",
+    "subtitles by the amaraorg community",
+    "you",
+];
+
+fn normalise(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric() || c.is_whitespace())
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// Removes `[...]` and `(...)` annotations such as `[BLANK_AUDIO]` or `(music)`.
+fn strip_annotations(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut depth = 0usize;
+    let mut in_stars = false;
+    for c in s.chars() {
+        match c {
+            '[' | '(' => depth += 1,
+            ']' | ')' => depth = depth.saturating_sub(1),
+            '*' => in_stars = !in_stars,
+            _ if depth == 0 && !in_stars => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The segment's text to keep, or `None` when it is a hallucination.
+pub fn keep(text: &str, no_speech_prob: f32) -> Option<String> {
+    let text = strip_annotations(text);
+    let norm = normalise(&text);
+    if norm.is_empty() || HALLUCINATIONS.contains(&norm.as_str()) {
+        return None;
+    }
+    if no_speech_prob > NO_SPEECH_MAX && norm.split(' ').count() < 4 {
+        return None;
+    }
+    Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_known_hallucinations() {
+        assert_eq!(keep(" [BLANK_AUDIO]", 0.1), None);
+        assert_eq!(keep(" (music)", 0.1), None);
+        assert_eq!(keep(" Thank you for watching!", 0.2), None);
+        assert_eq!(keep(" you", 0.2), None);
+        assert_eq!(keep(" *sighs*", 0.2), None);
+    }
+
+    #[test]
+    fn drops_short_text_whisper_thinks_is_silence() {
+        assert_eq!(keep(" Okay.", 0.9), None);
+        assert_eq!(keep(" Okay.", 0.1), Some("Okay.".into()));
+        assert!(keep(" We use spreadsheets for all of it today.", 0.9).is_some());
+    }
+
+    #[test]
+    fn keeps_speech_and_removes_inline_annotations() {
+        assert_eq!(
+            keep(" Hello [BLANK_AUDIO] there.", 0.0),
+            Some("Hello there.".into())
+        );
+    }
+}
