@@ -2,12 +2,16 @@
 
 use anyhow::{Context, Result};
 
-use crate::cli::{self, Cli, Command, ModelCommand};
+use std::io::IsTerminal;
+
+use crate::cli::{self, Cli, Command, ModelCommand, ReviewArgs, SttArgs};
+use crate::input::InputSpec;
 use crate::model::{install, store};
+use crate::pipeline::SttSettings;
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Review(_args) => anyhow::bail!("review is not built yet"),
+        Command::Review(args) => review(args),
         Command::Model(cmd) => model(cmd),
     }
 }
@@ -54,6 +58,65 @@ fn model(cmd: ModelCommand) -> Result<()> {
                 println!("no models installed; run `twoears model install`");
             }
         }
+    }
+    Ok(())
+}
+
+/// Resolves the speech-to-text flags: `None` with `--no-stt`, else the model to load.
+pub fn stt_settings(args: &SttArgs) -> Result<Option<SttSettings>> {
+    if args.no_stt {
+        return Ok(None);
+    }
+    let model = store::find(args.model.as_deref(), store::DEFAULT_MODEL)?;
+    Ok(Some(SttSettings {
+        model,
+        threads: cli::stt_threads(args.threads),
+        language: args.language.clone(),
+    }))
+}
+
+fn review(args: ReviewArgs) -> Result<()> {
+    let spec = match (args.call, args.rep, args.prospect) {
+        (Some(path), _, _) => InputSpec::Stereo {
+            path,
+            rep_channel: args.rep_channel,
+            prospect_channel: args.prospect_channel,
+        },
+        (None, Some(rep), Some(prospect)) => InputSpec::Pair { rep, prospect },
+        _ => anyhow::bail!("give a stereo CALL file, or both --rep FILE and --prospect FILE"),
+    };
+    let stt = stt_settings(&args.stt)?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(1000);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} reviewing [{bar:30}] {msg}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar
+    });
+    let mut progress = |done_s: f64, total_s: Option<f64>| {
+        if let Some(bar) = &bar {
+            if let Some(total) = total_s.filter(|t| *t > 0.0) {
+                bar.set_position((done_s / total * 1000.0).min(1000.0) as u64);
+            }
+            bar.set_message(format!("{} of call", crate::report::clock(done_s)));
+        }
+    };
+    let report = crate::review::review(&spec, stt.as_ref(), &mut progress)?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    for w in &report.warnings {
+        eprintln!("twoears: warning: {w}");
+    }
+    if let Some(path) = &args.json {
+        report
+            .write_json(path)
+            .with_context(|| format!("{}: cannot write the report; check the directory exists and is writable", path.display()))?;
+    }
+    if !args.quiet {
+        report.write_summary(&mut std::io::stdout().lock())?;
     }
     Ok(())
 }

@@ -2,8 +2,19 @@
 
 mod cli;
 mod commands;
+mod detect;
+mod echo;
+mod event;
+mod frontend;
+mod input;
 mod model;
+mod pipeline;
+mod report;
+mod resample;
+mod review;
 mod stt;
+mod talk;
+mod vad;
 
 use clap::Parser;
 

@@ -1,0 +1,223 @@
+//! Premature pitch: the rep presents the product before discovery has earned it, or right
+//! after the prospect mentions a tool or a pain instead of asking about it. Evaluated per
+//! transcript chunk, so it fires on the first chunk that carries the pitch.
+
+use super::language::{self, is_open_question, is_question};
+use super::{Alert, AlertKind, CallState};
+use crate::event::{Segment, Side};
+
+#[derive(Debug, Clone)]
+pub struct PitchConfig {
+    /// A trigger counts this long after the prospect's sentence ends.
+    pub trigger_window_s: f64,
+    /// Open questions the rep must have asked before presenting is fine.
+    pub min_open_questions: u32,
+    /// Share of talk the prospect must have had before presenting is fine.
+    pub min_prospect_share: f64,
+    /// No second pitch alert within this long.
+    pub cooldown_s: f64,
+}
+
+impl Default for PitchConfig {
+    fn default() -> Self {
+        Self {
+            trigger_window_s: 15.0,
+            min_open_questions: 3,
+            min_prospect_share: 0.4,
+            cooldown_s: 60.0,
+        }
+    }
+}
+
+pub struct PitchRule {
+    cfg: PitchConfig,
+    last_alert_s: Option<f64>,
+    /// An alert was raised and the prospect has not spoken since (one alert per rep turn).
+    alerted_this_turn: bool,
+}
+
+/// The prospect's last trigger that the rep has not yet asked about.
+fn open_trigger(state: &CallState, at_s: f64, window_s: f64) -> Option<(String, &'static str)> {
+    for seg in state.segments.iter().rev() {
+        if seg.end_s < at_s - window_s {
+            break;
+        }
+        match seg.side {
+            Side::Rep if language::sentences(&seg.text).iter().any(|s| is_question(s)) => return None,
+            Side::Rep => {}
+            Side::Prospect => {
+                for sentence in language::sentences(&seg.text).iter().rev() {
+                    if let Some(t) = language::trigger(sentence) {
+                        return Some((sentence.clone(), t));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The prospect invited a presentation in their latest turn.
+fn invited(state: &CallState) -> bool {
+    state
+        .segments
+        .iter()
+        .rev()
+        .take_while(|s| s.side == Side::Prospect)
+        .any(|s| language::sentences(&s.text).iter().any(|x| language::invitation(x)))
+}
+
+impl PitchRule {
+    pub fn new(cfg: PitchConfig) -> Self {
+        Self {
+            cfg,
+            last_alert_s: None,
+            alerted_this_turn: false,
+        }
+    }
+
+    pub fn on_segment(&mut self, state: &CallState, seg: &Segment, available_s: f64) -> Option<Alert> {
+        if seg.side != Side::Rep {
+            self.alerted_this_turn = false;
+            return None;
+        }
+        if self.alerted_this_turn {
+            return None;
+        }
+        // The rep's declarative sentences that present the product; questions do not count.
+        let (sentence, framing) = language::sentences(&seg.text)
+            .into_iter()
+            .filter(|s| !is_question(s))
+            .find_map(|s| language::product_framing(&s).map(|f| (s, f)))?;
+        if invited(state) {
+            return None;
+        }
+        if self.last_alert_s.is_some_and(|t| available_s - t < self.cfg.cooldown_s) {
+            return None;
+        }
+        let open_questions: u32 = state
+            .segments
+            .iter()
+            .filter(|s| s.side == Side::Rep)
+            .map(|s| language::sentences(&s.text).iter().filter(|x| is_open_question(x)).count() as u32)
+            .sum();
+        let rep = state.talk.spoken_in(Side::Rep, 0.0, seg.start_s, None);
+        let pro = state.talk.spoken_in(Side::Prospect, 0.0, seg.start_s, None);
+        let prospect_share = if rep + pro > 0.0 { pro / (rep + pro) } else { 0.0 };
+        let trigger = open_trigger(state, seg.start_s, self.cfg.trigger_window_s);
+        let (message, why) = if let Some((said, _)) = &trigger {
+            (
+                format!("They said: '{}'. Ask why before you pitch.", said.trim_end_matches(['.', '!'])),
+                format!("pitch right after a trigger ({framing:?})"),
+            )
+        } else if open_questions < self.cfg.min_open_questions || prospect_share < self.cfg.min_prospect_share {
+            (
+                "You are pitching before you know their world. Ask about their situation first.".to_string(),
+                format!(
+                    "pitch before discovery ({framing:?}; {open_questions} open questions, prospect share {:.0}%)",
+                    prospect_share * 100.0
+                ),
+            )
+        } else {
+            return None;
+        };
+        self.last_alert_s = Some(available_s);
+        self.alerted_this_turn = true;
+        Some(Alert {
+            kind: AlertKind::Pitch,
+            at_s: available_s,
+            side: Side::Rep,
+            message,
+            evidence: format!("\"{sentence}\" - {why}"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::{DetectConfig, Detector};
+    use crate::event::Event;
+    use crate::vad::Turn;
+
+    /// Plays a transcript through the detector: (side, start, end, text).
+    fn run(lines: &[(Side, f64, f64, &str)]) -> Vec<Alert> {
+        let mut d = Detector::new(DetectConfig::default());
+        for &(side, start_s, end_s, text) in lines {
+            d.on_event(&Event::TurnStarted { side, start_s });
+            d.on_event(&Event::TurnEnded {
+                side,
+                turn: Turn { start_s, end_s },
+            });
+            d.on_event(&Event::Transcript {
+                segment: Segment {
+                    side,
+                    start_s,
+                    end_s,
+                    text: text.into(),
+                },
+                available_s: end_s + 0.5,
+            });
+        }
+        d.alerts.into_iter().filter(|a| a.kind == AlertKind::Pitch).collect()
+    }
+
+    use Side::{Prospect as P, Rep as R};
+
+    #[test]
+    fn trigger_then_pitch_is_alerted_with_the_trigger_quoted() {
+        let a = run(&[
+            (R, 0.0, 4.0, "How does your team book demos today?"),
+            (P, 5.0, 12.0, "Mostly by email. We do not have a scheduling tool at all."),
+            (R, 12.5, 20.0, "Great, that is where we come in. Our scheduler books meetings for you."),
+        ]);
+        assert_eq!(a.len(), 1);
+        assert!(a[0].message.contains("We do not have a scheduling tool at all"), "{}", a[0].message);
+        assert_eq!(a[0].at_s, 20.5);
+    }
+
+    #[test]
+    fn pitch_before_discovery_is_alerted() {
+        let a = run(&[
+            (R, 0.0, 2.0, "Hi Alex, thanks for joining."),
+            (P, 2.5, 4.0, "Sure."),
+            (R, 4.5, 14.0, "So our platform is the leading analytics suite, and it lets you see every account."),
+        ]);
+        assert_eq!(a.len(), 1);
+        assert!(a[0].evidence.contains("before discovery"), "{}", a[0].evidence);
+    }
+
+    #[test]
+    fn asking_about_the_trigger_is_not_a_pitch() {
+        let a = run(&[
+            (R, 0.0, 4.0, "What tools does your team use?"),
+            (P, 5.0, 12.0, "We use spreadsheets for everything."),
+            (R, 12.5, 16.0, "Interesting, why spreadsheets? What breaks first when the team grows?"),
+        ]);
+        assert!(a.is_empty(), "{a:?}");
+    }
+
+    #[test]
+    fn product_inside_a_question_is_not_a_pitch() {
+        let a = run(&[
+            (R, 0.0, 4.0, "Tell me about your buyers."),
+            (P, 5.0, 12.0, "Mostly finance teams. We never use video with them."),
+            (R, 12.5, 16.0, "Would a short demo video fit buyers like that?"),
+        ]);
+        assert!(a.is_empty(), "{a:?}");
+    }
+
+    #[test]
+    fn invited_presentation_after_discovery_is_fine() {
+        let a = run(&[
+            (R, 0.0, 4.0, "What is your biggest challenge this quarter?"),
+            (P, 5.0, 30.0, "Hiring. We lose weeks on scheduling interviews, it is painful and slow."),
+            (R, 31.0, 34.0, "How do you schedule them today?"),
+            (P, 35.0, 60.0, "By hand, across four calendars. It is a mess and everybody hates it."),
+            (R, 61.0, 64.0, "Who else feels that pain on your side?"),
+            (P, 65.0, 80.0, "The recruiters most of all. So how would your product help us here?"),
+            (R, 81.0, 90.0, "Our platform reads all four calendars and it lets you book in one click."),
+        ]);
+        assert!(a.is_empty(), "{a:?}");
+    }
+}

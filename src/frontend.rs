@@ -1,0 +1,212 @@
+//! The front end of the pipeline, shared by live capture and review: takes aligned 16 kHz
+//! rep and prospect audio, cancels the prospect's echo in the rep mic, runs VAD per side,
+//! tracks turns and cuts each side's speech into chunks for the transcriber.
+//! Runs on a stage thread, never on the audio callback.
+
+use crate::echo::{EchoCanceller, EchoFrame};
+use crate::event::{Chunk, Event, Side};
+use crate::vad::{Change, SideVad, VadConfig, FRAME, FRAME_S};
+
+/// A rep frame counts as speech only if the cleaned mic is this much louder (power ratio)
+/// than the echo the canceller predicted: leaked prospect speech left over after
+/// cancellation must not count as the rep.
+const ECHO_GATE: f32 = 0.5;
+/// Audio kept before a turn's first voiced frame and after its last.
+const PAD_S: f64 = 0.2;
+/// A chunk is cut at the first pause after this long...
+const CHUNK_SOFT_S: f64 = 6.0;
+/// ...and anywhere after this long, so transcripts keep up with the call.
+const CHUNK_HARD_S: f64 = 10.0;
+
+struct Chunker {
+    side: Side,
+    /// Recent audio, for the pre-roll of a turn that opens a few frames late.
+    preroll: Vec<f32>,
+    buf: Vec<f32>,
+    buf_start_s: f64,
+    open: bool,
+}
+
+impl Chunker {
+    fn new(side: Side) -> Self {
+        Self {
+            side,
+            preroll: Vec::with_capacity(FRAME * 40),
+            buf: Vec::with_capacity(16_000 * 12),
+            buf_start_s: 0.0,
+            open: false,
+        }
+    }
+
+    fn keep_preroll(&mut self, frame: &[f32]) {
+        let max = FRAME * 40;
+        if self.preroll.len() + frame.len() > max {
+            let drop = self.preroll.len() + frame.len() - max;
+            self.preroll.drain(..drop);
+        }
+        self.preroll.extend_from_slice(frame);
+    }
+
+    fn emit(&mut self, end_s: f64, turn_final: bool, out: &mut Vec<Chunk>) {
+        let n = (((end_s - self.buf_start_s) * 16_000.0).round().max(0.0) as usize).min(self.buf.len());
+        if n > 0 {
+            out.push(Chunk {
+                side: self.side,
+                start_s: self.buf_start_s,
+                end_s: self.buf_start_s + n as f64 / 16_000.0,
+                samples: self.buf[..n].to_vec(),
+                turn_final,
+            });
+        }
+        self.buf.clear();
+    }
+
+    /// `frame` ends at `t_end_s`; `change` is what it did to the turn; `voiced` its VAD.
+    fn frame(&mut self, frame: &[f32], t_end_s: f64, change: Change, voiced: bool, out: &mut Vec<Chunk>) {
+        self.keep_preroll(frame);
+        match change {
+            Change::Started(start_s) => {
+                let from_s = (start_s - PAD_S).max(0.0);
+                let back = (((t_end_s - from_s) * 16_000.0).round() as usize).min(self.preroll.len());
+                self.buf.clear();
+                self.buf.extend_from_slice(&self.preroll[self.preroll.len() - back..]);
+                self.buf_start_s = t_end_s - back as f64 / 16_000.0;
+                self.open = true;
+            }
+            Change::Ended(turn) => {
+                self.buf.extend_from_slice(frame);
+                self.emit(turn.end_s + PAD_S, true, out);
+                self.open = false;
+            }
+            Change::None if self.open => {
+                self.buf.extend_from_slice(frame);
+                let len_s = t_end_s - self.buf_start_s;
+                if (len_s >= CHUNK_SOFT_S && !voiced) || len_s >= CHUNK_HARD_S {
+                    self.emit(t_end_s, false, out);
+                    self.buf_start_s = t_end_s;
+                }
+            }
+            Change::None => {}
+        }
+    }
+
+    fn finish(&mut self, change: Change, out: &mut Vec<Chunk>) {
+        if let Change::Ended(turn) = change {
+            self.emit(turn.end_s + PAD_S, true, out);
+        }
+        self.open = false;
+    }
+}
+
+/// Per-frame diagnostics, for tuning and tests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FrameStats {
+    pub rep_score: f32,
+    pub prospect_score: f32,
+    pub echo: EchoFrame,
+}
+
+pub struct FrontEnd {
+    aec: EchoCanceller,
+    vad: [SideVad; 2],
+    chunkers: [Chunker; 2],
+    rep_pending: Vec<f32>,
+    prospect_pending: Vec<f32>,
+    clean: [f32; FRAME],
+    frames: u64,
+    pub last: FrameStats,
+}
+
+impl FrontEnd {
+    pub fn new(cfg: VadConfig) -> Self {
+        Self {
+            aec: EchoCanceller::new(),
+            vad: [SideVad::new(cfg), SideVad::new(cfg)],
+            chunkers: [Chunker::new(Side::Rep), Chunker::new(Side::Prospect)],
+            rep_pending: Vec::with_capacity(FRAME * 64),
+            prospect_pending: Vec::with_capacity(FRAME * 64),
+            clean: [0.0; FRAME],
+            frames: 0,
+            last: FrameStats::default(),
+        }
+    }
+
+    /// Call time processed so far.
+    pub fn now_s(&self) -> f64 {
+        self.frames as f64 * FRAME_S
+    }
+
+    /// Whether a side is inside a turn right now.
+    pub fn speaking(&self, side: Side) -> bool {
+        self.vad[side as usize].turns.is_active()
+    }
+
+    /// Feeds aligned audio (equal lengths); pushes events and finished chunks.
+    pub fn push(&mut self, rep: &[f32], prospect: &[f32], events: &mut Vec<Event>, chunks: &mut Vec<Chunk>) {
+        self.rep_pending.extend_from_slice(rep);
+        self.prospect_pending.extend_from_slice(prospect);
+        let whole = self.rep_pending.len().min(self.prospect_pending.len()) / FRAME;
+        for i in 0..whole {
+            let r = i * FRAME..(i + 1) * FRAME;
+            let mut rep_frame = [0f32; FRAME];
+            let mut pro_frame = [0f32; FRAME];
+            rep_frame.copy_from_slice(&self.rep_pending[r.clone()]);
+            pro_frame.copy_from_slice(&self.prospect_pending[r]);
+            self.frame(&rep_frame, &pro_frame, events, chunks);
+        }
+        self.rep_pending.drain(..whole * FRAME);
+        self.prospect_pending.drain(..whole * FRAME);
+    }
+
+    fn frame(&mut self, rep: &[f32; FRAME], prospect: &[f32; FRAME], events: &mut Vec<Event>, chunks: &mut Vec<Chunk>) {
+        let t_s = self.now_s();
+        let t_end_s = t_s + FRAME_S;
+        let echo = self.aec.process(rep, prospect, &mut self.clean);
+        let clean = self.clean;
+        let rep_score = self.vad[0].score(&clean);
+        let prospect_score = self.vad[1].score(prospect);
+        let rep_loud = self.vad[0].loud_enough(echo.clean_ms);
+        let prospect_ms = prospect.iter().map(|v| v * v).sum::<f32>() / FRAME as f32;
+        let prospect_loud = self.vad[1].loud_enough(prospect_ms);
+        let echo_free = !echo.reference_active
+            || (echo.clean_ms > ECHO_GATE * echo.echo_ms && (echo.converged || echo.clean_ms > prospect_ms));
+        let rep_voiced = self.vad[0].is_voiced(rep_score) && rep_loud && echo_free;
+        let prospect_voiced = self.vad[1].is_voiced(prospect_score) && prospect_loud;
+        if std::env::var_os("TWOEARS_DUMP").is_some() {
+            eprintln!("F {:.3} {:.2} {:.2} {} {:.2e} {:.2e} {:.2e} {}", t_s, rep_score, prospect_score, rep_voiced as u8, echo.mic_ms, echo.clean_ms, echo.echo_ms, echo.reference_active as u8);
+        }
+        self.last = FrameStats {
+            rep_score,
+            prospect_score,
+            echo,
+        };
+        for (side, voiced, audio) in [(Side::Rep, rep_voiced, &clean), (Side::Prospect, prospect_voiced, prospect)] {
+            let i = side as usize;
+            let change = self.vad[i].turns.frame(t_s, voiced);
+            match change {
+                Change::Started(start_s) => events.push(Event::TurnStarted { side, start_s }),
+                Change::Ended(turn) => events.push(Event::TurnEnded { side, turn }),
+                Change::None => {}
+            }
+            self.chunkers[i].frame(audio, t_end_s, change, voiced, chunks);
+        }
+        events.push(Event::Frame {
+            t_s: t_end_s,
+            rep: self.vad[0].turns.is_active(),
+            prospect: self.vad[1].turns.is_active(),
+        });
+        self.frames += 1;
+    }
+
+    /// Ends the call: closes open turns and flushes their chunks.
+    pub fn finish(&mut self, events: &mut Vec<Event>, chunks: &mut Vec<Chunk>) {
+        for side in [Side::Rep, Side::Prospect] {
+            let i = side as usize;
+            let change = self.vad[i].turns.finish();
+            if let Change::Ended(turn) = change {
+                events.push(Event::TurnEnded { side, turn });
+            }
+            self.chunkers[i].finish(change, chunks);
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! Input for review: one stereo recording or two files, decoded, split into the rep and
+//! prospect sides and resampled to 16 kHz, handed out in aligned blocks in call order.
+
+pub mod file;
+
+use std::path::PathBuf;
+
+use crate::resample::ToSpeechRate;
+use file::AudioFile;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{0}: no such file; check the path")]
+    Missing(String),
+    #[error("{path}: cannot read it ({reason})")]
+    Unreadable { path: String, reason: String },
+    #[error("{path}: not a supported audio file ({reason}); use WAV, FLAC, MP3, OGG/Vorbis or AAC/M4A")]
+    Format { path: String, reason: String },
+    #[error("{path}: unsupported codec ({reason}); convert it to WAV or FLAC first")]
+    Codec { path: String, reason: String },
+    #[error("{path}: sample rate {rate_hz} Hz is outside 8000..192000 Hz; resample it first")]
+    Rate { path: String, rate_hz: u32 },
+    #[error("{path}: is mono, but a call has two sides; pass the sides as --rep FILE --prospect FILE, or record in stereo")]
+    Mono { path: String },
+    #[error("{path}: has {channels} channels; say which carry the call with --rep-channel N --prospect-channel N")]
+    ManyChannels { path: String, channels: usize },
+    #[error("{path}: channel {value:?} does not exist (the file has {channels}); use left, right or a number from 1 to {channels}")]
+    BadChannel {
+        path: String,
+        value: String,
+        channels: usize,
+    },
+    #[error("{path}: --rep-channel and --prospect-channel name the same channel; give two different channels")]
+    SameChannel { path: String },
+    #[error("{path}: contains no audio samples; record the call again or check the export")]
+    Empty { path: String },
+}
+
+/// What the user asked to review.
+#[derive(Debug, Clone)]
+pub enum InputSpec {
+    Stereo {
+        path: PathBuf,
+        rep_channel: Option<String>,
+        prospect_channel: Option<String>,
+    },
+    Pair {
+        rep: PathBuf,
+        prospect: PathBuf,
+    },
+}
+
+fn parse_channel(path: &str, value: &str, channels: usize) -> Result<usize, InputError> {
+    let idx = match value.to_ascii_lowercase().as_str() {
+        "left" | "l" => 0,
+        "right" | "r" => 1,
+        n => n.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).unwrap_or(usize::MAX),
+    };
+    if idx < channels {
+        Ok(idx)
+    } else {
+        Err(InputError::BadChannel {
+            path: path.into(),
+            value: value.into(),
+            channels,
+        })
+    }
+}
+
+/// How one decoded file feeds one or both sides.
+enum Pick {
+    Channel(usize),
+    Mix,
+}
+
+struct Side {
+    resampler: ToSpeechRate,
+    queue: Vec<f32>,
+    scratch: Vec<f32>,
+}
+
+impl Side {
+    fn new(rate_hz: u32) -> Self {
+        Self {
+            resampler: ToSpeechRate::new(rate_hz).expect("rate validated on open"),
+            queue: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, block: &[f32], channels: usize, pick: &Pick) {
+        self.scratch.clear();
+        match *pick {
+            Pick::Channel(c) => self.scratch.extend(block.chunks_exact(channels).map(|f| f[c])),
+            Pick::Mix => self
+                .scratch
+                .extend(block.chunks_exact(channels).map(|f| f.iter().sum::<f32>() / channels as f32)),
+        }
+        self.resampler.push(&self.scratch, &mut self.queue);
+    }
+}
+
+/// Hands out aligned 16 kHz rep/prospect samples from the recording(s).
+pub struct CallReader {
+    files: Vec<(AudioFile, Vec<(usize, Pick)>)>,
+    sides: [Side; 2],
+    ended: Vec<bool>,
+    warned: Vec<String>,
+    pub duration_s: Option<f64>,
+}
+
+pub const REP: usize = 0;
+pub const PROSPECT: usize = 1;
+
+impl CallReader {
+    /// Opens the input and checks its channel layout.
+    ///
+    /// # Errors
+    /// See [`InputError`].
+    pub fn open(spec: &InputSpec) -> Result<Self, InputError> {
+        match spec {
+            InputSpec::Stereo {
+                path,
+                rep_channel,
+                prospect_channel,
+            } => {
+                let f = AudioFile::open(path)?;
+                let p = path.display().to_string();
+                let n = f.channels;
+                let (rep, pro) = match (rep_channel, prospect_channel) {
+                    _ if n == 1 => return Err(InputError::Mono { path: p }),
+                    (None, None) if n > 2 => return Err(InputError::ManyChannels { path: p, channels: n }),
+                    (None, None) => (0, 1),
+                    (Some(r), None) => {
+                        let r = parse_channel(&p, r, n)?;
+                        if n > 2 {
+                            return Err(InputError::ManyChannels { path: p, channels: n });
+                        }
+                        (r, 1 - r)
+                    }
+                    (None, Some(q)) => {
+                        let q = parse_channel(&p, q, n)?;
+                        if n > 2 {
+                            return Err(InputError::ManyChannels { path: p, channels: n });
+                        }
+                        (1 - q, q)
+                    }
+                    (Some(r), Some(q)) => (parse_channel(&p, r, n)?, parse_channel(&p, q, n)?),
+                };
+                if rep == pro {
+                    return Err(InputError::SameChannel { path: p });
+                }
+                let rate = f.rate_hz;
+                let duration_s = f.duration_s();
+                Ok(Self {
+                    files: vec![(f, vec![(REP, Pick::Channel(rep)), (PROSPECT, Pick::Channel(pro))])],
+                    sides: [Side::new(rate), Side::new(rate)],
+                    ended: vec![false],
+                    warned: Vec::new(),
+                    duration_s,
+                })
+            }
+            InputSpec::Pair { rep, prospect } => {
+                let r = AudioFile::open(rep)?;
+                let q = AudioFile::open(prospect)?;
+                let sides = [Side::new(r.rate_hz), Side::new(q.rate_hz)];
+                let duration_s = match (r.duration_s(), q.duration_s()) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    _ => None,
+                };
+                Ok(Self {
+                    files: vec![(r, vec![(REP, Pick::Mix)]), (q, vec![(PROSPECT, Pick::Mix)])],
+                    sides,
+                    ended: vec![false, false],
+                    warned: Vec::new(),
+                    duration_s,
+                })
+            }
+        }
+    }
+
+    /// Decodes one more block from file `i`; false when that file has ended.
+    fn pull(&mut self, i: usize) -> bool {
+        let (file, picks) = &mut self.files[i];
+        let channels = file.channels.max(1);
+        match file.next_block() {
+            Some(block) => {
+                for (side, pick) in picks.iter() {
+                    self.sides[*side].push(block, channels, pick);
+                }
+                true
+            }
+            None => {
+                for (side, _) in picks.iter() {
+                    let s = &mut self.sides[*side];
+                    s.resampler.finish(&mut s.queue);
+                }
+                false
+            }
+        }
+    }
+
+    /// Moves the next aligned samples into `rep` and `prospect` (cleared first, equal
+    /// lengths). Returns false once everything has been handed out.
+    pub fn next(&mut self, rep: &mut Vec<f32>, prospect: &mut Vec<f32>) -> bool {
+        const WANT: usize = 4096;
+        loop {
+            let short = (0..self.files.len())
+                .filter(|&i| !self.ended[i])
+                .find(|&i| self.files[i].1.iter().any(|(s, _)| self.sides[*s].queue.len() < WANT));
+            match short {
+                Some(i) => {
+                    if !self.pull(i) {
+                        self.ended[i] = true;
+                    }
+                }
+                None => break,
+            }
+        }
+        let all_ended = self.ended.iter().all(|&e| e);
+        let (a, b) = (self.sides[REP].queue.len(), self.sides[PROSPECT].queue.len());
+        let n = if all_ended { a.max(b) } else { a.min(b) };
+        if n == 0 {
+            return false;
+        }
+        if all_ended && a != b && self.files.len() == 2 && !self.warned.iter().any(|w| w.contains("shorter")) {
+            let (shorter, longer) = if a < b { (0, 1) } else { (1, 0) };
+            self.warned.push(format!(
+                "{} is shorter than {}; padded it with silence",
+                self.files[shorter].0.path.display(),
+                self.files[longer].0.path.display()
+            ));
+        }
+        for (side, out) in [(REP, rep), (PROSPECT, prospect)] {
+            let q = &mut self.sides[side].queue;
+            out.clear();
+            let take = n.min(q.len());
+            out.extend(q.drain(..take));
+            out.resize(n, 0.0);
+        }
+        true
+    }
+
+    /// Problems met while reading that did not stop the review.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = self.warned.clone();
+        for (f, _) in &self.files {
+            let p = f.path.display();
+            if f.truncated {
+                out.push(format!("{p}: the file is truncated or damaged; analysed the {:.1} s that could be read", f.frames_read as f64 / f.rate_hz as f64));
+            }
+            if f.bad_packets > 0 {
+                out.push(format!("{p}: skipped {} damaged audio packets", f.bad_packets));
+            }
+            if f.non_finite > 0 {
+                out.push(format!("{p}: {} samples were NaN or infinite; treated them as silence", f.non_finite));
+            }
+        }
+        out
+    }
+
+    /// Checks that something was decoded at all.
+    ///
+    /// # Errors
+    /// [`InputError::Empty`] naming the first file without samples.
+    pub fn check_not_empty(&self) -> Result<(), InputError> {
+        match self.files.iter().find(|(f, _)| f.frames_read == 0) {
+            Some((f, _)) => Err(InputError::Empty {
+                path: f.path.display().to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The pipeline both modes run: front end (echo, VAD, turns, chunks) and detector inline on
+//! the caller's stage thread, speech-to-text on its own worker thread behind a bounded
+//! channel. Talk alerts come from the inline part, so they never wait for transcripts.
+
+use std::path::PathBuf;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+
+use crate::detect::{Alert, DetectConfig, Detector};
+use crate::event::{Chunk, Event, Segment};
+use crate::frontend::FrontEnd;
+use crate::report::{Report, SttStats, SCHEMA};
+use crate::stt::engine::{Engine, SttError};
+use crate::vad::VadConfig;
+
+/// Speech chunks that may wait for the transcriber.
+const CHUNK_QUEUE: usize = 8;
+
+#[derive(Debug, Clone)]
+pub struct SttSettings {
+    pub model: PathBuf,
+    pub threads: usize,
+    pub language: Option<String>,
+}
+
+/// What to do when the transcriber is behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backpressure {
+    /// Review: wait; the recording is not going anywhere.
+    Wait,
+    /// Live: drop the chunk and count it; the call must not stall.
+    Drop,
+}
+
+struct Heard {
+    segment: Segment,
+    chunk_end_s: f64,
+}
+
+struct Worker {
+    chunks: Option<Sender<Chunk>>,
+    heard: Receiver<Heard>,
+    handle: Option<JoinHandle<SttStats>>,
+    model_name: String,
+}
+
+fn spawn_worker(settings: &SttSettings) -> Result<Worker, SttError> {
+    let mut engine = Engine::load(&settings.model, settings.threads, settings.language.as_deref())?;
+    let model_name = engine.model_name().to_string();
+    let (chunk_tx, chunk_rx) = bounded::<Chunk>(CHUNK_QUEUE);
+    let (heard_tx, heard_rx) = bounded::<Heard>(64);
+    let handle = std::thread::Builder::new()
+        .name("stt".into())
+        .spawn(move || {
+            let mut stats = SttStats {
+                chunks: 0,
+                dropped_chunks: 0,
+                failed_chunks: 0,
+                audio_s: 0.0,
+                busy_s: 0.0,
+            };
+            for chunk in chunk_rx {
+                let started = Instant::now();
+                let result = engine.transcribe(&chunk.samples);
+                stats.busy_s += started.elapsed().as_secs_f64();
+                stats.chunks += 1;
+                stats.audio_s += chunk.samples.len() as f64 / 16_000.0;
+                match result {
+                    Ok(h) if !h.text.is_empty() => {
+                        let heard = Heard {
+                            segment: Segment {
+                                side: chunk.side,
+                                start_s: (chunk.start_s * 1000.0).round() / 1000.0,
+                                end_s: (chunk.end_s * 1000.0).round() / 1000.0,
+                                text: h.text,
+                            },
+                            chunk_end_s: chunk.end_s,
+                        };
+                        if heard_tx.send(heard).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        stats.failed_chunks += 1;
+                        eprintln!("twoears: warning: {e}; the call goes on without that chunk");
+                    }
+                }
+            }
+            stats
+        })
+        .expect("spawning a thread");
+    Ok(Worker {
+        chunks: Some(chunk_tx),
+        heard: heard_rx,
+        handle: Some(handle),
+        model_name,
+    })
+}
+
+pub struct Pipeline {
+    front: FrontEnd,
+    detector: Detector,
+    worker: Option<Worker>,
+    backpressure: Backpressure,
+    events: Vec<Event>,
+    chunks: Vec<Chunk>,
+    segments: Vec<Segment>,
+    dropped_chunks: u64,
+    new_alerts: Vec<Alert>,
+}
+
+impl Pipeline {
+    /// Builds the stages; loads the model when speech-to-text is on.
+    ///
+    /// # Errors
+    /// The model cannot be loaded.
+    pub fn new(
+        vad: VadConfig,
+        detect: DetectConfig,
+        stt: Option<&SttSettings>,
+        backpressure: Backpressure,
+    ) -> Result<Self, SttError> {
+        let worker = stt.map(spawn_worker).transpose()?;
+        Ok(Self {
+            front: FrontEnd::new(vad),
+            detector: Detector::new(detect),
+            worker,
+            backpressure,
+            events: Vec::with_capacity(1024),
+            chunks: Vec::new(),
+            segments: Vec::new(),
+            dropped_chunks: 0,
+            new_alerts: Vec::new(),
+        })
+    }
+
+    pub fn now_s(&self) -> f64 {
+        self.front.now_s()
+    }
+
+    pub fn detector(&self) -> &Detector {
+        &self.detector
+    }
+
+    fn on_heard(&mut self, h: Heard) {
+        // In review the transcript is placed at its chunk's end, where a live monitor
+        // would first have it; live, it is placed when it actually arrives.
+        let available_s = match self.backpressure {
+            Backpressure::Wait => h.chunk_end_s,
+            Backpressure::Drop => self.front.now_s().max(h.chunk_end_s),
+        };
+        let ev = Event::Transcript {
+            segment: h.segment.clone(),
+            available_s,
+        };
+        self.new_alerts.extend_from_slice(self.detector.on_event(&ev));
+        self.segments.push(h.segment);
+    }
+
+    fn drain_heard(&mut self) {
+        while let Some(h) = self.worker.as_ref().and_then(|w| w.heard.try_recv().ok()) {
+            self.on_heard(h);
+        }
+    }
+
+    fn dispatch(&mut self) {
+        for ev in self.events.drain(..) {
+            self.new_alerts.extend_from_slice(self.detector.on_event(&ev));
+        }
+        let chunks: Vec<Chunk> = self.chunks.drain(..).collect();
+        for chunk in chunks {
+            let Some(worker) = self.worker.as_ref() else { continue };
+            let tx = worker.chunks.as_ref().expect("open until finish").clone();
+            match self.backpressure {
+                Backpressure::Drop => match tx.try_send(chunk) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => self.dropped_chunks += 1,
+                },
+                Backpressure::Wait => {
+                    // Wait for room, handling transcripts meanwhile so neither side blocks.
+                    let heard = worker.heard.clone();
+                    let mut chunk = chunk;
+                    loop {
+                        match tx.try_send(chunk) {
+                            Ok(()) => break,
+                            Err(TrySendError::Full(c)) => {
+                                chunk = c;
+                                if let Ok(h) = heard.recv_timeout(Duration::from_millis(20)) {
+                                    self.on_heard(h);
+                                }
+                            }
+                            Err(TrySendError::Disconnected(_)) => {
+                                self.dropped_chunks += 1;
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.drain_heard();
+    }
+
+    /// Feeds aligned 16 kHz audio of both sides; returns the alerts raised.
+    pub fn push(&mut self, rep: &[f32], prospect: &[f32]) -> Vec<Alert> {
+        self.front.push(rep, prospect, &mut self.events, &mut self.chunks);
+        self.dispatch();
+        std::mem::take(&mut self.new_alerts)
+    }
+
+    /// Ends the call: flushes open turns, waits for the last transcripts, builds the report.
+    pub fn finish(mut self, warnings: Vec<String>) -> Report {
+        self.front.finish(&mut self.events, &mut self.chunks);
+        self.dispatch();
+        let mut stt = None;
+        let mut model = None;
+        if let Some(mut w) = self.worker.take() {
+            drop(w.chunks.take());
+            for h in w.heard.clone().iter() {
+                self.on_heard(h);
+            }
+            let mut stats = w.handle.take().expect("joined once").join().expect("stt worker panicked");
+            stats.dropped_chunks = self.dropped_chunks;
+            stats.audio_s = (stats.audio_s * 1000.0).round() / 1000.0;
+            stats.busy_s = (stats.busy_s * 1000.0).round() / 1000.0;
+            stt = Some(stats);
+            model = Some(w.model_name);
+        }
+        let duration_s = (self.front.now_s() * 1000.0).round() / 1000.0;
+        let rep_questions = self.detector.rep_questions();
+        let talk = self.detector.state.talk.figures(duration_s, rep_questions);
+        let mut alerts = self.detector.alerts.clone();
+        alerts.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+        for a in &mut alerts {
+            a.at_s = (a.at_s * 100.0).round() / 100.0;
+        }
+        Report {
+            schema: SCHEMA,
+            duration_s,
+            model,
+            talk,
+            segments: self.segments,
+            alerts,
+            stt,
+            warnings,
+        }
+    }
+}

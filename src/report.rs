@@ -1,0 +1,109 @@
+//! The call report: the JSON document (schema `twoears.report/1`) and the readable summary.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::detect::Alert;
+use crate::event::{Segment, Side};
+use crate::talk::TalkFigures;
+
+pub const SCHEMA: &str = "twoears.report/1";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SttStats {
+    pub chunks: u64,
+    pub dropped_chunks: u64,
+    pub failed_chunks: u64,
+    pub audio_s: f64,
+    pub busy_s: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub duration_s: f64,
+    /// The Whisper model used, or null when speech-to-text was off.
+    pub model: Option<String>,
+    pub talk: TalkFigures,
+    pub segments: Vec<Segment>,
+    pub alerts: Vec<Alert>,
+    pub stt: Option<SttStats>,
+    pub warnings: Vec<String>,
+}
+
+/// Call time as m:ss.
+pub fn clock(t_s: f64) -> String {
+    let t = t_s.max(0.0).round() as u64;
+    format!("{}:{:02}", t / 60, t % 60)
+}
+
+impl Report {
+    /// Writes the JSON report to `path` through a temporary file, so a reader never sees half.
+    ///
+    /// # Errors
+    /// The directory is not writable.
+    pub fn write_json(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        serde_json::to_writer_pretty(&mut tmp, self)?;
+        tmp.write_all(b"\n")?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    /// The readable summary printed after a review.
+    pub fn write_summary(&self, w: &mut dyn Write) -> std::io::Result<()> {
+        let t = &self.talk;
+        writeln!(w, "Call: {} ({:.1} s)", clock(self.duration_s), self.duration_s)?;
+        writeln!(w)?;
+        writeln!(w, "Talk")?;
+        writeln!(w, "  rep talk ratio        {:>5.0}%   (rep {:.1} s, prospect {:.1} s)", t.rep_ratio * 100.0, t.rep_s, t.prospect_s)?;
+        writeln!(w, "  longest rep monologue {:>6.1} s", t.longest_monologue_s.rep)?;
+        writeln!(w, "  longest customer story{:>6.1} s", t.longest_monologue_s.prospect)?;
+        writeln!(w, "  interactivity         {:>6.1} switches/min", t.interactivity_per_min)?;
+        writeln!(w, "  patience              {:>6.1} s", t.patience_s)?;
+        writeln!(w, "  overlap               {:>6.1} s", t.overlap_s)?;
+        writeln!(w, "  interruptions         rep {}, prospect {}", t.interruptions.rep, t.interruptions.prospect)?;
+        if self.model.is_some() {
+            writeln!(w, "  rep questions         {:>6}", t.rep_questions)?;
+        }
+        writeln!(w)?;
+        if self.alerts.is_empty() {
+            writeln!(w, "Alerts: none")?;
+        } else {
+            writeln!(w, "Alerts")?;
+            for a in &self.alerts {
+                writeln!(w, "  {:>5}  {:<10} {}", clock(a.at_s), a.kind.name(), a.message)?;
+                writeln!(w, "         {:<10} {}", "", a.evidence)?;
+            }
+        }
+        if !self.segments.is_empty() {
+            writeln!(w)?;
+            writeln!(w, "Transcript (first lines)")?;
+            for s in self.segments.iter().take(12) {
+                let who = match s.side {
+                    Side::Rep => "rep     ",
+                    Side::Prospect => "prospect",
+                };
+                writeln!(w, "  {:>5}  {who}  {}", clock(s.start_s), s.text)?;
+            }
+            if self.segments.len() > 12 {
+                writeln!(w, "  ... {} more lines (see --json)", self.segments.len() - 12)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_formats_minutes_and_seconds() {
+        assert_eq!(clock(0.0), "0:00");
+        assert_eq!(clock(61.4), "1:01");
+        assert_eq!(clock(3599.6), "60:00");
+    }
+}
