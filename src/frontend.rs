@@ -3,7 +3,7 @@
 //! tracks turns and cuts each side's speech into chunks for the transcriber.
 //! Runs on a stage thread, never on the audio callback.
 
-use crate::echo::{EchoCanceller, EchoFrame};
+use crate::echo::EchoCanceller;
 use crate::event::{Chunk, Event, Side};
 use crate::vad::{Change, SideVad, VadConfig, FRAME, FRAME_S};
 
@@ -47,42 +47,51 @@ impl Chunker {
         self.preroll.extend_from_slice(frame);
     }
 
-    fn emit(&mut self, end_s: f64, turn_final: bool, out: &mut Vec<Chunk>) {
-        let n = (((end_s - self.buf_start_s) * 16_000.0).round().max(0.0) as usize).min(self.buf.len());
+    fn emit(&mut self, end_s: f64, out: &mut Vec<Chunk>) {
+        let n =
+            (((end_s - self.buf_start_s) * 16_000.0).round().max(0.0) as usize).min(self.buf.len());
         if n > 0 {
             out.push(Chunk {
                 side: self.side,
                 start_s: self.buf_start_s,
                 end_s: self.buf_start_s + n as f64 / 16_000.0,
                 samples: self.buf[..n].to_vec(),
-                turn_final,
             });
         }
         self.buf.clear();
     }
 
     /// `frame` ends at `t_end_s`; `change` is what it did to the turn; `voiced` its VAD.
-    fn frame(&mut self, frame: &[f32], t_end_s: f64, change: Change, voiced: bool, out: &mut Vec<Chunk>) {
+    fn frame(
+        &mut self,
+        frame: &[f32],
+        t_end_s: f64,
+        change: Change,
+        voiced: bool,
+        out: &mut Vec<Chunk>,
+    ) {
         self.keep_preroll(frame);
         match change {
             Change::Started(start_s) => {
                 let from_s = (start_s - PAD_S).max(0.0);
-                let back = (((t_end_s - from_s) * 16_000.0).round() as usize).min(self.preroll.len());
+                let back =
+                    (((t_end_s - from_s) * 16_000.0).round() as usize).min(self.preroll.len());
                 self.buf.clear();
-                self.buf.extend_from_slice(&self.preroll[self.preroll.len() - back..]);
+                self.buf
+                    .extend_from_slice(&self.preroll[self.preroll.len() - back..]);
                 self.buf_start_s = t_end_s - back as f64 / 16_000.0;
                 self.open = true;
             }
             Change::Ended(turn) => {
                 self.buf.extend_from_slice(frame);
-                self.emit(turn.end_s + PAD_S, true, out);
+                self.emit(turn.end_s + PAD_S, out);
                 self.open = false;
             }
             Change::None if self.open => {
                 self.buf.extend_from_slice(frame);
                 let len_s = t_end_s - self.buf_start_s;
                 if (len_s >= CHUNK_SOFT_S && !voiced) || len_s >= CHUNK_HARD_S {
-                    self.emit(t_end_s, false, out);
+                    self.emit(t_end_s, out);
                     self.buf_start_s = t_end_s;
                 }
             }
@@ -92,18 +101,10 @@ impl Chunker {
 
     fn finish(&mut self, change: Change, out: &mut Vec<Chunk>) {
         if let Change::Ended(turn) = change {
-            self.emit(turn.end_s + PAD_S, true, out);
+            self.emit(turn.end_s + PAD_S, out);
         }
         self.open = false;
     }
-}
-
-/// Per-frame diagnostics, for tuning and tests.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FrameStats {
-    pub rep_score: f32,
-    pub prospect_score: f32,
-    pub echo: EchoFrame,
 }
 
 pub struct FrontEnd {
@@ -114,7 +115,6 @@ pub struct FrontEnd {
     prospect_pending: Vec<f32>,
     clean: [f32; FRAME],
     frames: u64,
-    pub last: FrameStats,
 }
 
 impl FrontEnd {
@@ -127,7 +127,6 @@ impl FrontEnd {
             prospect_pending: Vec::with_capacity(FRAME * 64),
             clean: [0.0; FRAME],
             frames: 0,
-            last: FrameStats::default(),
         }
     }
 
@@ -136,13 +135,14 @@ impl FrontEnd {
         self.frames as f64 * FRAME_S
     }
 
-    /// Whether a side is inside a turn right now.
-    pub fn speaking(&self, side: Side) -> bool {
-        self.vad[side as usize].turns.is_active()
-    }
-
     /// Feeds aligned audio (equal lengths); pushes events and finished chunks.
-    pub fn push(&mut self, rep: &[f32], prospect: &[f32], events: &mut Vec<Event>, chunks: &mut Vec<Chunk>) {
+    pub fn push(
+        &mut self,
+        rep: &[f32],
+        prospect: &[f32],
+        events: &mut Vec<Event>,
+        chunks: &mut Vec<Chunk>,
+    ) {
         self.rep_pending.extend_from_slice(rep);
         self.prospect_pending.extend_from_slice(prospect);
         let whole = self.rep_pending.len().min(self.prospect_pending.len()) / FRAME;
@@ -158,7 +158,13 @@ impl FrontEnd {
         self.prospect_pending.drain(..whole * FRAME);
     }
 
-    fn frame(&mut self, rep: &[f32; FRAME], prospect: &[f32; FRAME], events: &mut Vec<Event>, chunks: &mut Vec<Chunk>) {
+    fn frame(
+        &mut self,
+        rep: &[f32; FRAME],
+        prospect: &[f32; FRAME],
+        events: &mut Vec<Event>,
+        chunks: &mut Vec<Chunk>,
+    ) {
         let t_s = self.now_s();
         let t_end_s = t_s + FRAME_S;
         let echo = self.aec.process(rep, prospect, &mut self.clean);
@@ -169,18 +175,14 @@ impl FrontEnd {
         let prospect_ms = prospect.iter().map(|v| v * v).sum::<f32>() / FRAME as f32;
         let prospect_loud = self.vad[1].loud_enough(prospect_ms);
         let echo_free = !echo.reference_active
-            || (echo.clean_ms > ECHO_GATE * echo.echo_ms && (echo.converged || echo.clean_ms > prospect_ms));
+            || (echo.clean_ms > ECHO_GATE * echo.echo_ms
+                && (echo.converged || echo.clean_ms > prospect_ms));
         let rep_voiced = self.vad[0].is_voiced(rep_score) && rep_loud && echo_free;
         let prospect_voiced = self.vad[1].is_voiced(prospect_score) && prospect_loud;
-        if std::env::var_os("TWOEARS_DUMP").is_some() {
-            eprintln!("F {:.3} {:.2} {:.2} {} {:.2e} {:.2e} {:.2e} {}", t_s, rep_score, prospect_score, rep_voiced as u8, echo.mic_ms, echo.clean_ms, echo.echo_ms, echo.reference_active as u8);
-        }
-        self.last = FrameStats {
-            rep_score,
-            prospect_score,
-            echo,
-        };
-        for (side, voiced, audio) in [(Side::Rep, rep_voiced, &clean), (Side::Prospect, prospect_voiced, prospect)] {
+        for (side, voiced, audio) in [
+            (Side::Rep, rep_voiced, &clean),
+            (Side::Prospect, prospect_voiced, prospect),
+        ] {
             let i = side as usize;
             let change = self.vad[i].turns.frame(t_s, voiced);
             match change {

@@ -47,7 +47,11 @@ struct Worker {
 }
 
 fn spawn_worker(settings: &SttSettings) -> Result<Worker, SttError> {
-    let mut engine = Engine::load(&settings.model, settings.threads, settings.language.as_deref())?;
+    let mut engine = Engine::load(
+        &settings.model,
+        settings.threads,
+        settings.language.as_deref(),
+    )?;
     let model_name = engine.model_name().to_string();
     let (chunk_tx, chunk_rx) = bounded::<Chunk>(CHUNK_QUEUE);
     let (heard_tx, heard_rx) = bounded::<Heard>(64);
@@ -141,10 +145,6 @@ impl Pipeline {
         self.front.now_s()
     }
 
-    pub fn detector(&self) -> &Detector {
-        &self.detector
-    }
-
     fn on_heard(&mut self, h: Heard) {
         // In review the transcript is placed at its chunk's end, where a live monitor
         // would first have it; live, it is placed when it actually arrives.
@@ -156,7 +156,8 @@ impl Pipeline {
             segment: h.segment.clone(),
             available_s,
         };
-        self.new_alerts.extend_from_slice(self.detector.on_event(&ev));
+        self.new_alerts
+            .extend_from_slice(self.detector.on_event(&ev));
         self.segments.push(h.segment);
     }
 
@@ -168,16 +169,21 @@ impl Pipeline {
 
     fn dispatch(&mut self) {
         for ev in self.events.drain(..) {
-            self.new_alerts.extend_from_slice(self.detector.on_event(&ev));
+            self.new_alerts
+                .extend_from_slice(self.detector.on_event(&ev));
         }
         let chunks: Vec<Chunk> = self.chunks.drain(..).collect();
         for chunk in chunks {
-            let Some(worker) = self.worker.as_ref() else { continue };
+            let Some(worker) = self.worker.as_ref() else {
+                continue;
+            };
             let tx = worker.chunks.as_ref().expect("open until finish").clone();
             match self.backpressure {
                 Backpressure::Drop => match tx.try_send(chunk) {
                     Ok(()) => {}
-                    Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => self.dropped_chunks += 1,
+                    Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                        self.dropped_chunks += 1
+                    }
                 },
                 Backpressure::Wait => {
                     // Wait for room, handling transcripts meanwhile so neither side blocks.
@@ -206,7 +212,8 @@ impl Pipeline {
 
     /// Feeds aligned 16 kHz audio of both sides; returns the alerts raised.
     pub fn push(&mut self, rep: &[f32], prospect: &[f32]) -> Vec<Alert> {
-        self.front.push(rep, prospect, &mut self.events, &mut self.chunks);
+        self.front
+            .push(rep, prospect, &mut self.events, &mut self.chunks);
         self.dispatch();
         std::mem::take(&mut self.new_alerts)
     }
@@ -222,7 +229,12 @@ impl Pipeline {
             for h in w.heard.clone().iter() {
                 self.on_heard(h);
             }
-            let mut stats = w.handle.take().expect("joined once").join().expect("stt worker panicked");
+            let mut stats = w
+                .handle
+                .take()
+                .expect("joined once")
+                .join()
+                .expect("stt worker panicked");
             stats.dropped_chunks = self.dropped_chunks;
             stats.audio_s = (stats.audio_s * 1000.0).round() / 1000.0;
             stats.busy_s = (stats.busy_s * 1000.0).round() / 1000.0;

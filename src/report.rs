@@ -44,7 +44,10 @@ impl Report {
     /// # Errors
     /// The directory is not writable.
     pub fn write_json(&self, path: &std::path::Path) -> std::io::Result<()> {
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
         serde_json::to_writer_pretty(&mut tmp, self)?;
         tmp.write_all(b"\n")?;
@@ -55,16 +58,43 @@ impl Report {
     /// The readable summary printed after a review.
     pub fn write_summary(&self, w: &mut dyn Write) -> std::io::Result<()> {
         let t = &self.talk;
-        writeln!(w, "Call: {} ({:.1} s)", clock(self.duration_s), self.duration_s)?;
+        writeln!(
+            w,
+            "Call: {} ({:.1} s)",
+            clock(self.duration_s),
+            self.duration_s
+        )?;
         writeln!(w)?;
         writeln!(w, "Talk")?;
-        writeln!(w, "  rep talk ratio        {:>5.0}%   (rep {:.1} s, prospect {:.1} s)", t.rep_ratio * 100.0, t.rep_s, t.prospect_s)?;
-        writeln!(w, "  longest rep monologue {:>6.1} s", t.longest_monologue_s.rep)?;
-        writeln!(w, "  longest customer story{:>6.1} s", t.longest_monologue_s.prospect)?;
-        writeln!(w, "  interactivity         {:>6.1} switches/min", t.interactivity_per_min)?;
+        writeln!(
+            w,
+            "  rep talk ratio        {:>5.0}%   (rep {:.1} s, prospect {:.1} s)",
+            t.rep_ratio * 100.0,
+            t.rep_s,
+            t.prospect_s
+        )?;
+        writeln!(
+            w,
+            "  longest rep monologue {:>6.1} s",
+            t.longest_monologue_s.rep
+        )?;
+        writeln!(
+            w,
+            "  longest customer story{:>6.1} s",
+            t.longest_monologue_s.prospect
+        )?;
+        writeln!(
+            w,
+            "  interactivity         {:>6.1} switches/min",
+            t.interactivity_per_min
+        )?;
         writeln!(w, "  patience              {:>6.1} s", t.patience_s)?;
         writeln!(w, "  overlap               {:>6.1} s", t.overlap_s)?;
-        writeln!(w, "  interruptions         rep {}, prospect {}", t.interruptions.rep, t.interruptions.prospect)?;
+        writeln!(
+            w,
+            "  interruptions         rep {}, prospect {}",
+            t.interruptions.rep, t.interruptions.prospect
+        )?;
         if self.model.is_some() {
             writeln!(w, "  rep questions         {:>6}", t.rep_questions)?;
         }
@@ -74,7 +104,13 @@ impl Report {
         } else {
             writeln!(w, "Alerts")?;
             for a in &self.alerts {
-                writeln!(w, "  {:>5}  {:<10} {}", clock(a.at_s), a.kind.name(), a.message)?;
+                writeln!(
+                    w,
+                    "  {:>5}  {:<10} {}",
+                    clock(a.at_s),
+                    a.kind.name(),
+                    a.message
+                )?;
                 writeln!(w, "         {:<10} {}", "", a.evidence)?;
             }
         }
@@ -89,7 +125,11 @@ impl Report {
                 writeln!(w, "  {:>5}  {who}  {}", clock(s.start_s), s.text)?;
             }
             if self.segments.len() > 12 {
-                writeln!(w, "  ... {} more lines (see --json)", self.segments.len() - 12)?;
+                writeln!(
+                    w,
+                    "  ... {} more lines (see --json)",
+                    self.segments.len() - 12
+                )?;
             }
         }
         Ok(())

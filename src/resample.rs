@@ -33,11 +33,10 @@ impl ToSpeechRate {
             None
         } else {
             Some(
-                FftFixedIn::<f32>::new(rate_hz as usize, SPEECH_RATE_HZ as usize, BLOCK_IN, 2, 1).map_err(|e| {
-                    ResampleError {
-                        rate_hz,
-                        reason: e.to_string(),
-                    }
+                FftFixedIn::<f32>::new(rate_hz as usize, SPEECH_RATE_HZ as usize, BLOCK_IN, 2, 1)
+                    .map_err(|e| ResampleError {
+                    rate_hz,
+                    reason: e.to_string(),
                 })?,
             )
         };
@@ -81,7 +80,11 @@ impl ToSpeechRate {
                 break;
             }
             let (_, n) = r
-                .process_into_buffer(&[&self.pending[start..start + need]], &mut self.scratch, None)
+                .process_into_buffer(
+                    &[&self.pending[start..start + need]],
+                    &mut self.scratch,
+                    None,
+                )
                 .expect("buffers are sized by the resampler");
             start += need;
             self.emit(n, out);
@@ -138,7 +141,11 @@ mod tests {
     fn keeps_duration_for_common_rates() {
         for rate in [8000, 11025, 22050, 44100, 48000, 96000, 192000] {
             let out = run(rate, &tone(rate, 440.0, 2.0), 777);
-            assert!((out.len() as i64 - 32000).abs() <= 1, "{rate}: {} samples", out.len());
+            assert!(
+                (out.len() as i64 - 32000).abs() <= 1,
+                "{rate}: {} samples",
+                out.len()
+            );
         }
     }
 

@@ -13,10 +13,19 @@ use crate::vad::VadConfig;
 ///
 /// # Errors
 /// The input cannot be opened or holds no audio, or the model cannot be loaded.
-pub fn review(spec: &InputSpec, stt: Option<&SttSettings>, progress: &mut dyn FnMut(f64, Option<f64>)) -> Result<Report> {
+pub fn review(
+    spec: &InputSpec,
+    stt: Option<&SttSettings>,
+    progress: &mut dyn FnMut(f64, Option<f64>),
+) -> Result<Report> {
     let mut reader = CallReader::open(spec)?;
-    let mut pipeline = Pipeline::new(VadConfig::default(), DetectConfig::default(), stt, Backpressure::Wait)
-        .context("cannot start speech-to-text")?;
+    let mut pipeline = Pipeline::new(
+        VadConfig::default(),
+        DetectConfig::default(),
+        stt,
+        Backpressure::Wait,
+    )
+    .context("cannot start speech-to-text")?;
     let (mut rep, mut prospect) = (Vec::new(), Vec::new());
     while reader.next(&mut rep, &mut prospect) {
         pipeline.push(&rep, &prospect);

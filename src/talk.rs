@@ -85,7 +85,10 @@ impl TalkAccount {
         let mut run: Option<(f64, f64)> = None;
         for t in mine {
             run = match run {
-                Some((s, e)) if clipped(theirs, e, t.start_s) == 0.0 && clipped(theirs, s, t.end_s) == 0.0 => {
+                Some((s, e))
+                    if clipped(theirs, e, t.start_s) == 0.0
+                        && clipped(theirs, s, t.end_s) == 0.0 =>
+                {
                     Some((s, t.end_s.max(e)))
                 }
                 _ => Some((t.start_s, t.end_s)),
@@ -116,7 +119,9 @@ impl TalkAccount {
         let all = self.all_turns();
         let mut gaps: Vec<f64> = all
             .windows(2)
-            .filter(|w| w[0].0 == Side::Prospect && w[1].0 == Side::Rep && w[1].1.start_s >= w[0].1.end_s)
+            .filter(|w| {
+                w[0].0 == Side::Prospect && w[1].0 == Side::Rep && w[1].1.start_s >= w[0].1.end_s
+            })
             .map(|w| w[1].1.start_s - w[0].1.end_s)
             .collect();
         if gaps.is_empty() {
@@ -136,7 +141,11 @@ impl TalkAccount {
         self.turns[side as usize]
             .iter()
             .filter(|t| t.end_s - t.start_s >= BACKCHANNEL_MAX_S)
-            .filter(|t| theirs.iter().any(|o| o.start_s < t.start_s && t.start_s < o.end_s))
+            .filter(|t| {
+                theirs
+                    .iter()
+                    .any(|o| o.start_s < t.start_s && t.start_s < o.end_s)
+            })
             .count() as u32
     }
 
@@ -207,7 +216,10 @@ mod tests {
     fn monologue_is_broken_only_by_the_other_side() {
         let a = account(&[(0.0, 10.0), (11.0, 30.0), (40.0, 45.0)], &[(32.0, 35.0)]);
         let f = a.figures(60.0, 0);
-        assert_eq!(f.longest_monologue_s.rep, 30.0, "a pause alone does not end a monologue");
+        assert_eq!(
+            f.longest_monologue_s.rep, 30.0,
+            "a pause alone does not end a monologue"
+        );
         assert_eq!(f.longest_monologue_s.prospect, 3.0);
     }
 
@@ -220,7 +232,10 @@ mod tests {
             &[(6.0, 10.5), (16.0, 25.0)],
         );
         let f = a.figures(60.0, 0);
-        assert_eq!(f.interactivity_per_min, 4.0, "r p r p r r: four switches in a minute");
+        assert_eq!(
+            f.interactivity_per_min, 4.0,
+            "r p r p r r: four switches in a minute"
+        );
         assert_eq!(f.patience_s, 1.0);
         assert_eq!(f.interruptions.rep, 1);
         assert_eq!(f.interruptions.prospect, 0);

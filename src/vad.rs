@@ -71,11 +71,6 @@ impl TurnTracker {
         self.active
     }
 
-    /// Start of the current turn, when one is open.
-    pub fn open_since(&self) -> Option<f64> {
-        self.active.then_some(self.start_s)
-    }
-
     /// Feeds whether the frame starting at `t_s` is voiced.
     pub fn frame(&mut self, t_s: f64, voiced: bool) -> Change {
         if voiced {
@@ -192,21 +187,42 @@ mod tests {
     fn short_pauses_stay_inside_a_turn() {
         let mut t = TurnTracker::new(VadConfig::default());
         // 1 s voiced, 0.3 s pause, 1 s voiced: one turn.
-        let c = feed(&mut t, &[(false, 10), (true, 62), (false, 19), (true, 62), (false, 100)]);
+        let c = feed(
+            &mut t,
+            &[
+                (false, 10),
+                (true, 62),
+                (false, 19),
+                (true, 62),
+                (false, 100),
+            ],
+        );
         assert_eq!(c.len(), 2, "{c:?}");
         assert_eq!(c[0], Change::Started(10.0 * FRAME_S));
         let Change::Ended(turn) = c[1] else { panic!() };
         assert!((turn.start_s - 0.16).abs() < 1e-9);
-        assert!((turn.end_s - (10 + 62 + 19 + 62) as f64 * FRAME_S).abs() < 1e-9, "ends at the last voiced frame");
+        assert!(
+            (turn.end_s - (10 + 62 + 19 + 62) as f64 * FRAME_S).abs() < 1e-9,
+            "ends at the last voiced frame"
+        );
     }
 
     #[test]
     fn long_pauses_split_turns_and_clicks_are_ignored() {
         let mut t = TurnTracker::new(VadConfig::default());
-        let c = feed(&mut t, &[(true, 2), (false, 50), (true, 30), (false, 60), (true, 30)]);
+        let c = feed(
+            &mut t,
+            &[(true, 2), (false, 50), (true, 30), (false, 60), (true, 30)],
+        );
         let turns: Vec<Turn> = c
             .iter()
-            .filter_map(|c| if let Change::Ended(t) = c { Some(*t) } else { None })
+            .filter_map(|c| {
+                if let Change::Ended(t) = c {
+                    Some(*t)
+                } else {
+                    None
+                }
+            })
             .collect();
         assert_eq!(turns.len(), 2, "{c:?}");
         assert!((turns[0].start_s - 52.0 * FRAME_S).abs() < 1e-9);

@@ -121,7 +121,10 @@ impl Detector {
                 self.state.open_since[*side as usize] = None;
                 self.state.talk.add(*side, *turn);
             }
-            Event::Transcript { segment, available_s } => {
+            Event::Transcript {
+                segment,
+                available_s,
+            } => {
                 if let Some(a) = self.pitch.on_segment(&self.state, segment, *available_s) {
                     self.alerts.push(a);
                 }
@@ -137,7 +140,12 @@ impl Detector {
             .segments
             .iter()
             .filter(|s| s.side == Side::Rep)
-            .map(|s| language::sentences(&s.text).iter().filter(|x| language::is_question(x)).count() as u32)
+            .map(|s| {
+                language::sentences(&s.text)
+                    .iter()
+                    .filter(|x| language::is_question(x))
+                    .count() as u32
+            })
             .sum()
     }
 }

@@ -43,7 +43,13 @@ fn open_trigger(state: &CallState, at_s: f64, window_s: f64) -> Option<(String, 
             break;
         }
         match seg.side {
-            Side::Rep if language::sentences(&seg.text).iter().any(|s| is_question(s)) => return None,
+            Side::Rep
+                if language::sentences(&seg.text)
+                    .iter()
+                    .any(|s| is_question(s)) =>
+            {
+                return None
+            }
             Side::Rep => {}
             Side::Prospect => {
                 for sentence in language::sentences(&seg.text).iter().rev() {
@@ -64,7 +70,11 @@ fn invited(state: &CallState) -> bool {
         .iter()
         .rev()
         .take_while(|s| s.side == Side::Prospect)
-        .any(|s| language::sentences(&s.text).iter().any(|x| language::invitation(x)))
+        .any(|s| {
+            language::sentences(&s.text)
+                .iter()
+                .any(|x| language::invitation(x))
+        })
 }
 
 impl PitchRule {
@@ -76,7 +86,12 @@ impl PitchRule {
         }
     }
 
-    pub fn on_segment(&mut self, state: &CallState, seg: &Segment, available_s: f64) -> Option<Alert> {
+    pub fn on_segment(
+        &mut self,
+        state: &CallState,
+        seg: &Segment,
+        available_s: f64,
+    ) -> Option<Alert> {
         if seg.side != Side::Rep {
             self.alerted_this_turn = false;
             return None;
@@ -92,25 +107,42 @@ impl PitchRule {
         if invited(state) {
             return None;
         }
-        if self.last_alert_s.is_some_and(|t| available_s - t < self.cfg.cooldown_s) {
+        if self
+            .last_alert_s
+            .is_some_and(|t| available_s - t < self.cfg.cooldown_s)
+        {
             return None;
         }
         let open_questions: u32 = state
             .segments
             .iter()
             .filter(|s| s.side == Side::Rep)
-            .map(|s| language::sentences(&s.text).iter().filter(|x| is_open_question(x)).count() as u32)
+            .map(|s| {
+                language::sentences(&s.text)
+                    .iter()
+                    .filter(|x| is_open_question(x))
+                    .count() as u32
+            })
             .sum();
         let rep = state.talk.spoken_in(Side::Rep, 0.0, seg.start_s, None);
         let pro = state.talk.spoken_in(Side::Prospect, 0.0, seg.start_s, None);
-        let prospect_share = if rep + pro > 0.0 { pro / (rep + pro) } else { 0.0 };
+        let prospect_share = if rep + pro > 0.0 {
+            pro / (rep + pro)
+        } else {
+            0.0
+        };
         let trigger = open_trigger(state, seg.start_s, self.cfg.trigger_window_s);
         let (message, why) = if let Some((said, _)) = &trigger {
             (
-                format!("They said: '{}'. Ask why before you pitch.", said.trim_end_matches(['.', '!'])),
+                format!(
+                    "They said: '{}'. Ask why before you pitch.",
+                    said.trim_end_matches(['.', '!'])
+                ),
                 format!("pitch right after a trigger ({framing:?})"),
             )
-        } else if open_questions < self.cfg.min_open_questions || prospect_share < self.cfg.min_prospect_share {
+        } else if open_questions < self.cfg.min_open_questions
+            || prospect_share < self.cfg.min_prospect_share
+        {
             (
                 "You are pitching before you know their world. Ask about their situation first.".to_string(),
                 format!(
@@ -159,7 +191,10 @@ mod tests {
                 available_s: end_s + 0.5,
             });
         }
-        d.alerts.into_iter().filter(|a| a.kind == AlertKind::Pitch).collect()
+        d.alerts
+            .into_iter()
+            .filter(|a| a.kind == AlertKind::Pitch)
+            .collect()
     }
 
     use Side::{Prospect as P, Rep as R};
@@ -168,11 +203,26 @@ mod tests {
     fn trigger_then_pitch_is_alerted_with_the_trigger_quoted() {
         let a = run(&[
             (R, 0.0, 4.0, "How does your team book demos today?"),
-            (P, 5.0, 12.0, "Mostly by email. We do not have a scheduling tool at all."),
-            (R, 12.5, 20.0, "Great, that is where we come in. Our scheduler books meetings for you."),
+            (
+                P,
+                5.0,
+                12.0,
+                "Mostly by email. We do not have a scheduling tool at all.",
+            ),
+            (
+                R,
+                12.5,
+                20.0,
+                "Great, that is where we come in. Our scheduler books meetings for you.",
+            ),
         ]);
         assert_eq!(a.len(), 1);
-        assert!(a[0].message.contains("We do not have a scheduling tool at all"), "{}", a[0].message);
+        assert!(
+            a[0].message
+                .contains("We do not have a scheduling tool at all"),
+            "{}",
+            a[0].message
+        );
         assert_eq!(a[0].at_s, 20.5);
     }
 
@@ -184,7 +234,11 @@ mod tests {
             (R, 4.5, 14.0, "So our platform is the leading analytics suite, and it lets you see every account."),
         ]);
         assert_eq!(a.len(), 1);
-        assert!(a[0].evidence.contains("before discovery"), "{}", a[0].evidence);
+        assert!(
+            a[0].evidence.contains("before discovery"),
+            "{}",
+            a[0].evidence
+        );
     }
 
     #[test]
@@ -192,7 +246,12 @@ mod tests {
         let a = run(&[
             (R, 0.0, 4.0, "What tools does your team use?"),
             (P, 5.0, 12.0, "We use spreadsheets for everything."),
-            (R, 12.5, 16.0, "Interesting, why spreadsheets? What breaks first when the team grows?"),
+            (
+                R,
+                12.5,
+                16.0,
+                "Interesting, why spreadsheets? What breaks first when the team grows?",
+            ),
         ]);
         assert!(a.is_empty(), "{a:?}");
     }
@@ -201,8 +260,18 @@ mod tests {
     fn product_inside_a_question_is_not_a_pitch() {
         let a = run(&[
             (R, 0.0, 4.0, "Tell me about your buyers."),
-            (P, 5.0, 12.0, "Mostly finance teams. We never use video with them."),
-            (R, 12.5, 16.0, "Would a short demo video fit buyers like that?"),
+            (
+                P,
+                5.0,
+                12.0,
+                "Mostly finance teams. We never use video with them.",
+            ),
+            (
+                R,
+                12.5,
+                16.0,
+                "Would a short demo video fit buyers like that?",
+            ),
         ]);
         assert!(a.is_empty(), "{a:?}");
     }
@@ -211,12 +280,32 @@ mod tests {
     fn invited_presentation_after_discovery_is_fine() {
         let a = run(&[
             (R, 0.0, 4.0, "What is your biggest challenge this quarter?"),
-            (P, 5.0, 30.0, "Hiring. We lose weeks on scheduling interviews, it is painful and slow."),
+            (
+                P,
+                5.0,
+                30.0,
+                "Hiring. We lose weeks on scheduling interviews, it is painful and slow.",
+            ),
             (R, 31.0, 34.0, "How do you schedule them today?"),
-            (P, 35.0, 60.0, "By hand, across four calendars. It is a mess and everybody hates it."),
+            (
+                P,
+                35.0,
+                60.0,
+                "By hand, across four calendars. It is a mess and everybody hates it.",
+            ),
             (R, 61.0, 64.0, "Who else feels that pain on your side?"),
-            (P, 65.0, 80.0, "The recruiters most of all. So how would your product help us here?"),
-            (R, 81.0, 90.0, "Our platform reads all four calendars and it lets you book in one click."),
+            (
+                P,
+                65.0,
+                80.0,
+                "The recruiters most of all. So how would your product help us here?",
+            ),
+            (
+                R,
+                81.0,
+                90.0,
+                "Our platform reads all four calendars and it lets you book in one click.",
+            ),
         ]);
         assert!(a.is_empty(), "{a:?}");
     }

@@ -32,8 +32,12 @@ impl TalkRatio {
     /// The rep's share of speech in the trailing window ending at `now_s`.
     pub fn share(state: &CallState, window_s: f64) -> Option<f64> {
         let lo = (state.now_s - window_s).max(0.0);
-        let rep = state.talk.spoken_in(Side::Rep, lo, state.now_s, state.open_since[0]);
-        let pro = state.talk.spoken_in(Side::Prospect, lo, state.now_s, state.open_since[1]);
+        let rep = state
+            .talk
+            .spoken_in(Side::Rep, lo, state.now_s, state.open_since[0]);
+        let pro = state
+            .talk
+            .spoken_in(Side::Prospect, lo, state.now_s, state.open_since[1]);
         (rep + pro > 0.0).then(|| rep / (rep + pro))
     }
 
@@ -91,7 +95,11 @@ impl Monologue {
         if self.run_start_s.is_none() {
             // The run starts at the rep's turn, but never before the prospect's last word.
             let rep_start = state.open_since[Side::Rep as usize]?;
-            let prospect_end = state.talk.turns(Side::Prospect).last().map_or(0.0, |t| t.end_s);
+            let prospect_end = state
+                .talk
+                .turns(Side::Prospect)
+                .last()
+                .map_or(0.0, |t| t.end_s);
             self.run_start_s = Some(rep_start.max(prospect_end));
         }
         let start = self.run_start_s?;

@@ -58,7 +58,12 @@ impl AudioFile {
             hint.with_extension(ext);
         }
         let probed = symphonia::default::get_probe()
-            .format(&hint, mss, &FormatOptions::default(), &MetadataOptions::default())
+            .format(
+                &hint,
+                mss,
+                &FormatOptions::default(),
+                &MetadataOptions::default(),
+            )
             .map_err(|e| InputError::Format {
                 path: p(),
                 reason: e.to_string(),
@@ -108,7 +113,9 @@ impl AudioFile {
         loop {
             let packet = match self.format.next_packet() {
                 Ok(p) => p,
-                Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return None,
+                Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return None
+                }
                 Err(SymError::ResetRequired) => return None,
                 Err(_) => {
                     self.truncated = true;
@@ -158,9 +165,19 @@ impl AudioFile {
 }
 
 impl AudioFile {
+    /// The frame count the container declares, when it states one.
+    pub fn declared_frames(&self) -> Option<u64> {
+        let track = self
+            .format
+            .tracks()
+            .iter()
+            .find(|t| t.id == self.track_id)?;
+        track.codec_params.n_frames
+    }
+
     /// The declared duration, when the container states one.
     pub fn duration_s(&self) -> Option<f64> {
-        let track = self.format.tracks().iter().find(|t| t.id == self.track_id)?;
-        track.codec_params.n_frames.map(|n| n as f64 / self.rate_hz as f64)
+        self.declared_frames()
+            .map(|n| n as f64 / self.rate_hz as f64)
     }
 }

@@ -14,7 +14,9 @@ pub enum InputError {
     Missing(String),
     #[error("{path}: cannot read it ({reason})")]
     Unreadable { path: String, reason: String },
-    #[error("{path}: not a supported audio file ({reason}); use WAV, FLAC, MP3, OGG/Vorbis or AAC/M4A")]
+    #[error(
+        "{path}: not a supported audio file ({reason}); use WAV, FLAC, MP3, OGG/Vorbis or AAC/M4A"
+    )]
     Format { path: String, reason: String },
     #[error("{path}: unsupported codec ({reason}); convert it to WAV or FLAC first")]
     Codec { path: String, reason: String },
@@ -54,7 +56,11 @@ fn parse_channel(path: &str, value: &str, channels: usize) -> Result<usize, Inpu
     let idx = match value.to_ascii_lowercase().as_str() {
         "left" | "l" => 0,
         "right" | "r" => 1,
-        n => n.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).unwrap_or(usize::MAX),
+        n => n
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .unwrap_or(usize::MAX),
     };
     if idx < channels {
         Ok(idx)
@@ -91,10 +97,14 @@ impl Side {
     fn push(&mut self, block: &[f32], channels: usize, pick: &Pick) {
         self.scratch.clear();
         match *pick {
-            Pick::Channel(c) => self.scratch.extend(block.chunks_exact(channels).map(|f| f[c])),
-            Pick::Mix => self
+            Pick::Channel(c) => self
                 .scratch
-                .extend(block.chunks_exact(channels).map(|f| f.iter().sum::<f32>() / channels as f32)),
+                .extend(block.chunks_exact(channels).map(|f| f[c])),
+            Pick::Mix => self.scratch.extend(
+                block
+                    .chunks_exact(channels)
+                    .map(|f| f.iter().sum::<f32>() / channels as f32),
+            ),
         }
         self.resampler.push(&self.scratch, &mut self.queue);
     }
@@ -106,6 +116,7 @@ pub struct CallReader {
     sides: [Side; 2],
     ended: Vec<bool>,
     warned: Vec<String>,
+    padded: bool,
     pub duration_s: Option<f64>,
 }
 
@@ -129,19 +140,30 @@ impl CallReader {
                 let n = f.channels;
                 let (rep, pro) = match (rep_channel, prospect_channel) {
                     _ if n == 1 => return Err(InputError::Mono { path: p }),
-                    (None, None) if n > 2 => return Err(InputError::ManyChannels { path: p, channels: n }),
+                    (None, None) if n > 2 => {
+                        return Err(InputError::ManyChannels {
+                            path: p,
+                            channels: n,
+                        })
+                    }
                     (None, None) => (0, 1),
                     (Some(r), None) => {
                         let r = parse_channel(&p, r, n)?;
                         if n > 2 {
-                            return Err(InputError::ManyChannels { path: p, channels: n });
+                            return Err(InputError::ManyChannels {
+                                path: p,
+                                channels: n,
+                            });
                         }
                         (r, 1 - r)
                     }
                     (None, Some(q)) => {
                         let q = parse_channel(&p, q, n)?;
                         if n > 2 {
-                            return Err(InputError::ManyChannels { path: p, channels: n });
+                            return Err(InputError::ManyChannels {
+                                path: p,
+                                channels: n,
+                            });
                         }
                         (1 - q, q)
                     }
@@ -153,10 +175,14 @@ impl CallReader {
                 let rate = f.rate_hz;
                 let duration_s = f.duration_s();
                 Ok(Self {
-                    files: vec![(f, vec![(REP, Pick::Channel(rep)), (PROSPECT, Pick::Channel(pro))])],
+                    files: vec![(
+                        f,
+                        vec![(REP, Pick::Channel(rep)), (PROSPECT, Pick::Channel(pro))],
+                    )],
                     sides: [Side::new(rate), Side::new(rate)],
                     ended: vec![false],
                     warned: Vec::new(),
+                    padded: false,
                     duration_s,
                 })
             }
@@ -169,10 +195,14 @@ impl CallReader {
                     _ => None,
                 };
                 Ok(Self {
-                    files: vec![(r, vec![(REP, Pick::Mix)]), (q, vec![(PROSPECT, Pick::Mix)])],
+                    files: vec![
+                        (r, vec![(REP, Pick::Mix)]),
+                        (q, vec![(PROSPECT, Pick::Mix)]),
+                    ],
                     sides,
                     ended: vec![false, false],
                     warned: Vec::new(),
+                    padded: false,
                     duration_s,
                 })
             }
@@ -207,7 +237,12 @@ impl CallReader {
         loop {
             let short = (0..self.files.len())
                 .filter(|&i| !self.ended[i])
-                .find(|&i| self.files[i].1.iter().any(|(s, _)| self.sides[*s].queue.len() < WANT));
+                .find(|&i| {
+                    self.files[i]
+                        .1
+                        .iter()
+                        .any(|(s, _)| self.sides[*s].queue.len() < WANT)
+                });
             match short {
                 Some(i) => {
                     if !self.pull(i) {
@@ -217,19 +252,38 @@ impl CallReader {
                 None => break,
             }
         }
-        let all_ended = self.ended.iter().all(|&e| e);
-        let (a, b) = (self.sides[REP].queue.len(), self.sides[PROSPECT].queue.len());
-        let n = if all_ended { a.max(b) } else { a.min(b) };
+        // A side whose file has ended is padded with silence while the other goes on.
+        let side_ended = |side: usize| {
+            self.files
+                .iter()
+                .zip(&self.ended)
+                .any(|((_, picks), &ended)| ended && picks.iter().any(|(s, _)| *s == side))
+        };
+        let lens = [
+            self.sides[REP].queue.len(),
+            self.sides[PROSPECT].queue.len(),
+        ];
+        let live: Vec<usize> = (0..2)
+            .filter(|&s| !side_ended(s))
+            .map(|s| lens[s])
+            .collect();
+        let n = live
+            .iter()
+            .copied()
+            .min()
+            .unwrap_or_else(|| lens[0].max(lens[1]));
         if n == 0 {
             return false;
         }
-        if all_ended && a != b && self.files.len() == 2 && !self.warned.iter().any(|w| w.contains("shorter")) {
-            let (shorter, longer) = if a < b { (0, 1) } else { (1, 0) };
-            self.warned.push(format!(
-                "{} is shorter than {}; padded it with silence",
-                self.files[shorter].0.path.display(),
-                self.files[longer].0.path.display()
-            ));
+        if self.files.len() == 2 && !self.padded {
+            if let Some(short) = (0..2).find(|&s| side_ended(s) && lens[s] < n) {
+                self.padded = true;
+                self.warned.push(format!(
+                    "{} is shorter than {}; padded it with silence",
+                    self.files[short].0.path.display(),
+                    self.files[1 - short].0.path.display()
+                ));
+            }
         }
         for (side, out) in [(REP, rep), (PROSPECT, prospect)] {
             let q = &mut self.sides[side].queue;
@@ -246,14 +300,23 @@ impl CallReader {
         let mut out = self.warned.clone();
         for (f, _) in &self.files {
             let p = f.path.display();
-            if f.truncated {
+            let short_of_declared = f
+                .declared_frames()
+                .is_some_and(|n| f.frames_read + u64::from(f.rate_hz) / 20 < n);
+            if f.truncated || short_of_declared {
                 out.push(format!("{p}: the file is truncated or damaged; analysed the {:.1} s that could be read", f.frames_read as f64 / f.rate_hz as f64));
             }
             if f.bad_packets > 0 {
-                out.push(format!("{p}: skipped {} damaged audio packets", f.bad_packets));
+                out.push(format!(
+                    "{p}: skipped {} damaged audio packets",
+                    f.bad_packets
+                ));
             }
             if f.non_finite > 0 {
-                out.push(format!("{p}: {} samples were NaN or infinite; treated them as silence", f.non_finite));
+                out.push(format!(
+                    "{p}: {} samples were NaN or infinite; treated them as silence",
+                    f.non_finite
+                ));
             }
         }
         out

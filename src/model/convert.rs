@@ -137,7 +137,11 @@ fn layer_count(model: &Ct2Model, prefix: &str) -> usize {
     (0..)
         .take_while(|i| {
             let p = format!("{prefix}/layer_{i}/");
-            model.vars.range(p.clone()..).next().is_some_and(|(k, _)| k.starts_with(&p))
+            model
+                .vars
+                .range(p.clone()..)
+                .next()
+                .is_some_and(|(k, _)| k.starts_with(&p))
         })
         .count()
 }
@@ -181,7 +185,12 @@ fn fused(
 }
 
 fn block_common(src: &Source, out: &mut Out, from: &str, to: &str) -> Result<(), ConvertError> {
-    norm(src, out, &format!("{from}/self_attention/layer_norm"), &format!("{to}.attn_ln"))?;
+    norm(
+        src,
+        out,
+        &format!("{from}/self_attention/layer_norm"),
+        &format!("{to}.attn_ln"),
+    )?;
     fused(
         src,
         out,
@@ -189,10 +198,30 @@ fn block_common(src: &Source, out: &mut Out, from: &str, to: &str) -> Result<(),
         &format!("{to}.attn"),
         &["query", "key", "value"],
     )?;
-    linear(src, out, &format!("{from}/self_attention/linear_1"), &format!("{to}.attn.out"))?;
-    norm(src, out, &format!("{from}/ffn/layer_norm"), &format!("{to}.mlp_ln"))?;
-    linear(src, out, &format!("{from}/ffn/linear_0"), &format!("{to}.mlp.0"))?;
-    linear(src, out, &format!("{from}/ffn/linear_1"), &format!("{to}.mlp.2"))
+    linear(
+        src,
+        out,
+        &format!("{from}/self_attention/linear_1"),
+        &format!("{to}.attn.out"),
+    )?;
+    norm(
+        src,
+        out,
+        &format!("{from}/ffn/layer_norm"),
+        &format!("{to}.mlp_ln"),
+    )?;
+    linear(
+        src,
+        out,
+        &format!("{from}/ffn/linear_0"),
+        &format!("{to}.mlp.0"),
+    )?;
+    linear(
+        src,
+        out,
+        &format!("{from}/ffn/linear_1"),
+        &format!("{to}.mlp.2"),
+    )
 }
 
 /// Maps every variable; returns hyper-parameters and the tensors in whisper.cpp naming.
@@ -223,9 +252,18 @@ fn map_model(model: &Ct2Model) -> Result<(HParams, Vec<Tensor>), ConvertError> {
         out.push_f32(format!("encoder.{conv}.bias"), vec![d[0], 1], b);
     }
     let (enc_pos_dims, enc_pos) = src.values("encoder/position_encodings/encodings")?;
-    out.push_f32("encoder.positional_embedding".into(), enc_pos_dims.clone(), enc_pos);
+    out.push_f32(
+        "encoder.positional_embedding".into(),
+        enc_pos_dims.clone(),
+        enc_pos,
+    );
     for i in 0..n_audio_layer {
-        block_common(&src, &mut out, &format!("encoder/layer_{i}"), &format!("encoder.blocks.{i}"))?;
+        block_common(
+            &src,
+            &mut out,
+            &format!("encoder/layer_{i}"),
+            &format!("encoder.blocks.{i}"),
+        )?;
     }
     norm(&src, &mut out, "encoder/layer_norm", "encoder.ln_post")?;
 
@@ -233,12 +271,26 @@ fn map_model(model: &Ct2Model) -> Result<(HParams, Vec<Tensor>), ConvertError> {
     let (n_vocab, n_text_state) = (emb_dims[0], emb_dims[1]);
     out.push("decoder.token_embedding.weight".into(), emb_dims, emb);
     let (dec_pos_dims, dec_pos) = src.values("decoder/position_encodings/encodings")?;
-    out.push_f32("decoder.positional_embedding".into(), dec_pos_dims.clone(), dec_pos);
+    out.push_f32(
+        "decoder.positional_embedding".into(),
+        dec_pos_dims.clone(),
+        dec_pos,
+    );
     for i in 0..n_text_layer {
         let (from, to) = (format!("decoder/layer_{i}"), format!("decoder.blocks.{i}"));
         block_common(&src, &mut out, &from, &to)?;
-        norm(&src, &mut out, &format!("{from}/attention/layer_norm"), &format!("{to}.cross_attn_ln"))?;
-        linear(&src, &mut out, &format!("{from}/attention/linear_0"), &format!("{to}.cross_attn.query"))?;
+        norm(
+            &src,
+            &mut out,
+            &format!("{from}/attention/layer_norm"),
+            &format!("{to}.cross_attn_ln"),
+        )?;
+        linear(
+            &src,
+            &mut out,
+            &format!("{from}/attention/linear_0"),
+            &format!("{to}.cross_attn.query"),
+        )?;
         fused(
             &src,
             &mut out,
@@ -246,7 +298,12 @@ fn map_model(model: &Ct2Model) -> Result<(HParams, Vec<Tensor>), ConvertError> {
             &format!("{to}.cross_attn"),
             &["key", "value"],
         )?;
-        linear(&src, &mut out, &format!("{from}/attention/linear_2"), &format!("{to}.cross_attn.out"))?;
+        linear(
+            &src,
+            &mut out,
+            &format!("{from}/attention/linear_2"),
+            &format!("{to}.cross_attn.out"),
+        )?;
     }
     norm(&src, &mut out, "decoder/layer_norm", "decoder.ln")?;
 
@@ -429,13 +486,26 @@ pub(crate) mod tests {
 
     fn convert_synthetic(int8: bool) -> ggml::Summary {
         let vars = synthetic(int8);
-        let refs: Vec<(&str, Variable)> = vars.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
-        let bin = ct2::write("WhisperSpec", 3, &refs, &[("decoder/projection/weight", "decoder/embeddings/weight")]);
+        let refs: Vec<(&str, Variable)> =
+            vars.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+        let bin = ct2::write(
+            "WhisperSpec",
+            3,
+            &refs,
+            &[("decoder/projection/weight", "decoder/embeddings/weight")],
+        );
         let model = ct2::parse(&bin).unwrap();
-        let tokens: Vec<String> = ["a", "Ġb", "<|endoftext|>", "<|en|>"].iter().map(|s| s.to_string()).collect();
+        let tokens: Vec<String> = ["a", "Ġb", "<|endoftext|>", "<|en|>"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let mut out = Vec::new();
         let c = convert_model(&model, &tokens, &mut out).unwrap();
-        assert_eq!(c.tensors, 7 + 15 + 4 + 24, "tiny layout: 7 + 15/enc layer + 4 + 24/dec layer");
+        assert_eq!(
+            c.tensors,
+            7 + 15 + 4 + 24,
+            "tiny layout: 7 + 15/enc layer + 4 + 24/dec layer"
+        );
         ggml::read(&mut out.as_slice()).unwrap()
     }
 
@@ -451,36 +521,78 @@ pub(crate) mod tests {
         assert_eq!(s.hparams.n_text_layer, 1);
         assert_eq!(s.hparams.n_mels, 2);
         assert_eq!(s.tokens, vec![b"a".to_vec(), b" b".to_vec()]);
-        let find = |n: &str| s.tensors.iter().find(|t| t.0 == n).unwrap_or_else(|| panic!("{n} missing"));
-        assert!(s.tensors.iter().all(|t| !t.0.ends_with("key.bias")), "no key biases");
-        assert_eq!(find("encoder.conv1.bias").1, vec![1, 4], "conv bias is (n, 1)");
+        let find = |n: &str| {
+            s.tensors
+                .iter()
+                .find(|t| t.0 == n)
+                .unwrap_or_else(|| panic!("{n} missing"))
+        };
+        assert!(
+            s.tensors.iter().all(|t| !t.0.ends_with("key.bias")),
+            "no key biases"
+        );
+        assert_eq!(
+            find("encoder.conv1.bias").1,
+            vec![1, 4],
+            "conv bias is (n, 1)"
+        );
         assert_eq!(find("encoder.conv1.bias").2, ggml::FTYPE_F32);
         assert_eq!(find("encoder.positional_embedding").2, ggml::FTYPE_F32);
         assert_eq!(find("decoder.positional_embedding").2, ggml::FTYPE_F32);
-        assert_eq!(find("encoder.blocks.0.attn.query.weight").2, ggml::FTYPE_F16);
+        assert_eq!(
+            find("encoder.blocks.0.attn.query.weight").2,
+            ggml::FTYPE_F16
+        );
         assert_eq!(find("encoder.blocks.0.mlp_ln.bias").2, ggml::FTYPE_F32);
         // The fused projection is split by rows: value = rows 8..12 of linear_0.
         let vars = synthetic(false);
-        let fused = vars.iter().find(|(n, _)| n == "encoder/layer_0/self_attention/linear_0/bias").unwrap().1.to_f32();
-        assert_eq!(find("encoder.blocks.0.attn.value.bias").3, fused[8..12].to_vec());
-        assert_eq!(find("encoder.blocks.0.attn.query.bias").3, fused[0..4].to_vec());
-        let cross = vars.iter().find(|(n, _)| n == "decoder/layer_0/attention/linear_1/weight").unwrap().1.to_f32();
+        let fused = vars
+            .iter()
+            .find(|(n, _)| n == "encoder/layer_0/self_attention/linear_0/bias")
+            .unwrap()
+            .1
+            .to_f32();
+        assert_eq!(
+            find("encoder.blocks.0.attn.value.bias").3,
+            fused[8..12].to_vec()
+        );
+        assert_eq!(
+            find("encoder.blocks.0.attn.query.bias").3,
+            fused[0..4].to_vec()
+        );
+        let cross = vars
+            .iter()
+            .find(|(n, _)| n == "decoder/layer_0/attention/linear_1/weight")
+            .unwrap()
+            .1
+            .to_f32();
         let value = &find("decoder.blocks.0.cross_attn.value.weight").3;
         for (a, b) in value.iter().zip(&cross[16..32]) {
-            assert!((a - b).abs() <= 1e-3 * b.abs().max(1.0), "f16 copy of the value rows: {a} vs {b}");
+            assert!(
+                (a - b).abs() <= 1e-3 * b.abs().max(1.0),
+                "f16 copy of the value rows: {a} vs {b}"
+            );
         }
     }
 
     #[test]
     fn dequantises_int8_weights() {
         let s = convert_synthetic(true);
-        let w = &s.tensors.iter().find(|t| t.0 == "encoder.blocks.0.mlp.0.weight").unwrap().3;
+        let w = &s
+            .tensors
+            .iter()
+            .find(|t| t.0 == "encoder.blocks.0.mlp.0.weight")
+            .unwrap()
+            .3;
         // Row r: [r+1, -(r+1), 0, 127] / (127 / (r+1)).
         for r in 0..8 {
             let a = (r + 1) as f32;
             let want = [a * a / 127.0, -a * a / 127.0, 0.0, a];
             for (got, want) in w[r * 4..r * 4 + 4].iter().zip(want) {
-                assert!((got - want).abs() < 2e-2 * want.abs().max(1.0), "row {r}: {got} vs {want}");
+                assert!(
+                    (got - want).abs() < 2e-2 * want.abs().max(1.0),
+                    "row {r}: {got} vs {want}"
+                );
             }
         }
     }
@@ -495,6 +607,9 @@ pub(crate) mod tests {
             .collect();
         let model = ct2::parse(&ct2::write("WhisperSpec", 3, &refs, &[])).unwrap();
         let err = convert_model(&model, &["<|endoftext|>".into()], &mut Vec::new()).unwrap_err();
-        assert!(err.to_string().contains("decoder/layer_norm/gamma"), "{err}");
+        assert!(
+            err.to_string().contains("decoder/layer_norm/gamma"),
+            "{err}"
+        );
     }
 }

@@ -58,10 +58,6 @@ pub struct Variable {
 }
 
 impl Variable {
-    pub fn len(&self) -> usize {
-        self.dims.iter().product::<usize>().max(1)
-    }
-
     /// The values as f32, whatever the stored dtype (integers are converted as numbers;
     /// int8 weights need their scale applied by the caller).
     pub fn to_f32(&self) -> Vec<f32> {
@@ -99,7 +95,9 @@ impl Variable {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Ct2Error {
-    #[error("truncated model.bin: {0} ends early; the file is incomplete, download or copy it again")]
+    #[error(
+        "truncated model.bin: {0} ends early; the file is incomplete, download or copy it again"
+    )]
     Truncated(&'static str),
     #[error("unsupported CTranslate2 model.bin version {0} (expected 6); convert the model with a CTranslate2 release that writes version 6")]
     Version(u32),
@@ -141,7 +139,10 @@ struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], Ct2Error> {
         let end = self.pos.checked_add(n).ok_or(Ct2Error::Truncated(what))?;
-        let s = self.buf.get(self.pos..end).ok_or(Ct2Error::Truncated(what))?;
+        let s = self
+            .buf
+            .get(self.pos..end)
+            .ok_or(Ct2Error::Truncated(what))?;
         self.pos = end;
         Ok(s)
     }
@@ -213,13 +214,10 @@ pub fn parse(buf: &[u8]) -> Result<Ct2Model, Ct2Error> {
         for _ in 0..n {
             let alias = c.string("alias name")?;
             let target = c.string("alias target")?;
-            let var = vars
-                .get(&target)
-                .cloned()
-                .ok_or_else(|| Ct2Error::Alias {
-                    alias: alias.clone(),
-                    target,
-                })?;
+            let var = vars.get(&target).cloned().ok_or_else(|| Ct2Error::Alias {
+                alias: alias.clone(),
+                target,
+            })?;
             vars.insert(alias, var);
         }
     }
@@ -231,7 +229,12 @@ pub fn parse(buf: &[u8]) -> Result<Ct2Model, Ct2Error> {
 }
 
 /// Writes a `model.bin`; the inverse of [`parse`], used to build synthetic models in tests.
-pub fn write(spec: &str, revision: u32, vars: &[(&str, Variable)], aliases: &[(&str, &str)]) -> Vec<u8> {
+pub fn write(
+    spec: &str,
+    revision: u32,
+    vars: &[(&str, Variable)],
+    aliases: &[(&str, &str)],
+) -> Vec<u8> {
     fn string(out: &mut Vec<u8>, s: &str) {
         out.extend_from_slice(&((s.len() + 1) as u16).to_le_bytes());
         out.extend_from_slice(s.as_bytes());
@@ -286,7 +289,14 @@ mod tests {
     #[test]
     fn reads_every_dtype_and_aliases() {
         let values = [1.0, -2.0, 0.5, 3.0];
-        let dtypes = [DType::F32, DType::I8, DType::I16, DType::I32, DType::F16, DType::Bf16];
+        let dtypes = [
+            DType::F32,
+            DType::I8,
+            DType::I16,
+            DType::I32,
+            DType::F16,
+            DType::Bf16,
+        ];
         let names: Vec<String> = dtypes.iter().map(|d| format!("v/{d:?}")).collect();
         let vars: Vec<(&str, Variable)> = dtypes
             .iter()
@@ -315,7 +325,12 @@ mod tests {
 
     #[test]
     fn truncated_file_is_a_clear_error() {
-        let bin = write("WhisperSpec", 3, &[("a", var(&[4], DType::F32, &[1.0; 4]))], &[]);
+        let bin = write(
+            "WhisperSpec",
+            3,
+            &[("a", var(&[4], DType::F32, &[1.0; 4]))],
+            &[],
+        );
         for cut in [2, 10, 30, bin.len() - 5] {
             let err = parse(&bin[..cut]).unwrap_err();
             assert!(matches!(err, Ct2Error::Truncated(_)), "cut {cut}: {err}");

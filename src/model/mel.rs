@@ -59,7 +59,10 @@ mod tests {
         assert_eq!(f.len(), 80 * 201);
         for &(m, b, want) in REFERENCE {
             let got = f[m * 201 + b] as f64;
-            assert!((got - want).abs() < 1e-9, "mel[{m}][{b}] = {got}, librosa {want}");
+            assert!(
+                (got - want).abs() < 1e-9,
+                "mel[{m}][{b}] = {got}, librosa {want}"
+            );
         }
         let sum: f64 = f.iter().map(|&v| v as f64).sum();
         assert!((sum - 1.999024092387117).abs() < 1e-6, "sum {sum}");

@@ -22,14 +22,21 @@ pub struct Manifest {
     pub size_bytes: u64,
 }
 
-/// `models/` of the twoears checkout that contains the current directory, if any.
+/// `models/` of the twoears checkout that contains the current directory, else of the
+/// checkout this binary was built in (while it still exists).
 pub fn checkout_models_dir() -> Option<PathBuf> {
-    let cwd = std::env::current_dir().ok()?;
-    cwd.ancestors()
-        .find(|d| {
-            std::fs::read_to_string(d.join("Cargo.toml"))
-                .is_ok_and(|t| t.contains("name = \"twoears\""))
+    let is_checkout = |d: &Path| {
+        std::fs::read_to_string(d.join("Cargo.toml"))
+            .is_ok_and(|t| t.contains("name = \"twoears\""))
+    };
+    let cwd = std::env::current_dir().ok();
+    cwd.as_deref()
+        .and_then(|c| {
+            c.ancestors()
+                .find(|d| is_checkout(d))
+                .map(Path::to_path_buf)
         })
+        .or_else(|| Some(PathBuf::from(env!("CARGO_MANIFEST_DIR"))).filter(|d| is_checkout(d)))
         .map(|d| d.join("models"))
 }
 
@@ -60,7 +67,9 @@ pub fn install_dir(explicit: Option<&Path>) -> Option<PathBuf> {
 pub enum FindError {
     #[error("model {0} does not exist; pass the path of a ggml model file")]
     Missing(String),
-    #[error("$TWOEARS_MODEL is {0}, which does not exist; unset it or point it at a ggml model file")]
+    #[error(
+        "$TWOEARS_MODEL is {0}, which does not exist; unset it or point it at a ggml model file"
+    )]
     EnvMissing(String),
     #[error("no Whisper model found (looked in {looked}); install one with `twoears model install`, or run with --no-stt")]
     NotInstalled { looked: String },

@@ -97,13 +97,19 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         let out = ggml_tokens(&toks, false).unwrap();
-        assert_eq!(out, vec![b" hello".to_vec(), b"\n".to_vec(), "é".as_bytes().to_vec()]);
+        assert_eq!(
+            out,
+            vec![b" hello".to_vec(), b"\n".to_vec(), "é".as_bytes().to_vec()]
+        );
     }
 
     #[test]
     fn vocabulary_without_end_of_text_is_rejected() {
         let toks = vec!["a".to_string()];
-        assert!(matches!(ggml_tokens(&toks, false), Err(VocabError::NoEndOfText)));
+        assert!(matches!(
+            ggml_tokens(&toks, false),
+            Err(VocabError::NoEndOfText)
+        ));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
 
 use super::filter;
 
@@ -12,6 +14,8 @@ pub const SAMPLE_RATE_HZ: usize = 16_000;
 const MIN_INPUT_SAMPLES: usize = SAMPLE_RATE_HZ * 105 / 100;
 /// Encoder frames per second of audio (whisper's 1500 frames cover 30 s).
 const FRAMES_PER_S: f32 = 50.0;
+/// Encoder frames beyond the audio: too tight a window garbles the end of a chunk.
+const CTX_MARGIN_FRAMES: f32 = 48.0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SttError {
@@ -40,11 +44,11 @@ pub struct Engine {
 }
 
 /// Whisper's encoder window for a chunk: 50 frames per second plus a margin (a 7 s clip is
-/// garbled at 256 frames and fine at 384), rounded up to a multiple of 64, at most 1500.
+/// garbled at 256 frames and fine at 384), rounded up to a multiple of 32, at most 1500.
 pub fn audio_ctx_for(samples: usize) -> i32 {
     let secs = samples as f32 / SAMPLE_RATE_HZ as f32;
-    let frames = (secs * FRAMES_PER_S * 1.1 + 64.0).ceil() as i32;
-    (((frames + 63) / 64) * 64).min(1500)
+    let frames = (secs * FRAMES_PER_S + CTX_MARGIN_FRAMES).ceil() as i32;
+    (((frames + 31) / 32) * 32).min(1500)
 }
 
 impl Engine {
@@ -61,7 +65,9 @@ impl Engine {
         if !path.is_file() {
             return Err(load_err("no such file".into()));
         }
-        let path_str = path.to_str().ok_or_else(|| load_err("path is not UTF-8".into()))?;
+        let path_str = path
+            .to_str()
+            .ok_or_else(|| load_err("path is not UTF-8".into()))?;
         let ctx = WhisperContext::new_with_params(path_str, WhisperContextParameters::default())
             .map_err(|e| load_err(format!("{e}")))?;
         let state = ctx.create_state().map_err(|e| load_err(format!("{e}")))?;
@@ -106,6 +112,9 @@ impl Engine {
         params.set_single_segment(true);
         params.set_suppress_blank(true);
         params.set_suppress_nst(true);
+        // Speech runs at most ~5 tokens a second; a cap stops whisper looping on short or
+        // noisy chunks ("Right, right, right, ...").
+        params.set_max_tokens((samples.len() as f32 / SAMPLE_RATE_HZ as f32 * 6.0) as i32 + 10);
         params.set_print_progress(false);
         params.set_print_realtime(false);
         params.set_print_special(false);
@@ -116,7 +125,10 @@ impl Engine {
         let mut text = String::new();
         let mut no_speech_prob = 0f32;
         for seg in self.state.as_iter() {
-            let piece = seg.to_str_lossy().map(|s| s.into_owned()).unwrap_or_default();
+            let piece = seg
+                .to_str_lossy()
+                .map(|s| s.into_owned())
+                .unwrap_or_default();
             let p = seg.no_speech_probability();
             if let Some(kept) = filter::keep(&piece, p) {
                 if !text.is_empty() {
@@ -142,7 +154,7 @@ mod tests {
         for secs in [1.0f32, 3.0, 7.0, 10.0, 12.0] {
             let ctx = audio_ctx_for((secs * SAMPLE_RATE_HZ as f32) as usize);
             assert!(ctx as f32 >= secs * 50.0 + 32.0, "{secs} s -> {ctx}");
-            assert_eq!(ctx % 64, 0);
+            assert_eq!(ctx % 32, 0);
         }
         assert!(audio_ctx_for(7 * SAMPLE_RATE_HZ) >= 384);
         assert_eq!(audio_ctx_for(40 * SAMPLE_RATE_HZ), 1500);

@@ -41,9 +41,44 @@ fn strip_annotations(s: &str) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Collapses whisper's decoding loops: a word or word pair said more than twice in a row
+/// ("right, right, right") keeps two; a phrase of three or more words said twice in a row
+/// keeps one (people do not repeat whole phrases verbatim back to back).
+fn collapse_repeats(text: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let keys: Vec<String> = words
+        .iter()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .collect();
+    let mut kept: Vec<usize> = Vec::with_capacity(words.len());
+    let mut i = 0;
+    'next: while i < words.len() {
+        for n in (1..=16).rev() {
+            let copies = if n <= 2 { 2 } else { 1 };
+            if kept.len() < copies * n || i + n > words.len() {
+                continue;
+            }
+            let same = |a: &[usize], b: std::ops::Range<usize>| {
+                a.iter().zip(b).all(|(&x, y)| keys[x] == keys[y])
+            };
+            let tail = &kept[kept.len() - copies * n..];
+            if (0..copies).all(|c| same(&tail[c * n..(c + 1) * n], i..i + n)) {
+                i += n;
+                continue 'next;
+            }
+        }
+        kept.push(i);
+        i += 1;
+    }
+    kept.iter().map(|&k| words[k]).collect::<Vec<_>>().join(" ")
+}
+
 /// The segment's text to keep, or `None` when it is a hallucination.
 pub fn keep(text: &str, no_speech_prob: f32) -> Option<String> {
-    let text = strip_annotations(text);
+    let text = collapse_repeats(&strip_annotations(text));
     let norm = normalise(&text);
     if norm.is_empty() || HALLUCINATIONS.contains(&norm.as_str()) {
         return None;
@@ -72,6 +107,26 @@ mod tests {
         assert_eq!(keep(" Okay.", 0.9), None);
         assert_eq!(keep(" Okay.", 0.1), Some("Okay.".into()));
         assert!(keep(" We use spreadsheets for all of it today.", 0.9).is_some());
+    }
+
+    #[test]
+    fn collapses_decoding_loops() {
+        assert_eq!(
+            keep("Right, right. Right, Right, right, right, right.", 0.0),
+            Some("Right, right.".into())
+        );
+        assert_eq!(
+            keep("I mean, we do, we do, we do, we do it weekly.", 0.0),
+            Some("I mean, we do, we do, it weekly.".into())
+        );
+        assert_eq!(keep("That is that.", 0.0), Some("That is that.".into()));
+        assert_eq!(
+            keep(
+                "Customers see more replies. Customers see more replies. Customers",
+                0.0
+            ),
+            Some("Customers see more replies. Customers".into())
+        );
     }
 
     #[test]

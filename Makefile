@@ -1,0 +1,38 @@
+# twoears: `make demo` sets everything up and reviews the bundled example call;
+# `make test` runs every check CI runs.
+BIN := target/release/twoears
+
+.PHONY: demo test setup build model lint unit integration acceptance bench
+
+demo: setup build model
+	$(BIN) review examples/call.flac --json target/demo-report.json
+	@echo "report written to target/demo-report.json"
+
+setup:
+	@scripts/setup.sh
+
+build:
+	cargo build --release
+
+model: build
+	$(BIN) model install
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --release --all-targets -- -D warnings
+
+# Unit tests run in parallel; the integration tests run the real binary and whisper, one
+# at a time (whisper.cpp spin-waits its threads).
+unit:
+	cargo test --release --bins
+
+integration: model
+	cargo test --release --test '*' -- --test-threads=1
+
+acceptance: model
+	scripts/acceptance.sh
+
+test: setup lint unit integration acceptance
+
+bench: setup model
+	scripts/bench.sh

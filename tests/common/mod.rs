@@ -1,0 +1,106 @@
+//! Helpers for the integration tests: run the real binary, make real audio fixtures with
+//! espeak-ng and sox in a temporary directory.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn twoears(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_twoears"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run twoears")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn run_ok(cmd: &mut Command) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e} (apt-get install espeak-ng sox libsox-fmt-all)"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// espeak-ng speech as 16 kHz mono 16-bit WAV; returns its path.
+pub fn speech(dir: &Path, name: &str, text: &str, voice: &str) -> PathBuf {
+    let raw = dir.join(format!("{name}.raw.wav"));
+    let out = dir.join(format!("{name}.wav"));
+    run_ok(
+        Command::new("espeak-ng")
+            .args(["-v", voice, "-w"])
+            .arg(&raw)
+            .arg(text),
+    );
+    run_ok(
+        Command::new("sox")
+            .arg(&raw)
+            .args(["-r", "16000", "-c", "1", "-b", "16"])
+            .arg(&out),
+    );
+    out
+}
+
+pub fn duration_s(path: &Path) -> f64 {
+    let out = Command::new("soxi")
+        .arg("-D")
+        .arg(path)
+        .output()
+        .expect("soxi");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("soxi duration")
+}
+
+/// A two-sided call: the rep speaks `rep` at 0.5 s, the prospect answers 1 s after.
+/// Returns (stereo call at 16 kHz WAV, rep speech seconds, prospect speech seconds).
+pub fn call(dir: &Path, rep: &str, prospect: &str) -> (PathBuf, f64, f64) {
+    let r = speech(dir, "rep", rep, "en-us+m3");
+    let p = speech(dir, "prospect", prospect, "en-gb+f3");
+    let (dr, dp) = (duration_s(&r), duration_s(&p));
+    let rp = dir.join("rep_padded.wav");
+    let pp = dir.join("prospect_padded.wav");
+    let total = 0.5 + dr + 1.0 + dp + 1.0;
+    run_ok(Command::new("sox").arg(&r).arg(&rp).args([
+        "pad",
+        "0.5",
+        &format!("{}", total - 0.5 - dr),
+    ]));
+    run_ok(Command::new("sox").arg(&p).arg(&pp).args([
+        "pad",
+        &format!("{}", 0.5 + dr + 1.0),
+        "1.0",
+    ]));
+    let out = dir.join("call.wav");
+    run_ok(Command::new("sox").arg("-M").arg(&rp).arg(&pp).arg(&out));
+    (out, dr, dp)
+}
+
+pub fn report(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("report written"))
+        .expect("report is JSON")
+}
+
+pub fn talk(report: &serde_json::Value, key: &str) -> f64 {
+    report["talk"][key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("talk.{key} missing"))
+}
+
+/// The installed default model; tests that transcribe need it (`make test` installs it).
+pub fn model() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ggml-tiny.en.bin");
+    assert!(
+        p.is_file(),
+        "{} is missing: run `twoears model install` (make test does)",
+        p.display()
+    );
+    p
+}

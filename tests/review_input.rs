@@ -1,0 +1,316 @@
+//! `twoears review` on real audio in every supported shape, and on every kind of bad input.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+
+const REP: &str =
+    "Thanks for taking the call today. How does your team handle onboarding right now?";
+const PROSPECT: &str =
+    "Mostly by hand. We have a checklist in a shared document, and it takes about two weeks.";
+
+fn review_json(dir: &Path, args: &[&str]) -> (std::process::Output, serde_json::Value) {
+    let json = dir.join("report.json");
+    let mut all: Vec<&str> = vec!["review", "--no-stt", "-q", "--json", json.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = twoears(&all, dir);
+    assert!(out.status.success(), "review failed: {}", stderr(&out));
+    (out, report(&json))
+}
+
+fn assert_talk(r: &serde_json::Value, rep_s: f64, prospect_s: f64) {
+    let (got_r, got_p) = (talk(r, "rep_s"), talk(r, "prospect_s"));
+    // espeak's files carry a little silence at each end, so the speech is a bit shorter.
+    assert!(
+        got_r > rep_s * 0.75 && got_r < rep_s * 1.1,
+        "rep_s {got_r} for {rep_s:.2} s of speech"
+    );
+    assert!(
+        got_p > prospect_s * 0.75 && got_p < prospect_s * 1.1,
+        "prospect_s {got_p} for {prospect_s:.2} s"
+    );
+    assert!(talk(r, "overlap_s") < 0.3);
+}
+
+#[test]
+fn stereo_wav_gives_each_side_its_talk_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (call, dr, dp) = call(dir.path(), REP, PROSPECT);
+    let (_, r) = review_json(dir.path(), &[call.to_str().unwrap()]);
+    assert_eq!(r["schema"], "twoears.report/1");
+    assert!(r["model"].is_null(), "no model with --no-stt");
+    assert_talk(&r, dr, dp);
+    let ratio = r["talk"]["rep_ratio"].as_f64().unwrap();
+    let want = talk(&r, "rep_s") / (talk(&r, "rep_s") + talk(&r, "prospect_s"));
+    assert!((ratio - want).abs() < 1e-3);
+}
+
+#[test]
+fn other_formats_rates_and_depths_agree_with_wav() {
+    let dir = tempfile::tempdir().unwrap();
+    let (call, dr, dp) = call(dir.path(), REP, PROSPECT);
+    let variants: &[(&str, &[&str])] = &[
+        ("call.flac", &[]),
+        ("call.ogg", &[]),
+        ("call_8k.wav", &["-r", "8000"]),
+        ("call_44k_24bit.wav", &["-r", "44100", "-b", "24"]),
+        (
+            "call_96k_float.wav",
+            &["-r", "96000", "-e", "floating-point", "-b", "32"],
+        ),
+        ("call_192k_32bit.wav", &["-r", "192000", "-b", "32"]),
+    ];
+    for (name, opts) in variants {
+        let out = dir.path().join(name);
+        run_ok(
+            std::process::Command::new("sox")
+                .arg(&call)
+                .args(*opts)
+                .arg(&out),
+        );
+        let (_, r) = review_json(dir.path(), &[out.to_str().unwrap()]);
+        assert_talk(&r, dr, dp);
+    }
+}
+
+#[test]
+fn mp3_is_reviewed_when_sox_can_write_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (call, dr, dp) = call(dir.path(), REP, PROSPECT);
+    let mp3 = dir.path().join("call.mp3");
+    let made = std::process::Command::new("sox")
+        .arg(&call)
+        .arg(&mp3)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !made {
+        eprintln!("skipped: this sox cannot write MP3 (apt-get install libsox-fmt-mp3)");
+        return;
+    }
+    let (_, r) = review_json(dir.path(), &[mp3.to_str().unwrap()]);
+    // MP3 encoders add a little delay and padding.
+    assert!(talk(&r, "rep_s") > dr * 0.7 && talk(&r, "rep_s") < dr * 1.15);
+    assert!(talk(&r, "prospect_s") > dp * 0.7 && talk(&r, "prospect_s") < dp * 1.15);
+}
+
+#[test]
+fn rep_channel_right_swaps_the_sides() {
+    let dir = tempfile::tempdir().unwrap();
+    let (call, dr, dp) = call(dir.path(), REP, PROSPECT);
+    let swapped = dir.path().join("swapped.wav");
+    run_ok(
+        std::process::Command::new("sox")
+            .arg(&call)
+            .arg(&swapped)
+            .args(["remix", "2", "1"]),
+    );
+    let (_, r) = review_json(
+        dir.path(),
+        &[swapped.to_str().unwrap(), "--rep-channel", "right"],
+    );
+    assert_talk(&r, dr, dp);
+}
+
+#[test]
+fn two_files_of_different_lengths_are_padded_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let rep = speech(dir.path(), "r", REP, "en-us+m3");
+    let pro = speech(dir.path(), "p", PROSPECT, "en-gb+f3");
+    let pro_late = dir.path().join("p_late.flac");
+    let delay = duration_s(&rep) + 1.0;
+    run_ok(
+        std::process::Command::new("sox")
+            .arg(&pro)
+            .arg(&pro_late)
+            .args(["pad", &delay.to_string(), "0"]),
+    );
+    let (out, r) = review_json(
+        dir.path(),
+        &[
+            "--rep",
+            rep.to_str().unwrap(),
+            "--prospect",
+            pro_late.to_str().unwrap(),
+        ],
+    );
+    assert!(stderr(&out).contains("shorter"), "{}", stderr(&out));
+    assert_talk(&r, duration_s(&rep), duration_s(&pro));
+    let dur = r["duration_s"].as_f64().unwrap();
+    assert!((dur - duration_s(&pro_late)).abs() < 0.05, "duration {dur}");
+}
+
+fn write_wav(path: &Path, channels: u16, rate: u32, frames: &[Vec<f32>]) {
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for f in frames {
+        for &s in f {
+            w.write_sample(s).unwrap();
+        }
+    }
+    w.finalize().unwrap();
+}
+
+fn fails_with(dir: &Path, args: &[&str], needle: &str) {
+    let out = twoears(args, dir);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{args:?} should fail with exit 2"
+    );
+    let err = stderr(&out);
+    assert!(err.contains(needle), "{args:?}: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bad_input_gets_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fails_with(
+        d,
+        &["review", "--no-stt", "nope.wav"],
+        "nope.wav: no such file",
+    );
+    std::fs::write(d.join("notes.wav"), "this is not audio").unwrap();
+    fails_with(
+        d,
+        &["review", "--no-stt", "notes.wav"],
+        "not a supported audio file",
+    );
+    write_wav(&d.join("mono.wav"), 1, 16000, &[vec![0.0; 16000]]);
+    fails_with(
+        d,
+        &["review", "--no-stt", "mono.wav"],
+        "--rep FILE --prospect FILE",
+    );
+    write_wav(&d.join("three.wav"), 3, 16000, &vec![vec![0.0; 3]; 16000]);
+    fails_with(
+        d,
+        &["review", "--no-stt", "three.wav"],
+        "--rep-channel N --prospect-channel N",
+    );
+    fails_with(
+        d,
+        &[
+            "review",
+            "--no-stt",
+            "three.wav",
+            "--rep-channel",
+            "1",
+            "--prospect-channel",
+            "7",
+        ],
+        "channel \"7\" does not exist",
+    );
+    write_wav(&d.join("empty.wav"), 2, 16000, &[]);
+    fails_with(d, &["review", "--no-stt", "empty.wav"], "empty.wav");
+    write_wav(&d.join("ok.wav"), 2, 16000, &vec![vec![0.0; 2]; 16000]);
+    fails_with(
+        d,
+        &["review", "ok.wav", "--model", "/nonexistent/ggml.bin"],
+        "/nonexistent/ggml.bin does not exist",
+    );
+    fails_with(
+        d,
+        &[
+            "review",
+            "--no-stt",
+            "ok.wav",
+            "--json",
+            "/nonexistent/dir/r.json",
+        ],
+        "cannot write the report",
+    );
+}
+
+#[test]
+fn three_channels_with_both_channels_named_are_reviewed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (call, dr, dp) = call(dir.path(), REP, PROSPECT);
+    let three = dir.path().join("three.wav");
+    run_ok(
+        std::process::Command::new("sox")
+            .arg(&call)
+            .arg(&three)
+            .args(["remix", "1", "2", "0"]),
+    );
+    let (_, r) = review_json(
+        dir.path(),
+        &[
+            three.to_str().unwrap(),
+            "--rep-channel",
+            "1",
+            "--prospect-channel",
+            "2",
+        ],
+    );
+    assert_talk(&r, dr, dp);
+}
+
+#[test]
+fn silent_call_gives_a_valid_report_with_zero_speech() {
+    let dir = tempfile::tempdir().unwrap();
+    write_wav(
+        &dir.path().join("silent.wav"),
+        2,
+        48000,
+        &vec![vec![0.0; 2]; 48000 * 5],
+    );
+    let (_, r) = review_json(dir.path(), &["silent.wav"]);
+    assert_eq!(talk(&r, "rep_s"), 0.0);
+    assert_eq!(talk(&r, "prospect_s"), 0.0);
+    assert_eq!(talk(&r, "rep_ratio"), 0.0);
+    assert!((r["duration_s"].as_f64().unwrap() - 5.0).abs() < 0.05);
+    assert_eq!(r["alerts"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn nan_samples_are_silenced_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let (call, dr, dp) = call(dir.path(), REP, PROSPECT);
+    let mut reader = hound::WavReader::open(&call).unwrap();
+    let mut frames: Vec<Vec<f32>> = reader
+        .samples::<i16>()
+        .map(|s| s.unwrap() as f32 / 32768.0)
+        .collect::<Vec<_>>()
+        .chunks(2)
+        .map(|c| c.to_vec())
+        .collect();
+    for f in frames.iter_mut().take(1600) {
+        *f = vec![f32::NAN, f32::INFINITY];
+    }
+    write_wav(&dir.path().join("nan.wav"), 2, 16000, &frames);
+    let (out, r) = review_json(dir.path(), &["nan.wav"]);
+    assert!(stderr(&out).contains("NaN or infinite"), "{}", stderr(&out));
+    assert_talk(&r, dr, dp);
+}
+
+#[test]
+fn truncated_file_is_analysed_as_far_as_it_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (call, dr, _) = call(dir.path(), REP, PROSPECT);
+    let flac = dir.path().join("call.flac");
+    run_ok(std::process::Command::new("sox").arg(&call).arg(&flac));
+    let bytes = std::fs::read(&flac).unwrap();
+    // Keep a little more than the rep's half of the call.
+    let keep = bytes.len() * 55 / 100;
+    std::fs::write(dir.path().join("cut.flac"), &bytes[..keep]).unwrap();
+    let (out, r) = review_json(dir.path(), &["cut.flac"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("truncated") || err.contains("damaged"),
+        "{err}"
+    );
+    assert!(
+        talk(&r, "rep_s") > dr * 0.7,
+        "the readable part is analysed"
+    );
+}

@@ -1,0 +1,112 @@
+//! `twoears review` with the real Whisper model on real speech. Run with --test-threads=1:
+//! whisper.cpp spin-waits, so two runs at once on two cores crawl.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+
+fn words(s: &str) -> Vec<String> {
+    s.to_lowercase()
+        .replace('-', " ")
+        .chars()
+        .filter(|c| c.is_alphanumeric() || c.is_whitespace() || *c == '\'')
+        .collect::<String>()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn wer(reference: &str, hyp: &str) -> f64 {
+    let (r, h) = (words(reference), words(hyp));
+    let mut prev: Vec<usize> = (0..=h.len()).collect();
+    for (i, rw) in r.iter().enumerate() {
+        let mut cur = vec![i + 1; h.len() + 1];
+        for (j, hw) in h.iter().enumerate() {
+            cur[j + 1] = (prev[j + 1] + 1)
+                .min(cur[j] + 1)
+                .min(prev[j] + usize::from(rw != hw));
+        }
+        prev = cur;
+    }
+    prev[h.len()] as f64 / r.len() as f64
+}
+
+#[test]
+fn real_human_speech_is_transcribed_on_the_rep_side() {
+    let model = model();
+    let dir = tempfile::tempdir().unwrap();
+    let jfk = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/jfk.wav");
+    let silence = dir.path().join("silence.wav");
+    run_ok(
+        std::process::Command::new("sox")
+            .arg(&jfk)
+            .arg(&silence)
+            .args(["vol", "0"]),
+    );
+    let json = dir.path().join("r.json");
+    let out = twoears(
+        &[
+            "review",
+            "-q",
+            "--model",
+            model.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+            "--rep",
+            jfk.to_str().unwrap(),
+            "--prospect",
+            silence.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = report(&json);
+    let segs = r["segments"].as_array().unwrap();
+    assert!(
+        segs.iter().all(|s| s["side"] == "rep"),
+        "nothing heard on the silent side"
+    );
+    let text: Vec<&str> = segs.iter().map(|s| s["text"].as_str().unwrap()).collect();
+    let reference = "And so my fellow Americans ask not what your country can do for you ask what you can do for your country";
+    let e = wer(reference, &text.join(" "));
+    assert!(e <= 0.10, "WER {e:.2}: {text:?}");
+    assert_eq!(r["model"], "tiny.en");
+}
+
+#[test]
+fn example_call_raises_the_trigger_then_pitch_alert_in_time() {
+    model();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let out = twoears(
+        &[
+            "review",
+            "examples/call.flac",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        root,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        summary.contains("Alerts") && summary.contains("pitch"),
+        "{summary}"
+    );
+    let r = report(&json);
+    let pitches: Vec<f64> = r["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "pitch")
+        .map(|a| a["at_s"].as_f64().unwrap())
+        .collect();
+    // The pitch starts at 20.2 s; a live monitor must flag it within 15 s.
+    assert_eq!(pitches.len(), 1, "{pitches:?}");
+    assert!((20.2..=35.2).contains(&pitches[0]), "{pitches:?}");
+    assert!(r["talk"]["rep_questions"].as_u64().unwrap() >= 3);
+    let alert = &r["alerts"][0];
+    assert!(alert["evidence"].as_str().unwrap().len() > 10);
+}
