@@ -32,7 +32,7 @@ pub struct EchoFrame {
     pub clean_ms: f32,
     /// The reference carried sound in the last 256 ms.
     pub reference_active: bool,
-    /// The filter has adapted long enough for its echo estimate to be trusted.
+    /// The filter cancels well enough (6 dB or more) for its echo estimate to be trusted.
     pub converged: bool,
 }
 
@@ -57,7 +57,15 @@ pub struct EchoCanceller {
     /// Smoothed ratio of echo estimate to reference power: the room's coupling.
     coupling: f32,
     near_end_hold: u32,
+    /// Smoothed mic and cleaned power over frames where only the prospect plays: their
+    /// ratio is the echo return loss enhancement the filter achieves.
+    erle_mic: f32,
+    erle_clean: f32,
 }
+
+/// Cancellation (power ratio, 6 dB) the filter must achieve before its echo estimate is
+/// trusted to gate the rep's speech.
+const MIN_ERLE: f32 = 4.0;
 
 fn mean_square(x: &[f32]) -> f32 {
     x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32
@@ -94,6 +102,8 @@ impl EchoCanceller {
             ref_ms_hist: [0.0; PARTS],
             coupling: 0.0,
             near_end_hold: 0,
+            erle_mic: 0.0,
+            erle_clean: 0.0,
         }
     }
 
@@ -127,7 +137,8 @@ impl EchoCanceller {
                 echo_ms: 0.0,
                 clean_ms: mic_ms,
                 reference_active,
-                converged: self.adapted_frames >= WARMUP_FRAMES,
+                converged: self.adapted_frames >= WARMUP_FRAMES
+                    && self.erle_mic > MIN_ERLE * self.erle_clean,
             };
         }
 
@@ -170,6 +181,11 @@ impl EchoCanceller {
         } else if self.near_end_hold > 0 {
             self.near_end_hold -= 1;
         }
+        if ref_ms > REF_FLOOR && self.near_end_hold == 0 {
+            self.erle_mic = 0.97 * self.erle_mic + 0.03 * mic_ms;
+            self.erle_clean = 0.97 * self.erle_clean + 0.03 * clean_ms;
+        }
+        let cancelling = converged && self.erle_mic > MIN_ERLE * self.erle_clean;
         let mu = if ref_ms <= REF_FLOOR {
             0.0
         } else if self.near_end_hold > 0 {
@@ -185,7 +201,7 @@ impl EchoCanceller {
             echo_ms,
             clean_ms,
             reference_active,
-            converged,
+            converged: cancelling,
         }
     }
 

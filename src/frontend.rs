@@ -169,11 +169,11 @@ impl FrontEnd {
         let t_end_s = t_s + FRAME_S;
         let echo = self.aec.process(rep, prospect, &mut self.clean);
         let clean = self.clean;
-        let rep_score = self.vad[0].score(&clean);
-        let prospect_score = self.vad[1].score(prospect);
         let rep_loud = self.vad[0].loud_enough(echo.clean_ms);
         let prospect_ms = prospect.iter().map(|v| v * v).sum::<f32>() / FRAME as f32;
         let prospect_loud = self.vad[1].loud_enough(prospect_ms);
+        let rep_score = self.vad[0].score(&clean, rep_loud);
+        let prospect_score = self.vad[1].score(prospect, prospect_loud);
         let echo_free = !echo.reference_active
             || (echo.clean_ms > ECHO_GATE * echo.echo_ms
                 && (echo.converged || echo.clean_ms > prospect_ms));

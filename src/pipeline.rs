@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
 use crate::detect::{Alert, DetectConfig, Detector};
-use crate::event::{Chunk, Event, Segment};
+use crate::event::{Chunk, Event, Segment, Side};
 use crate::frontend::FrontEnd;
-use crate::report::{Report, SttStats, SCHEMA};
+use crate::report::{Report, SttStats, TurnRecord, SCHEMA};
 use crate::stt::engine::{Engine, SttError};
 use crate::vad::VadConfig;
 
@@ -244,6 +244,18 @@ impl Pipeline {
         let duration_s = (self.front.now_s() * 1000.0).round() / 1000.0;
         let rep_questions = self.detector.rep_questions();
         let talk = self.detector.state.talk.figures(duration_s, rep_questions);
+        let talk_turns = &self.detector.state.talk;
+        let mut turns: Vec<TurnRecord> = [Side::Rep, Side::Prospect]
+            .into_iter()
+            .flat_map(|side| {
+                talk_turns.turns(side).iter().map(move |t| TurnRecord {
+                    side,
+                    start_s: (t.start_s * 1000.0).round() / 1000.0,
+                    end_s: (t.end_s * 1000.0).round() / 1000.0,
+                })
+            })
+            .collect();
+        turns.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
         let mut alerts = self.detector.alerts.clone();
         alerts.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
         for a in &mut alerts {
@@ -254,6 +266,7 @@ impl Pipeline {
             duration_s,
             model,
             talk,
+            turns,
             segments: self.segments,
             alerts,
             stt,

@@ -20,12 +20,21 @@ pub struct SttStats {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct TurnRecord {
+    pub side: Side,
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub schema: &'static str,
     pub duration_s: f64,
     /// The Whisper model used, or null when speech-to-text was off.
     pub model: Option<String>,
     pub talk: TalkFigures,
+    /// Every speaking turn, in order of start: the call's timeline.
+    pub turns: Vec<TurnRecord>,
     pub segments: Vec<Segment>,
     pub alerts: Vec<Alert>,
     pub stt: Option<SttStats>,

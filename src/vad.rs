@@ -128,7 +128,11 @@ pub struct SideVad {
     pub turns: TurnTracker,
     cfg: VadConfig,
     noise_floor: f32,
+    quiet_frames: u32,
 }
+
+/// Quiet frames still scored after sound (earshot's context spans a few frames).
+const QUIET_TAIL_FRAMES: u32 = 4;
 
 impl SideVad {
     pub fn new(cfg: VadConfig) -> Self {
@@ -137,6 +141,7 @@ impl SideVad {
             turns: TurnTracker::new(cfg),
             cfg,
             noise_floor: MIN_POWER,
+            quiet_frames: 0,
         }
     }
 
@@ -151,8 +156,18 @@ impl SideVad {
         mean_square > (self.noise_floor * ABOVE_FLOOR).max(MIN_POWER)
     }
 
-    /// earshot's score for one 256-sample frame in [-1, 1].
-    pub fn score(&mut self, frame: &[f32]) -> f32 {
+    /// earshot's score for one 256-sample frame in [-1, 1]. Frames below the noise gate
+    /// cannot be voiced, so after a short tail earshot is not run on them at all (most of
+    /// each side's frames).
+    pub fn score(&mut self, frame: &[f32], loud: bool) -> f32 {
+        if loud {
+            self.quiet_frames = 0;
+        } else {
+            self.quiet_frames = self.quiet_frames.saturating_add(1);
+            if self.quiet_frames > QUIET_TAIL_FRAMES {
+                return 0.0;
+            }
+        }
         self.detector.predict_f32(frame)
     }
 
