@@ -24,7 +24,7 @@ lint:
 # Unit tests run in parallel; the integration tests run the real binary and whisper, one
 # at a time (whisper.cpp spin-waits its threads).
 unit:
-	cargo test --release --bins
+	cargo test --release --lib
 
 integration: model
 	cargo test --release --test '*' -- --test-threads=1

