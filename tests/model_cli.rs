@@ -42,7 +42,11 @@ fn missing_python_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("python3 was not found"), "{err}");
-    assert_eq!(err.lines().filter(|l| l.starts_with("twoears:")).count(), 1, "one error line: {err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("twoears:")).count(),
+        1,
+        "one error line: {err}"
+    );
 }
 
 #[test]
