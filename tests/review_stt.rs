@@ -5,32 +5,7 @@ mod common;
 
 use common::*;
 use std::path::Path;
-
-fn words(s: &str) -> Vec<String> {
-    s.to_lowercase()
-        .replace('-', " ")
-        .chars()
-        .filter(|c| c.is_alphanumeric() || c.is_whitespace() || *c == '\'')
-        .collect::<String>()
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect()
-}
-
-fn wer(reference: &str, hyp: &str) -> f64 {
-    let (r, h) = (words(reference), words(hyp));
-    let mut prev: Vec<usize> = (0..=h.len()).collect();
-    for (i, rw) in r.iter().enumerate() {
-        let mut cur = vec![i + 1; h.len() + 1];
-        for (j, hw) in h.iter().enumerate() {
-            cur[j + 1] = (prev[j + 1] + 1)
-                .min(cur[j] + 1)
-                .min(prev[j] + usize::from(rw != hw));
-        }
-        prev = cur;
-    }
-    prev[h.len()] as f64 / r.len() as f64
-}
+use twoears::model::install::wer;
 
 #[test]
 fn real_human_speech_is_transcribed_on_the_rep_side() {

@@ -74,6 +74,20 @@ impl CallState {
     pub fn speaking(&self, side: Side) -> bool {
         self.open_since[side as usize].is_some()
     }
+
+    /// Sentences of the rep's transcript so far that satisfy `pred`.
+    pub fn rep_sentences(&self, pred: impl Fn(&str) -> bool) -> u32 {
+        self.segments
+            .iter()
+            .filter(|s| s.side == Side::Rep)
+            .map(|s| {
+                language::sentences(&s.text)
+                    .iter()
+                    .filter(|x| pred(x))
+                    .count() as u32
+            })
+            .sum()
+    }
 }
 
 pub struct Detector {

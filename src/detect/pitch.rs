@@ -113,17 +113,7 @@ impl PitchRule {
         {
             return None;
         }
-        let open_questions: u32 = state
-            .segments
-            .iter()
-            .filter(|s| s.side == Side::Rep)
-            .map(|s| {
-                language::sentences(&s.text)
-                    .iter()
-                    .filter(|x| is_open_question(x))
-                    .count() as u32
-            })
-            .sum();
+        let open_questions = state.rep_sentences(is_open_question);
         let rep = state.talk.spoken_in(Side::Rep, 0.0, seg.start_s, None);
         let pro = state.talk.spoken_in(Side::Prospect, 0.0, seg.start_s, None);
         let prospect_share = if rep + pro > 0.0 {
