@@ -150,11 +150,7 @@ impl EchoCanceller {
                 *s += w * xv;
             }
         }
-        self.spec[0].im = 0.0;
-        self.spec[BINS - 1].im = 0.0;
-        self.ifft
-            .process_with_scratch(&mut self.spec, &mut self.time, &mut self.ifft_scratch)
-            .expect("sizes fixed in new");
+        self.inverse_spec();
         let scale = 1.0 / M as f32;
         let mut echo_ms = 0.0;
         for i in 0..N {
@@ -205,6 +201,16 @@ impl EchoCanceller {
         }
     }
 
+    /// `time` = inverse FFT of `spec` (unscaled); the DC and Nyquist bins of a real
+    /// signal's spectrum must be real.
+    fn inverse_spec(&mut self) {
+        self.spec[0].im = 0.0;
+        self.spec[BINS - 1].im = 0.0;
+        self.ifft
+            .process_with_scratch(&mut self.spec, &mut self.time, &mut self.ifft_scratch)
+            .expect("sizes fixed in new");
+    }
+
     fn adapt(&mut self, err: &[f32], mu: f32) {
         self.time[..N].fill(0.0);
         self.time[N..].copy_from_slice(err);
@@ -235,11 +241,7 @@ impl EchoCanceller {
         let p = self.constrain_next;
         self.constrain_next = (p + 1) % PARTS;
         self.spec.copy_from_slice(&self.weights[p]);
-        self.spec[0].im = 0.0;
-        self.spec[BINS - 1].im = 0.0;
-        self.ifft
-            .process_with_scratch(&mut self.spec, &mut self.time, &mut self.ifft_scratch)
-            .expect("sizes fixed in new");
+        self.inverse_spec();
         let scale = 1.0 / M as f32;
         for v in &mut self.time[..N] {
             *v *= scale;

@@ -172,7 +172,7 @@ impl Pipeline {
             self.new_alerts
                 .extend_from_slice(self.detector.on_event(&ev));
         }
-        let chunks: Vec<Chunk> = self.chunks.drain(..).collect();
+        let chunks = std::mem::take(&mut self.chunks);
         for chunk in chunks {
             let Some(worker) = self.worker.as_ref() else {
                 continue;

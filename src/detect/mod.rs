@@ -150,16 +150,6 @@ impl Detector {
 
     /// Questions the rep asked, from the transcript.
     pub fn rep_questions(&self) -> u32 {
-        self.state
-            .segments
-            .iter()
-            .filter(|s| s.side == Side::Rep)
-            .map(|s| {
-                language::sentences(&s.text)
-                    .iter()
-                    .filter(|x| language::is_question(x))
-                    .count() as u32
-            })
-            .sum()
+        self.state.rep_sentences(language::is_question)
     }
 }

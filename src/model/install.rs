@@ -474,74 +474,59 @@ mod tests {
         assert_eq!(std::fs::read_dir(models.path()).unwrap().count(), 0);
     }
 
+    /// Imports `src` into a fresh models dir; returns the error and checks nothing is left.
+    fn import_fails(src: &Path) -> InstallError {
+        let models = tempfile::tempdir().unwrap();
+        let err = import(src, "x", Some(models.path()), 1, &mut std::io::sink()).unwrap_err();
+        let left = std::fs::read_dir(models.path()).unwrap().count();
+        assert_eq!(left, 0, "no partial file left after: {err}");
+        err
+    }
+
+    fn write_model(src: &Path, bin: Vec<u8>) {
+        std::fs::write(src.join("model.bin"), bin).unwrap();
+        std::fs::write(
+            src.join("vocabulary.txt"),
+            "a
+<|endoftext|>
+",
+        )
+        .unwrap();
+    }
+
     #[test]
     fn import_of_a_directory_without_model_bin_fails_cleanly() {
         let src = tempfile::tempdir().unwrap();
-        let models = tempfile::tempdir().unwrap();
-        let err = import(
-            src.path(),
-            "x",
-            Some(models.path()),
-            1,
-            &mut std::io::sink(),
-        )
-        .unwrap_err();
+        let err = import_fails(src.path());
         assert!(err.to_string().contains("no model.bin"), "{err}");
-        assert_eq!(
-            std::fs::read_dir(models.path()).unwrap().count(),
-            0,
-            "no partial file left"
-        );
     }
 
     #[test]
     fn import_of_a_non_whisper_model_fails_cleanly() {
         let src = tempfile::tempdir().unwrap();
-        let models = tempfile::tempdir().unwrap();
-        std::fs::write(
-            src.path().join("model.bin"),
-            crate::model::ct2::write("TransformerSpec", 1, &[], &[]),
-        )
-        .unwrap();
-        std::fs::write(src.path().join("vocabulary.txt"), "a\n<|endoftext|>\n").unwrap();
-        let err = import(
+        write_model(
             src.path(),
-            "x",
-            Some(models.path()),
-            1,
-            &mut std::io::sink(),
-        )
-        .unwrap_err();
+            crate::model::ct2::write("TransformerSpec", 1, &[], &[]),
+        );
+        let err = import_fails(src.path());
         assert!(err.to_string().contains("not a Whisper model"), "{err}");
-        assert_eq!(std::fs::read_dir(models.path()).unwrap().count(), 0);
     }
 
     #[test]
     fn a_model_that_cannot_transcribe_is_not_installed() {
         // The synthetic model converts fine but whisper.cpp cannot use it.
         let src = tempfile::tempdir().unwrap();
-        let models = tempfile::tempdir().unwrap();
         let vars = crate::model::convert::tests::synthetic(false);
         let refs: Vec<(&str, crate::model::ct2::Variable)> =
             vars.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
-        std::fs::write(
-            src.path().join("model.bin"),
-            crate::model::ct2::write("WhisperSpec", 3, &refs, &[]),
-        )
-        .unwrap();
-        std::fs::write(src.path().join("vocabulary.txt"), "a\n<|endoftext|>\n").unwrap();
-        let err = import(
+        write_model(
             src.path(),
-            "x",
-            Some(models.path()),
-            1,
-            &mut std::io::sink(),
-        )
-        .unwrap_err();
+            crate::model::ct2::write("WhisperSpec", 3, &refs, &[]),
+        );
+        let err = import_fails(src.path());
         assert!(
             matches!(err, InstallError::Load(_) | InstallError::Check { .. }),
             "{err}"
         );
-        assert_eq!(std::fs::read_dir(models.path()).unwrap().count(), 0);
     }
 }
