@@ -54,7 +54,8 @@ fn clipped(turns: &[Turn], lo: f64, hi: f64) -> f64 {
 }
 
 fn round3(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
+    // `+ 0.0` turns the -0.0 an empty float sum gives into 0.0.
+    (v * 1000.0).round() / 1000.0 + 0.0
 }
 
 impl TalkAccount {
@@ -239,6 +240,19 @@ mod tests {
         assert_eq!(f.patience_s, 1.0);
         assert_eq!(f.interruptions.rep, 1);
         assert_eq!(f.interruptions.prospect, 0);
+    }
+
+    #[test]
+    fn a_silent_call_reports_plain_zeros() {
+        let f = TalkAccount::default().figures(10.0, 0);
+        for v in [
+            f.rep_s,
+            f.prospect_s,
+            f.overlap_s,
+            f.longest_monologue_s.rep,
+        ] {
+            assert!(v == 0.0 && v.is_sign_positive(), "{v:?} prints as -0.0");
+        }
     }
 
     #[test]
