@@ -16,6 +16,10 @@ pub struct Cli {
 pub enum Command {
     /// Analyse a recorded call: talk figures, alerts and a transcript.
     Review(ReviewArgs),
+    /// Monitor a live call: the rep's mic and the system audio, alerts as they happen.
+    Listen(ListenArgs),
+    /// List the devices `listen` can capture, with the names to pass.
+    Devices,
     /// Install, import and list Whisper models.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -49,6 +53,48 @@ pub struct ReviewArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// The rep's microphone: a device name or description, or a unique part of one
+    /// (default: the default input).
+    #[arg(long, value_name = "DEVICE")]
+    pub mic: Option<String>,
+    /// The system audio, what the rep hears (default: the monitor of the default output).
+    #[arg(long, value_name = "DEVICE")]
+    pub system: Option<String>,
+    /// Record the call as the stereo WAV `review` reads (left = mic, right = system).
+    #[arg(long, value_name = "PATH")]
+    pub record: Option<PathBuf>,
+    /// Write alerts and running talk figures as JSON Lines to PATH (`-` for stdout).
+    #[arg(long, value_name = "PATH")]
+    pub events: Option<PathBuf>,
+    /// Seconds between running-figure lines in the event log.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0, value_parser = positive_seconds)]
+    pub period: f64,
+    /// At the end, write the same JSON report as `review`.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Show alerts as desktop notifications (instead of the terminal bell).
+    #[arg(long)]
+    pub notify: bool,
+    /// End by itself after SECS seconds of call.
+    #[arg(long, value_name = "SECS", value_parser = positive_seconds)]
+    pub duration: Option<f64>,
+    #[command(flatten)]
+    pub stt: SttArgs,
+    /// No status line, alerts or summary on the terminal (the event log and files still
+    /// get everything).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!("{s:?} is not a positive number of seconds")),
+    }
+}
+
+#[derive(Debug, Args)]
 pub struct SttArgs {
     /// Whisper model (ggml file); default: $TWOEARS_MODEL, then the installed tiny.en.
     #[arg(long, value_name = "PATH")]
@@ -56,7 +102,7 @@ pub struct SttArgs {
     /// Skip speech-to-text: talk figures and talk alerts only.
     #[arg(long)]
     pub no_stt: bool,
-    /// Threads for speech-to-text (default: all cores).
+    /// Threads for speech-to-text (default: all cores; one fewer when listening live).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Spoken language for multilingual models (e.g. de); English-only models ignore it.
@@ -98,4 +144,10 @@ pub enum ModelCommand {
 pub fn stt_threads(requested: Option<usize>) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     requested.unwrap_or(cores).clamp(1, cores)
+}
+
+/// Whisper threads during a live call: one core stays free for capture and the stage thread.
+pub fn live_stt_threads(requested: Option<usize>) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    requested.unwrap_or(cores.saturating_sub(1)).clamp(1, cores)
 }

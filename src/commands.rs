@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 
 use std::io::IsTerminal;
 
-use crate::cli::{self, Cli, Command, ModelCommand, ReviewArgs, SttArgs};
+use crate::cli::{self, Cli, Command, ListenArgs, ModelCommand, ReviewArgs, SttArgs};
 use crate::input::InputSpec;
 use crate::model::{install, store};
 use crate::pipeline::SttSettings;
@@ -12,6 +12,8 @@ use crate::pipeline::SttSettings;
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Review(args) => review(args),
+        Command::Listen(args) => listen(args),
+        Command::Devices => devices(),
         Command::Model(cmd) => model(cmd),
     }
 }
@@ -143,6 +145,66 @@ fn review(args: ReviewArgs) -> Result<()> {
     }
     if !args.quiet {
         report.write_summary(&mut std::io::stdout().lock())?;
+    }
+    Ok(())
+}
+
+fn devices() -> Result<()> {
+    let host = crate::capture::devices::open_host()?;
+    let all = crate::capture::devices::list(&host)?;
+    let mut out = std::io::stdout().lock();
+    use std::io::Write;
+    for (heading, pick) in [
+        ("Microphones (--mic)", (true, false)),
+        ("System audio: monitors of outputs (--system)", (true, true)),
+    ] {
+        writeln!(out, "{heading}")?;
+        for (info, _) in all.iter().filter(|(i, _)| (i.capture, i.monitor) == pick) {
+            writeln!(out, "  {:<48} {}", info.name, info.description)?;
+        }
+    }
+    Ok(())
+}
+
+fn listen(args: ListenArgs) -> Result<()> {
+    let mut stt = stt_settings(&args.stt)?;
+    if let Some(s) = stt.as_mut() {
+        s.threads = cli::live_stt_threads(args.stt.threads);
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc::set_handler(move || stop.store(true, std::sync::atomic::Ordering::Relaxed))
+            .context("cannot install the Ctrl-C handler")?;
+    }
+    let opts = crate::live::ListenOptions {
+        mic: args.mic,
+        system: args.system,
+        record: args.record,
+        events: args.events,
+        notify: args.notify,
+        quiet: args.quiet,
+        duration_s: args.duration,
+        period_s: args.period,
+    };
+    let mut status = crate::live::status::Status::new(opts.notify, opts.quiet);
+    // Warnings were shown as they happened; the report keeps them.
+    let report = crate::live::listen(&opts, stt.as_ref(), &stop, &mut status)?;
+    if let Some(path) = &args.json {
+        report.write_json(path).with_context(|| {
+            format!(
+                "{}: cannot write the report; check the directory exists and is writable",
+                path.display()
+            )
+        })?;
+    }
+    if !args.quiet {
+        // With --events - the summary would mix into the event stream.
+        if opts.events.as_deref().is_some_and(|p| p.as_os_str() == "-") {
+            report.write_summary(&mut std::io::stderr().lock())?;
+        } else {
+            report.write_summary(&mut std::io::stdout().lock())?;
+        }
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
-use crate::detect::{Alert, DetectConfig, Detector};
+use crate::detect::{Alert, CallState, DetectConfig, Detector};
 use crate::event::{Chunk, Event, Segment, Side};
 use crate::frontend::FrontEnd;
 use crate::report::{Report, SttStats, TurnRecord, SCHEMA};
@@ -145,6 +145,16 @@ impl Pipeline {
         self.front.now_s()
     }
 
+    /// The detector's view of the call so far (turns, open turns, transcript).
+    pub fn state(&self) -> &CallState {
+        &self.detector.state
+    }
+
+    /// Speech chunks the transcriber had no room for.
+    pub fn dropped_chunks(&self) -> u64 {
+        self.dropped_chunks
+    }
+
     fn on_heard(&mut self, h: Heard) {
         // In review the transcript is placed at its chunk's end, where a live monitor
         // would first have it; live, it is placed when it actually arrives.
@@ -270,6 +280,7 @@ impl Pipeline {
             segments: self.segments,
             alerts,
             stt,
+            capture: None,
             warnings,
         }
     }

@@ -38,7 +38,29 @@ pub struct Report {
     pub segments: Vec<Segment>,
     pub alerts: Vec<Alert>,
     pub stt: Option<SttStats>,
+    /// Live capture only: what each device delivered and what was lost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture: Option<Vec<CaptureStats>>,
     pub warnings: Vec<String>,
+}
+
+/// One live device over the call.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaptureStats {
+    pub side: Side,
+    pub device: String,
+    pub rate_hz: u32,
+    /// Frames the audio callback could not queue (the stage thread fell behind).
+    pub dropped_frames: u64,
+    /// Call seconds filled with silence because the device delivered nothing.
+    pub gap_s: f64,
+    /// Seconds dropped to bring this side back in line with the other.
+    pub realigned_s: f64,
+    /// Times the device was lost and opened again.
+    pub reopened: u32,
+    /// The device clock against the system's monotonic clock, over the first stretch of
+    /// uninterrupted audio; null when too short to tell.
+    pub drift_ppm: Option<f64>,
 }
 
 /// Call time as m:ss.

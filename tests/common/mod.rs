@@ -2,6 +2,8 @@
 //! espeak-ng and sox in a temporary directory.
 #![allow(dead_code)]
 
+pub mod pulse;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,0 +1,185 @@
+//! Finding the two devices: the rep's microphone and the system audio (what the rep hears).
+//! On Linux both PulseAudio and PipeWire (through pipewire-pulse) serve a `.monitor`
+//! source for every output, which is the system audio; Windows captures the default
+//! output by WASAPI loopback; macOS needs a loopback device the user installs.
+
+use cpal::traits::{DeviceTrait, HostTrait};
+
+use super::CaptureError;
+
+/// Which side of the call a device captures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Mic,
+    System,
+}
+
+impl Role {
+    pub fn flag(self) -> &'static str {
+        match self {
+            Role::Mic => "--mic",
+            Role::System => "--system",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Mic => "mic",
+            Role::System => "system audio",
+        }
+    }
+}
+
+/// A device as the user names it.
+#[derive(Debug, Clone)]
+pub struct DeviceInfo {
+    /// The sound server's name (a PulseAudio source name such as `callsink.monitor`).
+    pub name: String,
+    pub description: String,
+    /// Can be opened for capture (sources, monitors; outputs on WASAPI, by loopback).
+    pub capture: bool,
+    /// Captures what an output plays.
+    pub monitor: bool,
+}
+
+/// Opens the host that reaches the sound server: PulseAudio's protocol on Linux (plain
+/// PulseAudio and PipeWire's pipewire-pulse both speak it), else the platform default.
+///
+/// # Errors
+/// No sound server answers.
+pub fn open_host() -> Result<cpal::Host, CaptureError> {
+    #[cfg(target_os = "linux")]
+    {
+        match cpal::host_from_id(cpal::HostId::PulseAudio) {
+            Ok(host) => Ok(host),
+            Err(e) => Err(CaptureError::NoServer(e.to_string())),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Ok(cpal::default_host())
+    }
+}
+
+fn info(device: &cpal::Device) -> Option<DeviceInfo> {
+    let name = device.id().ok()?.id().to_string();
+    let description = device
+        .description()
+        .map(|d| d.name().to_string())
+        .unwrap_or_else(|_| name.clone());
+    let monitor = name.ends_with(".monitor");
+    // WASAPI captures any output by loopback; elsewhere only inputs can be opened.
+    let capture = device.supports_input() || cfg!(target_os = "windows");
+    Some(DeviceInfo {
+        name,
+        description,
+        capture,
+        monitor: monitor || (cfg!(target_os = "windows") && !device.supports_input()),
+    })
+}
+
+/// Every device the server offers, inputs first.
+///
+/// # Errors
+/// The server cannot list its devices.
+pub fn list(host: &cpal::Host) -> Result<Vec<(DeviceInfo, cpal::Device)>, CaptureError> {
+    let devices = host
+        .devices()
+        .map_err(|e| CaptureError::NoServer(e.to_string()))?;
+    let mut all: Vec<_> = devices.filter_map(|d| info(&d).map(|i| (i, d))).collect();
+    all.sort_by_key(|(i, _)| (!i.capture, i.monitor));
+    Ok(all)
+}
+
+/// The device `query` names: exact name or description first, else a unique
+/// case-insensitive substring of either. Without a query, the role's default.
+///
+/// # Errors
+/// Nothing or more than one device matches; no default exists.
+pub fn resolve(
+    host: &cpal::Host,
+    role: Role,
+    query: Option<&str>,
+) -> Result<(DeviceInfo, cpal::Device), CaptureError> {
+    let all = list(host)?;
+    let candidates: Vec<_> = all.into_iter().filter(|(i, _)| i.capture).collect();
+    let names = || {
+        candidates
+            .iter()
+            .map(|(i, _)| i.name.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let query = match query {
+        Some(q) => q.to_string(),
+        None => default_name(host, role).ok_or_else(|| CaptureError::NoDefault {
+            role,
+            available: names(),
+        })?,
+    };
+    let q = query.to_lowercase();
+    let exact: Vec<_> = candidates
+        .iter()
+        .filter(|(i, _)| i.name.to_lowercase() == q || i.description.to_lowercase() == q)
+        .collect();
+    let matches = if exact.is_empty() {
+        candidates
+            .iter()
+            .filter(|(i, _)| {
+                i.name.to_lowercase().contains(&q) || i.description.to_lowercase().contains(&q)
+            })
+            .collect()
+    } else {
+        exact
+    };
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(CaptureError::UnknownDevice {
+            role,
+            query,
+            available: names(),
+        }),
+        many => Err(CaptureError::Ambiguous {
+            role,
+            query,
+            matches: many
+                .iter()
+                .map(|(i, _)| i.name.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
+/// The capture device with exactly this server name, if the server still has it.
+///
+/// # Errors
+/// The server cannot list its devices.
+pub fn by_name(
+    host: &cpal::Host,
+    name: &str,
+) -> Result<Option<(DeviceInfo, cpal::Device)>, CaptureError> {
+    Ok(list(host)?
+        .into_iter()
+        .find(|(i, _)| i.capture && i.name == name))
+}
+
+/// The default device name for a role, as `resolve` would match it.
+fn default_name(host: &cpal::Host, role: Role) -> Option<String> {
+    let id = |d: cpal::Device| d.id().ok().map(|i| i.id().to_string());
+    match role {
+        Role::Mic => host.default_input_device().and_then(id),
+        Role::System => {
+            let output = host.default_output_device().and_then(id)?;
+            if cfg!(target_os = "linux") {
+                Some(format!("{output}.monitor"))
+            } else if cfg!(target_os = "windows") {
+                Some(output)
+            } else {
+                // macOS has no monitor of an output; the user routes the call to a loopback
+                // device and names it.
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! What the rep sees: alerts as highlighted lines on stderr (with a bell, or a desktop
+//! notification with `--notify`), and on a terminal a status line redrawn a few times a
+//! second underneath them.
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use crate::detect::Alert;
+use crate::report::clock;
+
+use super::events::Running;
+
+const REDRAW: Duration = Duration::from_millis(250);
+
+pub struct Status {
+    tty: bool,
+    notify: bool,
+    quiet: bool,
+    last_draw: Option<Instant>,
+    alerts: usize,
+    notify_failed: bool,
+}
+
+impl Status {
+    pub fn new(notify: bool, quiet: bool) -> Self {
+        Self {
+            tty: std::io::stderr().is_terminal(),
+            notify,
+            quiet,
+            last_draw: None,
+            alerts: 0,
+            notify_failed: false,
+        }
+    }
+
+    fn clear_line(&self, err: &mut impl Write) {
+        if self.tty {
+            let _ = write!(err, "\r\x1b[2K");
+        }
+    }
+
+    /// Prints a line above the status line (warnings, device changes).
+    pub fn note(&mut self, text: &str) {
+        let mut err = std::io::stderr().lock();
+        self.clear_line(&mut err);
+        let _ = writeln!(err, "twoears: {text}");
+        self.last_draw = None;
+    }
+
+    pub fn alert(&mut self, alert: &Alert) {
+        self.alerts += 1;
+        if self.quiet {
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        self.clear_line(&mut err);
+        let head = format!("{} {}", clock(alert.at_s), alert.kind.name().to_uppercase());
+        if self.tty {
+            // Bold yellow, and the bell unless a desktop notification takes its place.
+            let bell = if self.notify { "" } else { "\x07" };
+            let _ = writeln!(err, "{bell}\x1b[1;33m{head}\x1b[0m  {}", alert.message);
+        } else {
+            let _ = writeln!(err, "{head}  {}", alert.message);
+        }
+        if !alert.evidence.is_empty() {
+            let _ = writeln!(err, "    {}", alert.evidence);
+        }
+        self.last_draw = None;
+        drop(err);
+        if self.notify {
+            self.desktop(alert);
+        }
+    }
+
+    fn desktop(&mut self, alert: &Alert) {
+        // notify-send talks to whatever notification daemon the desktop runs; it is
+        // spawned, not waited for, so a slow daemon never holds up the call.
+        let spawned = std::process::Command::new("notify-send")
+            .args([
+                "--app-name=twoears",
+                "--urgency=normal",
+                "--expire-time=8000",
+            ])
+            .arg(format!("twoears: {}", alert.kind.name().replace('_', " ")))
+            .arg(&alert.message)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        match spawned {
+            Ok(mut child) => {
+                std::thread::spawn(move || child.wait());
+            }
+            Err(e) if !self.notify_failed => {
+                self.notify_failed = true;
+                self.note(&format!(
+                    "warning: cannot show desktop notifications ({e}); install notify-send \
+                     (libnotify-bin); alerts still print here"
+                ));
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Redraws the status line, at most every `REDRAW`.
+    pub fn draw(&mut self, r: &Running) {
+        if !self.tty || self.quiet || self.last_draw.is_some_and(|t| t.elapsed() < REDRAW) {
+            return;
+        }
+        self.last_draw = Some(Instant::now());
+        let speaking = match r.speaking {
+            Some("rep") => format!("you {}", clock(r.rep_turn_s)),
+            Some(who) => who.to_string(),
+            None => "-".into(),
+        };
+        let mut err = std::io::stderr().lock();
+        self.clear_line(&mut err);
+        let _ = write!(
+            err,
+            "\u{25cf} {}  speaking: {speaking:<10}  your share (5 min): {:>3.0}%  alerts: {}",
+            clock(r.at_s),
+            r.rep_ratio_5min * 100.0,
+            self.alerts
+        );
+        if r.dropped_frames > 0 || r.stt_dropped_chunks > 0 {
+            let _ = write!(
+                err,
+                "  lost: {} frames, {} chunks",
+                r.dropped_frames, r.stt_dropped_chunks
+            );
+        }
+        let _ = err.flush();
+    }
+
+    /// Leaves the terminal clean for the summary.
+    pub fn finish(&mut self) {
+        if self.tty && !self.quiet {
+            let mut err = std::io::stderr().lock();
+            self.clear_line(&mut err);
+            let _ = err.flush();
+        }
+    }
+}

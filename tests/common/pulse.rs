@@ -1,0 +1,240 @@
+//! A private headless PulseAudio server per test (scripts/pulse.sh), and `twoears listen`
+//! running against it. Tests that need it skip with a message where pulseaudio is absent.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pulse.sh")
+}
+
+pub struct Pulse {
+    pub dir: tempfile::TempDir,
+}
+
+impl Pulse {
+    /// Starts a server, or `None` (with a message) when pulseaudio is not installed.
+    pub fn start() -> Option<Self> {
+        if Command::new("pulseaudio")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!("SKIPPED: pulseaudio is not installed (apt-get install pulseaudio pulseaudio-utils)");
+            return None;
+        }
+        let pulse = Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        pulse.up();
+        Some(pulse)
+    }
+
+    fn up(&self) {
+        let out = Command::new(script())
+            .arg("start")
+            .arg(self.dir.path())
+            .output()
+            .expect("run pulse.sh");
+        assert!(
+            out.status.success(),
+            "pulse.sh start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn down(&self) {
+        let _ = Command::new(script())
+            .arg("stop")
+            .arg(self.dir.path())
+            .output();
+    }
+
+    /// Stops the server and starts it again (an audio server restart mid-call).
+    pub fn kill_server(&self) {
+        self.down();
+    }
+
+    pub fn restart_server(&self) {
+        self.up();
+    }
+
+    pub fn env<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
+        let d = self.dir.path();
+        cmd.env("XDG_RUNTIME_DIR", d)
+            .env("PULSE_SERVER", format!("unix:{}/pulse/native", d.display()))
+    }
+
+    pub fn pactl(&self, args: &[&str]) -> String {
+        let out = self
+            .env(&mut Command::new("pactl"))
+            .args(args)
+            .output()
+            .expect("pactl");
+        assert!(
+            out.status.success(),
+            "pactl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Plays a WAV into a sink in real time (stopped when dropped).
+    pub fn play(&self, sink: &str, wav: &Path) -> Player {
+        Player(
+            self.env(&mut Command::new("paplay"))
+                .arg(format!("--device={sink}"))
+                .arg(wav)
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("paplay"),
+        )
+    }
+
+    /// Starts `twoears listen ARGS` against this server; waits until it is listening.
+    pub fn listen(&self, args: &[&str], cwd: &Path) -> Listening {
+        self.listen_env(args, cwd, &[])
+    }
+
+    pub fn listen_env(&self, args: &[&str], cwd: &Path, vars: &[(&str, &str)]) -> Listening {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_twoears"));
+        self.env(&mut cmd)
+            .arg("listen")
+            .args(args)
+            .envs(vars.iter().copied())
+            .current_dir(cwd)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("run twoears listen");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().expect("piped");
+        let sink = lines.clone();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let l = Listening {
+            child,
+            lines,
+            reader: Some(reader),
+        };
+        l.wait_for("listening:", Duration::from_secs(10));
+        l
+    }
+}
+
+pub struct Player(Child);
+
+impl Player {
+    /// Waits until the whole file has played.
+    pub fn wait(&mut self) {
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Player {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Pulse {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+pub struct Listening {
+    pub child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+pub struct Finished {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Listening {
+    pub fn stderr(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    /// Waits for a stderr line containing `needle`; panics with what was printed if none.
+    pub fn wait_for(&self, needle: &str, timeout: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if self
+                .lines
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.contains(needle))
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "no {needle:?} within {timeout:?}; stderr:\n{}",
+            self.stderr()
+        );
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let _ = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status();
+    }
+
+    /// Waits for the process to end by itself (panics after `timeout`: a hang).
+    pub fn wait(mut self, timeout: Duration) -> Finished {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                break s;
+            }
+            if start.elapsed() > timeout {
+                let _ = self.child.kill();
+                panic!("twoears listen hung; stderr:\n{}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        let mut stdout = String::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            let _ = std::io::Read::read_to_string(&mut out, &mut stdout);
+        }
+        Finished {
+            code: status.code(),
+            stdout,
+            stderr: self.stderr(),
+        }
+    }
+}
+
+/// The bundled example call's two channels, `secs` long, as WAVs for the two sinks.
+pub fn example_sides(dir: &Path, secs: f64) -> (PathBuf, PathBuf) {
+    let call = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/call.flac");
+    let rep = dir.join("rep.wav");
+    let prospect = dir.join("prospect.wav");
+    for (out, ch) in [(&rep, "1"), (&prospect, "2")] {
+        super::run_ok(Command::new("sox").arg(&call).arg(out).args([
+            "remix",
+            ch,
+            "trim",
+            "0",
+            &secs.to_string(),
+        ]));
+    }
+    (rep, prospect)
+}

@@ -1,0 +1,484 @@
+//! `twoears listen` against a real (headless) PulseAudio server: the bundled call is
+//! played into a virtual mic and a virtual output in real time and captured live.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::pulse::{example_sides, Pulse};
+use common::twoears;
+use serde_json::Value;
+
+fn json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+fn talk(r: &Value, key: &str) -> f64 {
+    r["talk"][key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("talk.{key} in {r}"))
+}
+
+fn capture<'a>(r: &'a Value, side: &str) -> &'a Value {
+    r["capture"]
+        .as_array()
+        .expect("capture section")
+        .iter()
+        .find(|c| c["side"] == side)
+        .expect("side in capture")
+}
+
+/// Seconds of audio in a WAV, read as a decoder would (the header must be valid).
+fn wav_seconds(path: &Path) -> f64 {
+    let r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let spec = r.spec();
+    assert_eq!((spec.channels, spec.sample_rate), (2, 16_000));
+    f64::from(r.duration()) / 16_000.0
+}
+
+fn review(dir: &Path, wav: &Path, out: &str) -> Value {
+    let o = twoears(
+        &[
+            "review",
+            wav.to_str().unwrap(),
+            "--no-stt",
+            "-q",
+            "--json",
+            out,
+        ],
+        dir,
+    );
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    json(&dir.join(out))
+}
+
+fn within(got: f64, want: f64, rel: f64) -> bool {
+    (got - want).abs() <= rel * want.max(1e-9)
+}
+
+#[test]
+fn devices_lists_the_microphone_and_the_output_monitors() {
+    let Some(pulse) = Pulse::start() else { return };
+    let out = pulse
+        .env(&mut std::process::Command::new(env!(
+            "CARGO_BIN_EXE_twoears"
+        )))
+        .arg("devices")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    let (mics, monitors) = text.split_once("System audio").expect("two sections");
+    assert!(
+        mics.contains("virtmic") && mics.contains("Virtual_Mic"),
+        "{text}"
+    );
+    assert!(monitors.contains("callsink.monitor"), "{text}");
+    assert!(
+        !mics.contains(".monitor"),
+        "monitors are listed as system audio: {text}"
+    );
+}
+
+#[test]
+fn unknown_or_ambiguous_devices_get_one_line_errors_naming_the_choices() {
+    let Some(pulse) = Pulse::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    for (args, needles) in [
+        (
+            vec!["--mic", "usb headset"],
+            vec![
+                "no mic device named \"usb headset\"",
+                "virtmic",
+                "callsink.monitor",
+            ],
+        ),
+        (
+            vec!["--system", "sink.monitor"],
+            vec!["matches several", "callsink.monitor", "micsink.monitor"],
+        ),
+    ] {
+        let out = pulse
+            .env(&mut std::process::Command::new(env!(
+                "CARGO_BIN_EXE_twoears"
+            )))
+            .arg("listen")
+            .args(&args)
+            .args(["--no-stt", "--duration", "5"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        for n in needles {
+            assert!(err.contains(n), "{n:?} in {err}");
+        }
+    }
+    // A description works as well as a name, and any unique part of one.
+    let l = pulse.listen(
+        &[
+            "--mic",
+            "virtual_mic",
+            "--system",
+            "call_audio",
+            "--no-stt",
+            "--duration",
+            "1",
+            "-q",
+        ],
+        dir.path(),
+    );
+    let f = l.wait(Duration::from_secs(20));
+    assert_eq!(f.code, Some(0), "{}", f.stderr);
+    assert!(
+        f.stderr
+            .contains("mic virtmic | system audio callsink.monitor"),
+        "{}",
+        f.stderr
+    );
+}
+
+#[test]
+fn no_sound_server_is_a_clear_error_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing at the socket, then a socket that accepts and never answers (a hung server).
+    let hung = dir.path().join("hung.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&hung).unwrap();
+    let keep = std::thread::spawn(move || {
+        let conns: Vec<_> = listener.incoming().take(4).collect();
+        std::thread::sleep(Duration::from_secs(15));
+        drop(conns);
+    });
+    for server in [dir.path().join("absent.sock"), hung] {
+        let started = std::time::Instant::now();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_twoears"))
+            .args(["listen", "--no-stt"])
+            .env("PULSE_SERVER", format!("unix:{}", server.display()))
+            .env("XDG_RUNTIME_DIR", dir.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("no sound server answered"), "{err}");
+        assert!(
+            err.contains("PulseAudio or PipeWire"),
+            "says what to do: {err}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10), "bounded wait");
+    }
+    drop(keep);
+}
+
+#[test]
+fn live_call_is_heard_like_its_review_and_recorded_for_review() {
+    let Some(pulse) = Pulse::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let secs = 30.0;
+    let (rep, prospect) = example_sides(dir.path(), secs);
+    let l = pulse.listen(
+        &[
+            "--no-stt",
+            "--duration",
+            "31",
+            "--record",
+            "rec.wav",
+            "--events",
+            "events.jsonl",
+            "--json",
+            "live.json",
+        ],
+        dir.path(),
+    );
+    let mut players = [
+        pulse.play("micsink", &rep),
+        pulse.play("callsink", &prospect),
+    ];
+    let f = l.wait(Duration::from_secs(60));
+    for p in &mut players {
+        p.wait();
+    }
+    assert_eq!(f.code, Some(0), "{}", f.stderr);
+    assert!(f.stdout.contains("rep talk ratio"), "summary: {}", f.stdout);
+
+    // The same excerpt of the file, reviewed.
+    common::run_ok(
+        std::process::Command::new("sox")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/call.flac"))
+            .arg(dir.path().join("file.wav"))
+            .args(["trim", "0", &secs.to_string()]),
+    );
+    let file = review(dir.path(), &dir.path().join("file.wav"), "file.json");
+    let live = json(&dir.path().join("live.json"));
+    assert_eq!(live["schema"], "twoears.report/1");
+    for key in ["rep_s", "prospect_s"] {
+        assert!(
+            within(talk(&live, key), talk(&file, key), 0.08),
+            "{key}: live {} vs file {}",
+            talk(&live, key),
+            talk(&file, key)
+        );
+    }
+    assert!((talk(&live, "rep_ratio") - talk(&file, "rep_ratio")).abs() <= 0.03);
+    for side in ["rep", "prospect"] {
+        let c = capture(&live, side);
+        assert_eq!(c["dropped_frames"], 0, "{c}");
+        assert_eq!(c["reopened"], 0, "{c}");
+    }
+
+    // The recording: valid, the call's length, and review hears what listen heard.
+    let rec_s = wav_seconds(&dir.path().join("rec.wav"));
+    assert!((rec_s - 31.0).abs() < 0.5, "recording {rec_s} s");
+    let again = review(dir.path(), &dir.path().join("rec.wav"), "rec.json");
+    for key in ["rep_s", "prospect_s"] {
+        assert!(
+            within(talk(&again, key), talk(&live, key), 0.02),
+            "{key}: review of the recording {} vs live {}",
+            talk(&again, key),
+            talk(&live, key)
+        );
+    }
+
+    // Events: a running-figures line every 5 s, flushed, ending near the report's figures.
+    let text = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let periods: Vec<_> = lines.iter().filter(|v| v["type"] == "talk").collect();
+    assert_eq!(periods.len(), 6, "{text}");
+    let last = periods.last().unwrap();
+    assert!(last["at_s"].as_f64().unwrap() >= 30.0);
+    assert!(within(
+        last["rep_s"].as_f64().unwrap(),
+        talk(&live, "rep_s"),
+        0.1
+    ));
+    for key in ["rep_ratio_5min", "speaking", "rep_turn_s", "dropped_frames"] {
+        assert!(last.get(key).is_some(), "{key} in {last}");
+    }
+}
+
+#[test]
+fn ctrl_c_finalises_the_recording_and_a_kill_loses_at_most_a_second() {
+    let Some(pulse) = Pulse::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (rep, prospect) = example_sides(dir.path(), 12.0);
+    let _players = [
+        pulse.play("micsink", &rep),
+        pulse.play("callsink", &prospect),
+    ];
+
+    let l = pulse.listen(
+        &["--no-stt", "--record", "int.wav", "--json", "int.json"],
+        dir.path(),
+    );
+    let kill = pulse.listen(&["--no-stt", "--record", "kill.wav"], dir.path());
+    std::thread::sleep(Duration::from_secs(5));
+    kill.signal("KILL");
+    l.signal("INT");
+    let f = l.wait(Duration::from_secs(20));
+    assert_eq!(f.code, Some(0), "{}", f.stderr);
+    assert!(
+        f.stdout.contains("rep talk ratio"),
+        "summary printed: {}",
+        f.stdout
+    );
+    let secs = wav_seconds(&dir.path().join("int.wav"));
+    assert!((4.0..7.0).contains(&secs), "Ctrl-C recording {secs} s");
+    let r = json(&dir.path().join("int.json"));
+    assert!((r["duration_s"].as_f64().unwrap() - secs).abs() < 0.1);
+
+    kill.wait(Duration::from_secs(5));
+    let killed = wav_seconds(&dir.path().join("kill.wav"));
+    assert!((3.5..6.0).contains(&killed), "killed recording {killed} s");
+}
+
+#[test]
+fn an_unplugged_mic_is_filled_with_silence_and_reopened_when_it_returns() {
+    let Some(pulse) = Pulse::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (_, prospect) = example_sides(dir.path(), 14.0);
+    let l = pulse.listen(
+        &[
+            "--no-stt",
+            "--duration",
+            "14",
+            "--record",
+            "rec.wav",
+            "--json",
+            "r.json",
+        ],
+        dir.path(),
+    );
+    let _player = pulse.play("callsink", &prospect);
+    std::thread::sleep(Duration::from_secs(3));
+    let module = pulse
+        .pactl(&["list", "short", "modules"])
+        .lines()
+        .find(|l| l.contains("module-remap-source"))
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .expect("the virtual mic's module");
+    pulse.pactl(&["unload-module", &module]);
+    l.wait_for("disappeared", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(3));
+    pulse.pactl(&[
+        "load-module",
+        "module-remap-source",
+        "source_name=virtmic",
+        "master=micsink.monitor",
+    ]);
+    l.wait_for("is back", Duration::from_secs(5));
+    let f = l.wait(Duration::from_secs(30));
+    assert_eq!(f.code, Some(0), "{}", f.stderr);
+    let r = json(&dir.path().join("r.json"));
+    let mic = capture(&r, "rep");
+    assert_eq!(mic["reopened"], 1, "{mic}");
+    let gap = mic["gap_s"].as_f64().unwrap();
+    assert!((2.0..6.0).contains(&gap), "mic gap {gap} s");
+    assert_eq!(
+        capture(&r, "prospect")["gap_s"],
+        0.0,
+        "the other side went on"
+    );
+    assert!(talk(&r, "prospect_s") > 5.0, "prospect heard throughout");
+    let secs = wav_seconds(&dir.path().join("rec.wav"));
+    assert!(
+        (secs - 14.0).abs() < 0.5,
+        "recording keeps the call's length: {secs}"
+    );
+    assert!(r["warnings"].to_string().contains("disappeared"));
+}
+
+#[test]
+fn an_audio_server_restart_mid_call_is_survived() {
+    let Some(pulse) = Pulse::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let l = pulse.listen(
+        &[
+            "--no-stt",
+            "--duration",
+            "12",
+            "--record",
+            "rec.wav",
+            "--json",
+            "r.json",
+        ],
+        dir.path(),
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    pulse.kill_server();
+    l.wait_for("reopening", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(2));
+    pulse.restart_server();
+    l.wait_for("is back", Duration::from_secs(8));
+    let f = l.wait(Duration::from_secs(30));
+    assert_eq!(f.code, Some(0), "{}", f.stderr);
+    let r = json(&dir.path().join("r.json"));
+    for side in ["rep", "prospect"] {
+        let c = capture(&r, side);
+        assert_eq!(c["reopened"], 1, "{c}");
+        assert!(c["gap_s"].as_f64().unwrap() >= 1.5, "{c}");
+    }
+    let secs = wav_seconds(&dir.path().join("rec.wav"));
+    assert!((secs - 12.0).abs() < 0.5, "recording {secs} s");
+}
+
+#[test]
+fn a_device_that_delivers_nothing_is_reported_and_the_call_goes_on() {
+    let Some(pulse) = Pulse::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // At the start: a suspended source never starts; a one-line error, no hang.
+    pulse.pactl(&["suspend-source", "virtmic", "1"]);
+    let out = pulse
+        .env(&mut std::process::Command::new(env!(
+            "CARGO_BIN_EXE_twoears"
+        )))
+        .args(["listen", "--no-stt", "--duration", "5"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("virtmic") && err.contains("did not start"),
+        "{err}"
+    );
+    pulse.pactl(&["suspend-source", "virtmic", "0"]);
+
+    // Mid-call: the mic goes quiet for 4 s; silence is recorded for it, the prospect is
+    // heard throughout, and the mic is picked up again when it resumes.
+    let (_, prospect) = example_sides(dir.path(), 14.0);
+    let l = pulse.listen(
+        &[
+            "--no-stt",
+            "--duration",
+            "14",
+            "--record",
+            "rec.wav",
+            "--json",
+            "r.json",
+        ],
+        dir.path(),
+    );
+    let _player = pulse.play("callsink", &prospect);
+    std::thread::sleep(Duration::from_secs(5));
+    pulse.pactl(&["suspend-source", "virtmic", "1"]);
+    l.wait_for("stopped delivering", Duration::from_secs(3));
+    std::thread::sleep(Duration::from_secs(4));
+    pulse.pactl(&["suspend-source", "virtmic", "0"]);
+    l.wait_for("is back", Duration::from_secs(3));
+    let f = l.wait(Duration::from_secs(30));
+    assert_eq!(f.code, Some(0), "{}", f.stderr);
+    let r = json(&dir.path().join("r.json"));
+    let gap = capture(&r, "rep")["gap_s"].as_f64().unwrap();
+    assert!((3.0..6.0).contains(&gap), "mic gap {gap} s");
+    assert!(talk(&r, "prospect_s") > 5.0, "{}", r["talk"]);
+    let secs = wav_seconds(&dir.path().join("rec.wav"));
+    assert!((secs - 14.0).abs() < 0.5, "recording {secs} s");
+}
+
+#[test]
+fn a_stalled_stage_overflows_the_ring_counts_the_loss_and_keeps_time() {
+    let Some(pulse) = Pulse::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (rep, prospect) = example_sides(dir.path(), 12.0);
+    // The ring holds 3 s; a 5 s stall loses about 2 s of each side.
+    let l = pulse.listen_env(
+        &[
+            "--no-stt",
+            "--duration",
+            "12",
+            "--record",
+            "rec.wav",
+            "--json",
+            "r.json",
+        ],
+        dir.path(),
+        &[("TWOEARS_TEST_STALL", "2:5")],
+    );
+    let _players = [
+        pulse.play("micsink", &rep),
+        pulse.play("callsink", &prospect),
+    ];
+    let f = l.wait(Duration::from_secs(40));
+    assert_eq!(f.code, Some(0), "{}", f.stderr);
+    let r = json(&dir.path().join("r.json"));
+    for side in ["rep", "prospect"] {
+        let c = capture(&r, side);
+        let lost_s = c["dropped_frames"].as_f64().unwrap() / c["rate_hz"].as_f64().unwrap();
+        assert!((1.0..3.0).contains(&lost_s), "{side} lost {lost_s} s: {c}");
+    }
+    assert!(
+        r["warnings"].to_string().contains("full ring"),
+        "{}",
+        r["warnings"]
+    );
+    let secs = wav_seconds(&dir.path().join("rec.wav"));
+    assert!(
+        (secs - 12.0).abs() < 0.5,
+        "lost audio is silence, the clock holds: {secs} s"
+    );
+}
