@@ -2,7 +2,7 @@
 # `make test` runs every check CI runs.
 BIN := target/release/twoears
 
-.PHONY: demo test setup build model lint unit integration acceptance bench
+.PHONY: demo test setup build model lint unit integration acceptance bench bench-live
 
 demo: setup build model
 	$(BIN) review examples/call.flac --json target/demo-report.json
@@ -36,3 +36,8 @@ test: setup lint unit integration acceptance
 
 bench: setup model
 	scripts/bench.sh
+
+# Live: every public call played in real time through `listen` (about 12 minutes):
+# scores, alert latency, CPU, RSS, audio-path latency.
+bench-live: setup model
+	scripts/bench_live.sh

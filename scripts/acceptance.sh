@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Acceptance on the shared corpus: render every public call, review it with the release
-# binary, score the reports against the truth; then the word error rate on real speech.
+# binary, score the reports against the truth; play one call live through `listen` and
+# score that too; then the word error rate on real speech.
 # Usage: scripts/acceptance.sh [SHARED_DIR]   (default ../shared)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +20,14 @@ for truth in "$out"/*.json; do
   pairs+=("$truth" "$out/$name.report.json")
 done
 python3 "$corpus/score.py" "${pairs[@]}"
+
+# Live: the call with every alert kind, played in real time through a headless PulseAudio
+# into `twoears listen`, scored the same way.
+if command -v pulseaudio >/dev/null; then
+  python3 "$root/scripts/listen_check.py" "$bin" "$out" monologue_pitch --score "$corpus/score.py"
+else
+  echo "acceptance: pulseaudio not installed; live check skipped (apt-get install pulseaudio pulseaudio-utils)"
+fi
 
 # Real human speech: each clip as the rep, silence as the prospect; WER of the rep side.
 python3 - "$corpus/real/real.json" "$bin" "$out" <<'PY'

@@ -13,13 +13,37 @@ use crate::vad::{Change, SideVad, VadConfig, FRAME, FRAME_S};
 const ECHO_GATE: f32 = 0.5;
 /// Audio kept before a turn's first voiced frame and after its last.
 const PAD_S: f64 = 0.2;
-/// A chunk is cut at the first pause after this long...
-const CHUNK_SOFT_S: f64 = 6.0;
-/// ...and anywhere after this long, so transcripts keep up with the call.
-const CHUNK_HARD_S: f64 = 10.0;
+
+/// Where each side's speech is cut into chunks for the transcriber: at the first pause of
+/// at least `pause_s` once a chunk is `soft_s` long, and anywhere at `hard_s`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChunkPolicy {
+    pub soft_s: f64,
+    pub hard_s: f64,
+    pub pause_s: f64,
+}
+
+impl ChunkPolicy {
+    /// Review: long chunks, which whisper transcribes best and fastest.
+    pub const REVIEW: Self = Self {
+        soft_s: 6.0,
+        hard_s: 10.0,
+        pause_s: 0.0,
+    };
+    /// Live: cut at the first pause between phrases, so a pitch reaches the detector a
+    /// second or two after it was said rather than at the end of a long turn.
+    pub const LIVE: Self = Self {
+        soft_s: 2.0,
+        hard_s: 6.0,
+        pause_s: 0.25,
+    };
+}
 
 struct Chunker {
     side: Side,
+    policy: ChunkPolicy,
+    /// Unvoiced time since the last voiced frame.
+    quiet_s: f64,
     /// Recent audio, for the pre-roll of a turn that opens a few frames late.
     preroll: Vec<f32>,
     buf: Vec<f32>,
@@ -28,9 +52,11 @@ struct Chunker {
 }
 
 impl Chunker {
-    fn new(side: Side) -> Self {
+    fn new(side: Side, policy: ChunkPolicy) -> Self {
         Self {
             side,
+            policy,
+            quiet_s: 0.0,
             preroll: Vec::with_capacity(FRAME * 40),
             buf: Vec::with_capacity(16_000 * 12),
             buf_start_s: 0.0,
@@ -71,6 +97,7 @@ impl Chunker {
         out: &mut Vec<Chunk>,
     ) {
         self.keep_preroll(frame);
+        self.quiet_s = if voiced { 0.0 } else { self.quiet_s + FRAME_S };
         match change {
             Change::Started(start_s) => {
                 let from_s = (start_s - PAD_S).max(0.0);
@@ -90,7 +117,9 @@ impl Chunker {
             Change::None if self.open => {
                 self.buf.extend_from_slice(frame);
                 let len_s = t_end_s - self.buf_start_s;
-                if (len_s >= CHUNK_SOFT_S && !voiced) || len_s >= CHUNK_HARD_S {
+                let p = self.policy;
+                let paused = !voiced && self.quiet_s + 1e-9 >= p.pause_s;
+                if (len_s >= p.soft_s && paused) || len_s >= p.hard_s {
                     self.emit(t_end_s, out);
                     self.buf_start_s = t_end_s;
                 }
@@ -118,11 +147,14 @@ pub struct FrontEnd {
 }
 
 impl FrontEnd {
-    pub fn new(cfg: VadConfig) -> Self {
+    pub fn new(cfg: VadConfig, chunks: ChunkPolicy) -> Self {
         Self {
             aec: EchoCanceller::new(),
             vad: [SideVad::new(cfg), SideVad::new(cfg)],
-            chunkers: [Chunker::new(Side::Rep), Chunker::new(Side::Prospect)],
+            chunkers: [
+                Chunker::new(Side::Rep, chunks),
+                Chunker::new(Side::Prospect, chunks),
+            ],
             rep_pending: Vec::with_capacity(FRAME * 64),
             prospect_pending: Vec::with_capacity(FRAME * 64),
             clean: [0.0; FRAME],
@@ -210,5 +242,61 @@ impl FrontEnd {
             }
             self.chunkers[i].finish(change, chunks);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds a turn of `pattern` (seconds, voiced) runs; returns the chunk end times.
+    fn cuts(policy: ChunkPolicy, pattern: &[(f64, bool)]) -> Vec<f64> {
+        let mut c = Chunker::new(Side::Rep, policy);
+        let frame = [0.1f32; FRAME];
+        let mut out = Vec::new();
+        let mut t = 0.0;
+        let mut first = true;
+        for &(secs, voiced) in pattern {
+            for _ in 0..(secs / FRAME_S).round() as usize {
+                t += FRAME_S;
+                let change = if first {
+                    Change::Started(0.0)
+                } else {
+                    Change::None
+                };
+                first = false;
+                c.frame(&frame, t, change, voiced, &mut out);
+            }
+        }
+        out.iter()
+            .map(|ch| (ch.end_s * 100.0).round() / 100.0)
+            .collect()
+    }
+
+    #[test]
+    fn live_chunks_end_at_the_first_real_pause_after_a_phrase() {
+        let speech = [
+            (2.0, true),
+            (0.05, false), // a gap between words: not a pause
+            (0.5, true),
+            (0.4, false), // between sentences
+            (3.0, true),
+        ];
+        let live = cuts(ChunkPolicy::LIVE, &speech);
+        assert_eq!(live.len(), 1, "{live:?}");
+        assert!((live[0] - 2.8).abs() < 0.05, "cut at {live:?}");
+        assert!(
+            cuts(ChunkPolicy::REVIEW, &speech).is_empty(),
+            "review waits for 6 s"
+        );
+    }
+
+    #[test]
+    fn speech_without_pauses_is_cut_at_the_hard_limit() {
+        let live = cuts(ChunkPolicy::LIVE, &[(13.0, true)]);
+        assert_eq!(live.len(), 2, "{live:?}");
+        assert!((live[0] - 6.0).abs() < 0.05 && (live[1] - 12.0).abs() < 0.05);
+        let review = cuts(ChunkPolicy::REVIEW, &[(13.0, true)]);
+        assert_eq!(review.len(), 1);
     }
 }

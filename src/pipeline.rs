@@ -10,7 +10,7 @@ use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
 use crate::detect::{Alert, CallState, DetectConfig, Detector};
 use crate::event::{Chunk, Event, Segment, Side};
-use crate::frontend::FrontEnd;
+use crate::frontend::{ChunkPolicy, FrontEnd};
 use crate::report::{Report, SttStats, TurnRecord, SCHEMA};
 use crate::stt::engine::{Engine, SttError};
 use crate::vad::VadConfig;
@@ -58,6 +58,7 @@ fn spawn_worker(settings: &SttSettings) -> Result<Worker, SttError> {
     let handle = std::thread::Builder::new()
         .name("stt".into())
         .spawn(move || {
+            lower_priority();
             let mut stats = SttStats {
                 chunks: 0,
                 dropped_chunks: 0,
@@ -104,6 +105,18 @@ fn spawn_worker(settings: &SttSettings) -> Result<Worker, SttError> {
     })
 }
 
+/// The transcriber yields the CPU to the audio path: on a machine with few cores a
+/// busy whisper thread must not delay the stage thread that feeds VAD and the talk rules.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain syscalls on the calling thread; raising one's own niceness needs no
+    // privilege and cannot fail in a way that matters (the thread then keeps its priority).
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}
+
 pub struct Pipeline {
     front: FrontEnd,
     detector: Detector,
@@ -123,13 +136,14 @@ impl Pipeline {
     /// The model cannot be loaded.
     pub fn new(
         vad: VadConfig,
+        chunks: ChunkPolicy,
         detect: DetectConfig,
         stt: Option<&SttSettings>,
         backpressure: Backpressure,
     ) -> Result<Self, SttError> {
         let worker = stt.map(spawn_worker).transpose()?;
         Ok(Self {
-            front: FrontEnd::new(vad),
+            front: FrontEnd::new(vad, chunks),
             detector: Detector::new(detect),
             worker,
             backpressure,
@@ -280,7 +294,7 @@ impl Pipeline {
             segments: self.segments,
             alerts,
             stt,
-            capture: None,
+            live: None,
             warnings,
         }
     }

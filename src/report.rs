@@ -40,8 +40,16 @@ pub struct Report {
     pub stt: Option<SttStats>,
     /// Live capture only: what each device delivered and what was lost.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub capture: Option<Vec<CaptureStats>>,
+    pub live: Option<LiveStats>,
     pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveStats {
+    pub capture: Vec<CaptureStats>,
+    /// From a sample's arrival in the audio callback to its VAD frame, sampled every tick
+    /// on the sample waiting longest: median, 95th percentile and maximum, in ms.
+    pub audio_path_ms: [f64; 3],
 }
 
 /// One live device over the call.

@@ -29,15 +29,27 @@ impl ToSpeechRate {
     /// # Errors
     /// A sample rate rubato cannot handle (zero).
     pub fn new(rate_hz: u32) -> Result<Self, ResampleError> {
+        Self::with_block(rate_hz, BLOCK_IN)
+    }
+
+    /// Live capture: 10 ms blocks, so the resampler holds audio back as little as it can.
+    ///
+    /// # Errors
+    /// A sample rate rubato cannot handle (zero).
+    pub fn low_latency(rate_hz: u32) -> Result<Self, ResampleError> {
+        Self::with_block(rate_hz, (rate_hz as usize / 100).max(64))
+    }
+
+    fn with_block(rate_hz: u32, block: usize) -> Result<Self, ResampleError> {
         let inner = if rate_hz == SPEECH_RATE_HZ {
             None
         } else {
             Some(
-                FftFixedIn::<f32>::new(rate_hz as usize, SPEECH_RATE_HZ as usize, BLOCK_IN, 2, 1)
+                FftFixedIn::<f32>::new(rate_hz as usize, SPEECH_RATE_HZ as usize, block, 2, 1)
                     .map_err(|e| ResampleError {
-                    rate_hz,
-                    reason: e.to_string(),
-                })?,
+                        rate_hz,
+                        reason: e.to_string(),
+                    })?,
             )
         };
         let (scratch, skip) = match &inner {
@@ -47,7 +59,7 @@ impl ToSpeechRate {
         Ok(Self {
             inner,
             rate_hz,
-            pending: Vec::with_capacity(BLOCK_IN * 2),
+            pending: Vec::with_capacity(block * 2),
             scratch,
             skip,
             frames_in: 0,
@@ -61,6 +73,12 @@ impl ToSpeechRate {
         self.skip -= drop;
         out.extend_from_slice(&block[drop..]);
         self.frames_out += (n - drop) as u64;
+    }
+
+    /// Seconds of input taken in but not yet given out (block filling plus filter delay).
+    pub fn held_s(&self) -> f64 {
+        self.frames_in as f64 / f64::from(self.rate_hz)
+            - self.frames_out as f64 / f64::from(SPEECH_RATE_HZ)
     }
 
     /// Appends the 16 kHz samples that `input` completes to `out`.
@@ -158,6 +176,27 @@ mod tests {
         let out = run(rate, &x, 480);
         let onset = out.iter().position(|v| v.abs() > 0.1).unwrap();
         assert!((onset as i64 - 16000).abs() < 40, "onset at {onset}");
+    }
+
+    #[test]
+    fn low_latency_blocks_keep_timing_and_hold_back_little() {
+        for rate in [44100, 48000] {
+            let mut r = ToSpeechRate::low_latency(rate).unwrap();
+            let mut x = vec![0f32; rate as usize];
+            x.extend(tone(rate, 1000.0, 1.0));
+            let mut out = Vec::new();
+            let mut held = 0f64;
+            for c in x.chunks(rate as usize / 100) {
+                r.push(c, &mut out);
+                held = held.max(r.held_s());
+            }
+            let onset = out.iter().position(|v| v.abs() > 0.1).unwrap();
+            assert!(
+                (onset as i64 - 16000).abs() < 40,
+                "{rate}: onset at {onset}"
+            );
+            assert!(held < 0.03, "{rate}: held back up to {held} s");
+        }
     }
 
     #[test]

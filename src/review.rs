@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 
 use crate::detect::DetectConfig;
+use crate::frontend::ChunkPolicy;
 use crate::input::{CallReader, InputSpec};
 use crate::pipeline::{Backpressure, Pipeline, SttSettings};
 use crate::report::Report;
@@ -21,6 +22,7 @@ pub fn review(
     let mut reader = CallReader::open(spec)?;
     let mut pipeline = Pipeline::new(
         VadConfig::default(),
+        ChunkPolicy::REVIEW,
         DetectConfig::default(),
         stt,
         Backpressure::Wait,

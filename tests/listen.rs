@@ -22,7 +22,7 @@ fn talk(r: &Value, key: &str) -> f64 {
 }
 
 fn capture<'a>(r: &'a Value, side: &str) -> &'a Value {
-    r["capture"]
+    r["live"]["capture"]
         .as_array()
         .expect("capture section")
         .iter()
@@ -296,13 +296,31 @@ fn ctrl_c_finalises_the_recording_and_a_kill_loses_at_most_a_second() {
     assert!((3.5..6.0).contains(&killed), "killed recording {killed} s");
 }
 
+/// Loads a second virtual mic, `headset` (not the default input, as a USB headset is not
+/// when it is plugged in); returns its module index.
+fn plug_headset(pulse: &Pulse) -> String {
+    pulse
+        .pactl(&[
+            "load-module",
+            "module-remap-source",
+            "source_name=headset",
+            "master=micsink.monitor",
+            "source_properties='device.description=\"USB Headset\"'",
+        ])
+        .trim()
+        .to_string()
+}
+
 #[test]
 fn an_unplugged_mic_is_filled_with_silence_and_reopened_when_it_returns() {
     let Some(pulse) = Pulse::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (_, prospect) = example_sides(dir.path(), 14.0);
+    let module = plug_headset(&pulse);
     let l = pulse.listen(
         &[
+            "--mic",
+            "usb headset",
             "--no-stt",
             "--duration",
             "14",
@@ -315,21 +333,10 @@ fn an_unplugged_mic_is_filled_with_silence_and_reopened_when_it_returns() {
     );
     let _player = pulse.play("callsink", &prospect);
     std::thread::sleep(Duration::from_secs(3));
-    let module = pulse
-        .pactl(&["list", "short", "modules"])
-        .lines()
-        .find(|l| l.contains("module-remap-source"))
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
-        .expect("the virtual mic's module");
     pulse.pactl(&["unload-module", &module]);
     l.wait_for("disappeared", Duration::from_secs(5));
     std::thread::sleep(Duration::from_secs(3));
-    pulse.pactl(&[
-        "load-module",
-        "module-remap-source",
-        "source_name=virtmic",
-        "master=micsink.monitor",
-    ]);
+    plug_headset(&pulse);
     l.wait_for("is back", Duration::from_secs(5));
     let f = l.wait(Duration::from_secs(30));
     assert_eq!(f.code, Some(0), "{}", f.stderr);
@@ -338,11 +345,8 @@ fn an_unplugged_mic_is_filled_with_silence_and_reopened_when_it_returns() {
     assert_eq!(mic["reopened"], 1, "{mic}");
     let gap = mic["gap_s"].as_f64().unwrap();
     assert!((2.0..6.0).contains(&gap), "mic gap {gap} s");
-    assert_eq!(
-        capture(&r, "prospect")["gap_s"],
-        0.0,
-        "the other side went on"
-    );
+    let other = capture(&r, "prospect");
+    assert_eq!(other["gap_s"], 0.0, "the other side went on: {other}");
     assert!(talk(&r, "prospect_s") > 5.0, "prospect heard throughout");
     let secs = wav_seconds(&dir.path().join("rec.wav"));
     assert!(
@@ -350,6 +354,40 @@ fn an_unplugged_mic_is_filled_with_silence_and_reopened_when_it_returns() {
         "recording keeps the call's length: {secs}"
     );
     assert!(r["warnings"].to_string().contains("disappeared"));
+}
+
+#[test]
+fn a_capture_the_server_moves_elsewhere_is_moved_back() {
+    let Some(pulse) = Pulse::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let l = pulse.listen(&["--no-stt", "--duration", "6", "-q"], dir.path());
+    let pid = l.child.id();
+    // Our stream on the output monitor, as pactl lists it.
+    let ours = |source: &str| -> Option<String> {
+        let list = pulse.pactl(&["list", "source-outputs"]);
+        let sources = pulse.pactl(&["list", "short", "sources"]);
+        let index = sources
+            .lines()
+            .find(|l| l.split('\t').nth(1) == Some(source))?
+            .split('\t')
+            .next()?
+            .to_string();
+        list.split("Source Output #").skip(1).find_map(|block| {
+            let on = block.contains(&format!("Source: {index}\n"));
+            let mine = block.contains(&format!("cpal-pulseaudio-{pid}\""));
+            (on && mine).then(|| block.split_whitespace().next().unwrap().to_string())
+        })
+    };
+    let output = ours("callsink.monitor").expect("our capture of the output monitor");
+    pulse.pactl(&["move-source-output", &output, "virtmic"]);
+    l.wait_for("moved it back", Duration::from_secs(3));
+    assert_eq!(
+        ours("callsink.monitor"),
+        Some(output),
+        "back on the monitor"
+    );
+    let f = l.wait(Duration::from_secs(20));
+    assert_eq!(f.code, Some(0), "{}", f.stderr);
 }
 
 #[test]

@@ -66,6 +66,11 @@ impl Aligner {
         (&self.out[0], &self.out[1])
     }
 
+    /// Samples a side has waiting for the other.
+    pub fn queued(&self, side: usize) -> usize {
+        self.fifo[side].len()
+    }
+
     /// Everything still queued, padded to equal length (end of the call).
     pub fn drain(&mut self) -> (&[f32], &[f32]) {
         let n = self.fifo[0].len().max(self.fifo[1].len()) as u64;

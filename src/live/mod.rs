@@ -20,8 +20,9 @@ use crate::capture::side::{SideCapture, SideMsg};
 use crate::capture::Role;
 use crate::detect::DetectConfig;
 use crate::event::Side;
+use crate::frontend::ChunkPolicy;
 use crate::pipeline::{Backpressure, Pipeline, SttSettings};
-use crate::report::{clock, CaptureStats, Report};
+use crate::report::{clock, CaptureStats, LiveStats, Report};
 use crate::resample::{ToSpeechRate, SPEECH_RATE_HZ};
 use crate::vad::VadConfig;
 
@@ -98,7 +99,7 @@ impl SideStage {
             match msg {
                 SideMsg::Opened { ring, rate_hz, .. } => {
                     if rate_hz != self.rate_hz || self.resampler.is_none() {
-                        self.resampler = Some(ToSpeechRate::new(rate_hz)?);
+                        self.resampler = Some(ToSpeechRate::low_latency(rate_hz)?);
                         self.rate_hz = rate_hz;
                     }
                     self.ring = Some(ring);
@@ -208,6 +209,36 @@ impl SideStage {
     }
 }
 
+/// Milliseconds histogram of the audio path's latency (1 ms buckets, the last catches all).
+struct PathLatency([u64; 1000]);
+
+impl PathLatency {
+    fn add(&mut self, secs: f64) {
+        let ms = (secs.max(0.0) * 1000.0) as usize;
+        self.0[ms.min(self.0.len() - 1)] += 1;
+    }
+
+    /// Median, 95th percentile and maximum.
+    fn summary(&self) -> [f64; 3] {
+        let total: u64 = self.0.iter().sum();
+        let at = |q: f64| {
+            let want = (q * total as f64).ceil().max(1.0) as u64;
+            let mut seen = 0;
+            for (ms, n) in self.0.iter().enumerate() {
+                seen += n;
+                if seen >= want {
+                    return ms as f64;
+                }
+            }
+            0.0
+        };
+        if total == 0 {
+            return [0.0; 3];
+        }
+        [at(0.5), at(0.95), at(1.0)]
+    }
+}
+
 fn running(pipeline: &Pipeline, dropped_frames: u64) -> Running {
     let st = pipeline.state();
     let now = pipeline.now_s();
@@ -307,6 +338,7 @@ pub fn listen(
         .transpose()?;
     let mut pipeline = Pipeline::new(
         VadConfig::default(),
+        ChunkPolicy::LIVE,
         DetectConfig::default(),
         stt,
         Backpressure::Drop,
@@ -331,6 +363,7 @@ pub fn listen(
     let mut warnings = Vec::new();
     let mut next_period = opts.period_s;
     let mut stall = test_stall();
+    let mut path = PathLatency([0; 1000]);
 
     loop {
         let stopping =
@@ -370,6 +403,19 @@ pub fn listen(
             &mut events,
             status,
         );
+        // The sample waiting longest: since the last callback, plus what the resampler,
+        // the aligner and the VAD's frame still hold.
+        let in_vad = aligner.fed as f64 / f64::from(SPEECH_RATE_HZ) - pipeline.now_s();
+        for (s, stage) in sides.iter().enumerate() {
+            if let (true, Some(rs)) = (stage.live, stage.resampler.as_ref()) {
+                path.add(
+                    stage.capture.silent_for(now_ns)
+                        + rs.held_s()
+                        + aligner.queued(s) as f64 / f64::from(SPEECH_RATE_HZ)
+                        + in_vad,
+                );
+            }
+        }
         let dropped: u64 = sides
             .iter()
             .map(|s| s.capture.counters.dropped.load(Ordering::Relaxed))
@@ -430,7 +476,10 @@ pub fn listen(
     for w in &warnings[live_warnings..] {
         status.note(&format!("warning: {w}"));
     }
-    report.capture = Some(capture);
+    report.live = Some(LiveStats {
+        capture,
+        audio_path_ms: path.summary(),
+    });
     report.warnings = warnings;
     Ok(report)
 }
