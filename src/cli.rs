@@ -20,6 +20,9 @@ pub enum Command {
     Listen(ListenArgs),
     /// List the devices `listen` can capture, with the names to pass.
     Devices,
+    /// Check a rules file, explain a report's alerts, print the default rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Install, import and list Whisper models.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -45,6 +48,12 @@ pub struct ReviewArgs {
     /// Write the report as JSON (schema twoears.report/1).
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
+    /// Rules file: thresholds, switches and phrases (see `twoears rules default`).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// After the summary, explain why each alert fired.
+    #[arg(long)]
+    pub explain: bool,
     #[command(flatten)]
     pub stt: SttArgs,
     /// Print only errors and warnings, not the summary.
@@ -73,6 +82,9 @@ pub struct ListenArgs {
     /// At the end, write the same JSON report as `review`.
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
+    /// Rules file: thresholds, switches and phrases (see `twoears rules default`).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
     /// Show alerts as desktop notifications (instead of the terminal bell).
     #[arg(long)]
     pub notify: bool,
@@ -108,6 +120,16 @@ pub struct SttArgs {
     /// Spoken language for multilingual models (e.g. de); English-only models ignore it.
     #[arg(long, value_name = "LANG")]
     pub language: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate a rules file: every unknown key and bad value, with its line.
+    Check { file: PathBuf },
+    /// Why each alert in a report (from `review --json` or `listen --json`) fired.
+    Explain { report: PathBuf },
+    /// Print the default rules file, every key documented.
+    Default,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,7 +4,8 @@ use anyhow::{Context, Result};
 
 use std::io::IsTerminal;
 
-use crate::cli::{self, Cli, Command, ListenArgs, ModelCommand, ReviewArgs, SttArgs};
+use crate::cli::{self, Cli, Command, ListenArgs, ModelCommand, ReviewArgs, RulesCommand, SttArgs};
+use crate::detect::{rules as rules_file, DetectConfig};
 use crate::input::InputSpec;
 use crate::model::{install, store};
 use crate::pipeline::SttSettings;
@@ -14,6 +15,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Review(args) => review(args),
         Command::Listen(args) => listen(args),
         Command::Devices => devices(),
+        Command::Rules(cmd) => rules(cmd),
         Command::Model(cmd) => model(cmd),
     }
 }
@@ -111,6 +113,7 @@ fn review(args: ReviewArgs) -> Result<()> {
         _ => anyhow::bail!("give a stereo CALL file, or both --rep FILE and --prospect FILE"),
     };
     let stt = stt_settings(&args.stt)?;
+    let rules = load_rules(args.rules.as_deref())?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(1000);
         bar.set_style(
@@ -128,7 +131,7 @@ fn review(args: ReviewArgs) -> Result<()> {
             bar.set_message(format!("{} of call", crate::report::clock(done_s)));
         }
     };
-    let report = crate::review::review(&spec, stt.as_ref(), &mut progress)?;
+    let report = crate::review::review(&spec, stt.as_ref(), rules, &mut progress)?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -145,6 +148,76 @@ fn review(args: ReviewArgs) -> Result<()> {
     }
     if !args.quiet {
         report.write_summary(&mut std::io::stdout().lock())?;
+    }
+    if args.explain {
+        let value = serde_json::to_value(&report)?;
+        crate::explain::write(&value, &mut std::io::stdout().lock())?;
+    }
+    Ok(())
+}
+
+/// The rules file's config, or the defaults; a bad file is a one-line error.
+fn load_rules(path: Option<&std::path::Path>) -> Result<DetectConfig> {
+    let Some(path) = path else {
+        return Ok(DetectConfig::default());
+    };
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "{}: cannot read the rules file; check the path",
+            path.display()
+        )
+    })?;
+    let (cfg, problems) = rules_file::parse(&text);
+    if let Some(first) = problems.first() {
+        anyhow::bail!(
+            "{}:{}: {} ({} problem(s); `twoears rules check {}` lists them all)",
+            path.display(),
+            first.line,
+            first.message,
+            problems.len(),
+            path.display()
+        );
+    }
+    Ok(cfg)
+}
+
+fn rules(cmd: RulesCommand) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        RulesCommand::Default => out.write_all(rules_file::DEFAULT_RULES.as_bytes())?,
+        RulesCommand::Check { file } => {
+            let text = std::fs::read_to_string(&file).with_context(|| {
+                format!(
+                    "{}: cannot read the rules file; check the path",
+                    file.display()
+                )
+            })?;
+            let (_, problems) = rules_file::parse(&text);
+            if problems.is_empty() {
+                writeln!(out, "{}: ok", file.display())?;
+            } else {
+                for p in &problems {
+                    eprintln!("{}:{}: {}", file.display(), p.line, p.message);
+                }
+                anyhow::bail!("{}: {} problem(s)", file.display(), problems.len());
+            }
+        }
+        RulesCommand::Explain { report } => {
+            let text = std::fs::read_to_string(&report).with_context(|| {
+                format!(
+                    "{}: cannot read the report; check the path",
+                    report.display()
+                )
+            })?;
+            let value: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{}: not a twoears JSON report; make one with `twoears review CALL --json PATH`",
+                    report.display()
+                )
+            })?;
+            crate::explain::write(&value, &mut out)?;
+        }
     }
     Ok(())
 }
@@ -168,6 +241,7 @@ fn devices() -> Result<()> {
 
 fn listen(args: ListenArgs) -> Result<()> {
     let mut stt = stt_settings(&args.stt)?;
+    let rules = load_rules(args.rules.as_deref())?;
     if let Some(s) = stt.as_mut() {
         s.threads = cli::live_stt_threads(args.stt.threads);
     }
@@ -186,6 +260,7 @@ fn listen(args: ListenArgs) -> Result<()> {
         quiet: args.quiet,
         duration_s: args.duration,
         period_s: args.period,
+        rules,
     };
     let mut status = crate::live::status::Status::new(opts.notify, opts.quiet);
     // Warnings were shown as they happened; the report keeps them.

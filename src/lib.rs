@@ -12,6 +12,7 @@ pub mod commands;
 pub mod detect;
 pub mod echo;
 pub mod event;
+pub mod explain;
 pub mod frontend;
 pub mod input;
 pub mod live;

@@ -118,6 +118,7 @@ fn lower_priority() {
 }
 
 pub struct Pipeline {
+    rules: DetectConfig,
     front: FrontEnd,
     detector: Detector,
     worker: Option<Worker>,
@@ -144,7 +145,8 @@ impl Pipeline {
         let worker = stt.map(spawn_worker).transpose()?;
         Ok(Self {
             front: FrontEnd::new(vad, chunks),
-            detector: Detector::new(detect),
+            detector: Detector::new(detect.clone()),
+            rules: detect,
             worker,
             backpressure,
             events: Vec::with_capacity(1024),
@@ -293,6 +295,7 @@ impl Pipeline {
             turns,
             segments: self.segments,
             alerts,
+            rules: self.rules,
             stt,
             live: None,
             warnings,

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::detect::Alert;
+use crate::detect::{Alert, DetectConfig};
 use crate::event::{Segment, Side};
 use crate::talk::TalkFigures;
 
@@ -37,6 +37,8 @@ pub struct Report {
     pub turns: Vec<TurnRecord>,
     pub segments: Vec<Segment>,
     pub alerts: Vec<Alert>,
+    /// The rules the alerts were raised under (the rules file's sections).
+    pub rules: DetectConfig,
     pub stt: Option<SttStats>,
     /// Live capture only: what each device delivered and what was lost.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -17,13 +17,14 @@ use crate::vad::VadConfig;
 pub fn review(
     spec: &InputSpec,
     stt: Option<&SttSettings>,
+    rules: DetectConfig,
     progress: &mut dyn FnMut(f64, Option<f64>),
 ) -> Result<Report> {
     let mut reader = CallReader::open(spec)?;
     let mut pipeline = Pipeline::new(
         VadConfig::default(),
         ChunkPolicy::REVIEW,
-        DetectConfig::default(),
+        rules,
         stt,
         Backpressure::Wait,
     )

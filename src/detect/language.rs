@@ -2,6 +2,60 @@
 //! framing, triggers and invitations. Word classes, not scripts: each feature is a
 //! grammatical or sales-conversation form that carries over to other products and wording.
 
+use serde::Serialize;
+
+/// Phrases a rules file adds to the built-in features (matched on normalised words, like
+/// the built-in lists). They extend the features; they never switch one off.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Phrases {
+    /// The rep presenting the product ("our workspace", "we replace").
+    pub product: Vec<String>,
+    /// The prospect naming a tool, a gap or a pain ("drives me crazy").
+    pub triggers: Vec<String>,
+    /// The prospect asking to hear about the product ("what exactly do you do").
+    pub invitations: Vec<String>,
+}
+
+fn extra_hit(sentence: &str, phrases: &[String]) -> Option<String> {
+    let norm = normalise(sentence);
+    phrases
+        .iter()
+        .find(|p| norm.contains(&normalise(p)))
+        .map(|p| p.trim().to_lowercase())
+}
+
+impl Phrases {
+    /// Why a rep sentence presents the product (see `framing`), or the user's phrase.
+    pub fn product_framing(&self, sentence: &str) -> Option<String> {
+        super::framing::product_framing(sentence)
+            .or_else(|| extra_hit(sentence, &self.product).map(|p| format!("your phrase \"{p}\"")))
+    }
+
+    /// What a prospect sentence raises (see `trigger`), or the user's phrase.
+    pub fn trigger(&self, sentence: &str) -> Option<String> {
+        super::trigger::trigger(sentence)
+            .map(str::to_owned)
+            .or_else(|| {
+                (!is_question(sentence))
+                    .then(|| extra_hit(sentence, &self.triggers))
+                    .flatten()
+                    .map(|p| format!("your phrase \"{p}\""))
+            })
+    }
+
+    pub fn invitation(&self, sentence: &str) -> bool {
+        invitation(sentence)
+            || is_question(sentence) && extra_hit(sentence, &self.invitations).is_some()
+    }
+
+    /// Adds another file's lists (one per language; all of them apply).
+    pub fn extend(&mut self, other: Phrases) {
+        self.product.extend(other.product);
+        self.triggers.extend(other.triggers);
+        self.invitations.extend(other.invitations);
+    }
+}
+
 /// Splits text into sentences at ., ! and ? (keeping the mark).
 pub fn sentences(text: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -42,13 +96,6 @@ pub fn normalise(text: &str) -> String {
         .replace("'ll", " will")
 }
 
-fn first_hit(norm: &str, phrases: &[&'static str]) -> Option<&'static str> {
-    phrases
-        .iter()
-        .copied()
-        .find(|p| norm.contains(&format!(" {p} ")))
-}
-
 const WH_OPENERS: &[&str] = &[
     "what",
     "how",
@@ -82,6 +129,19 @@ pub fn is_question(sentence: &str) -> bool {
         .any(|w| norm.starts_with(&format!(" {w} ")))
         && !norm.starts_with(" what a ")
         || AUX_OPENERS.contains(&first) && norm.contains(" you ")
+        || sentence.split([',', ';']).skip(1).any(wh_clause)
+}
+
+/// A clause that opens with a question word and an auxiliary ("..., what would it be"):
+/// a question even when the transcript lost its question mark.
+fn wh_clause(clause: &str) -> bool {
+    let norm = normalise(clause);
+    let mut w = norm.split_whitespace();
+    let (Some(wh), Some(aux)) = (w.next(), w.next()) else {
+        return false;
+    };
+    // Not "which"/"who": ", which is chaos" is a relative clause, not a question.
+    matches!(wh, "what" | "how" | "why" | "when" | "where") && AUX_OPENERS.contains(&aux)
 }
 
 /// An open discovery question: asks about the prospect's world, not yes/no about ours.
@@ -104,162 +164,6 @@ pub fn is_open_question(sentence: &str) -> bool {
     ];
     open.iter().any(|w| norm.contains(w))
         && (norm.contains(" you") || norm.contains(" your") || norm.contains(" team"))
-}
-
-/// Product framing: the rep presenting what we sell, what it does, costs or achieves.
-/// Returns the phrase that matched, for the evidence.
-pub fn product_framing(sentence: &str) -> Option<&'static str> {
-    const FRAMING: &[&str] = &[
-        // what we are and offer
-        "our platform",
-        "our product",
-        "our solution",
-        "our tool",
-        "our software",
-        "our app",
-        "our feature",
-        "our features",
-        "our pricing",
-        "our plans",
-        "our integration",
-        "our system",
-        "our service",
-        "our technology",
-        "our dashboard",
-        "our dialer",
-        "our analytics",
-        "our customers",
-        "our clients",
-        "we offer",
-        "we provide",
-        "we integrate",
-        "we built",
-        "we have built",
-        "we have a feature",
-        "we are the leading",
-        "the leading",
-        "we can help",
-        "where we can help",
-        "where we come in",
-        "we help teams",
-        "we help companies",
-        "we specialize",
-        // what it does for you
-        "it lets you",
-        "it allows you",
-        "it helps you",
-        "lets your",
-        "allows your",
-        "so your reps can",
-        "so your team can",
-        "you will be able to",
-        "integrates with",
-        "integrate directly",
-        "out of the box",
-        "is built for",
-        "built for teams",
-        "feature is",
-        "features",
-        // results, price and calls to action
-        "customers see",
-        "customers get",
-        "our customers see",
-        "increase in",
-        "roi",
-        "per seat",
-        "per user",
-        "per month",
-        "pricing",
-        "discount",
-        "free trial",
-        "trial",
-        "demo",
-        "let me show you",
-        "i can show you",
-        "show you how",
-        "send over the deck",
-        "proposal",
-        "sign up",
-        "get started",
-    ];
-    const PRODUCT_NOUNS: &[&str] = &[
-        "platform",
-        "product",
-        "products",
-        "solution",
-        "tool",
-        "software",
-        "app",
-        "feature",
-        "features",
-        "system",
-        "service",
-        "dashboard",
-        "plan",
-        "plans",
-        "pricing",
-        "integration",
-        "api",
-        "engine",
-        "assistant",
-        "suite",
-        "module",
-        "technology",
-        "offering",
-    ];
-    let norm = normalise(sentence);
-    // "our <up to two modifiers> <product noun>": our new scheduling platform, our AI assistant.
-    let words: Vec<&str> = norm.split_whitespace().collect();
-    for (i, w) in words.iter().enumerate() {
-        let near = &words[i + 1..words.len().min(i + 4)];
-        if *w == "our" && near.iter().any(|n| PRODUCT_NOUNS.contains(n)) {
-            return Some("our <product>");
-        }
-    }
-    first_hit(&norm, FRAMING)
-}
-
-/// The prospect mentions a tool they use, something they lack, or a pain.
-pub fn trigger(sentence: &str) -> Option<&'static str> {
-    const TRIGGERS: &[&str] = &[
-        "we use",
-        "we are using",
-        "we currently use",
-        "we tried",
-        "we do not use",
-        "we do not have",
-        "we do not do",
-        "we never",
-        "we have no",
-        "we are not using",
-        "we switched",
-        "we rely on",
-        "everything lives in",
-        "spreadsheet",
-        "spreadsheets",
-        "manually",
-        "manual",
-        "struggle",
-        "struggling",
-        "problem",
-        "pain",
-        "frustrating",
-        "takes forever",
-        "too long",
-        "too much time",
-        "not working",
-        "did not work",
-        "did not really stick",
-        "does not work",
-        "broken",
-        "missed",
-        "losing",
-        "flat",
-        "dropping",
-        "nobody owns",
-        "worries me",
-    ];
-    first_hit(&normalise(sentence), TRIGGERS)
 }
 
 /// The prospect asks about the product: an invitation to present it.
@@ -313,6 +217,13 @@ mod tests {
         assert!(is_question("how do you run pipeline reviews today"));
         assert!(is_question("Do you use a CRM"));
         assert!(!is_question("We do a weekly review."));
+        assert!(is_question(
+            "If you could change one thing by next quarter, what would it"
+        ));
+        assert!(!is_question("We sync the calendars, which helps a lot."));
+        assert!(!is_question(
+            "Drivers text the dispatcher, which is chaos on busy days."
+        ));
         assert!(is_open_question(
             "Walk me through how your team books meetings."
         ));
@@ -320,25 +231,7 @@ mod tests {
     }
 
     #[test]
-    fn product_framing_on_unseen_wording() {
-        assert!(
-            product_framing("Our scheduling platform syncs every calendar automatically.")
-                .is_some()
-        );
-        assert!(product_framing(
-            "It lets you route leads in seconds, and pricing starts at ten dollars per user."
-        )
-        .is_some());
-        assert!(product_framing("Let me show you the dashboard.").is_some());
-        assert!(product_framing("We had a great quarter, thanks for asking.").is_none());
-        assert!(product_framing("So you are losing deals late in the cycle.").is_none());
-    }
-
-    #[test]
-    fn triggers_and_invitations() {
-        assert!(trigger("Honestly we just use spreadsheets for all of it.").is_some());
-        assert!(trigger("We do not have anyone doing onboarding.").is_some());
-        assert!(trigger("The weather was lovely.").is_none());
+    fn invitations() {
         assert!(invitation("So how would your product help us here?"));
         assert!(invitation("How long does setup take?"));
         assert!(!invitation("We should talk next week."));

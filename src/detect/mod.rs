@@ -2,35 +2,72 @@
 //! An alert's `at_s` is the call time at which a live monitor would raise it. The talk
 //! rules read only VAD events, so they never wait for speech-to-text.
 
+pub mod follow_up;
+pub mod framing;
+pub mod interruption;
 pub mod language;
+pub mod no_questions;
 pub mod pitch;
+pub mod rules;
 pub mod talk_rules;
+pub mod trigger;
 
 use serde::Serialize;
 
 use crate::event::{Event, Segment, Side};
 use crate::talk::TalkAccount;
 
-/// Thresholds of every rule, with the defaults the README documents.
-#[derive(Debug, Clone)]
+/// Every rule's switches and thresholds, as the rules file names them; the defaults are
+/// `rules.example.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DetectConfig {
-    pub talk_ratio_window_s: f64,
-    pub talk_ratio_min_elapsed_s: f64,
-    pub talk_ratio_max: f64,
-    pub talk_ratio_rearm: f64,
-    pub monologue_max_s: f64,
+    pub talk_ratio: TalkRatioConfig,
+    pub monologue: MonologueConfig,
     pub pitch: pitch::PitchConfig,
+    pub no_questions: no_questions::NoQuestionsConfig,
+    pub interruption: interruption::InterruptionConfig,
+    pub follow_up_missed: follow_up::FollowUpConfig,
+    /// Phrases that extend the built-in language features.
+    pub phrases: language::Phrases,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TalkRatioConfig {
+    pub enabled: bool,
+    /// The trailing window the rep's share is measured over.
+    pub window_s: f64,
+    /// No alert before this much of the call.
+    pub min_elapsed_s: f64,
+    pub max: f64,
+    /// Share the rep must fall back under before a second alert.
+    pub rearm: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonologueConfig {
+    pub enabled: bool,
+    pub max_s: f64,
 }
 
 impl Default for DetectConfig {
     fn default() -> Self {
         Self {
-            talk_ratio_window_s: 300.0,
-            talk_ratio_min_elapsed_s: 120.0,
-            talk_ratio_max: 0.65,
-            talk_ratio_rearm: 0.55,
-            monologue_max_s: 90.0,
+            talk_ratio: TalkRatioConfig {
+                enabled: true,
+                window_s: 300.0,
+                min_elapsed_s: 120.0,
+                max: 0.65,
+                rearm: 0.55,
+            },
+            monologue: MonologueConfig {
+                enabled: true,
+                max_s: 90.0,
+            },
             pitch: pitch::PitchConfig::default(),
+            no_questions: no_questions::NoQuestionsConfig::default(),
+            interruption: interruption::InterruptionConfig::default(),
+            follow_up_missed: follow_up::FollowUpConfig::default(),
+            phrases: language::Phrases::default(),
         }
     }
 }
@@ -41,6 +78,9 @@ pub enum AlertKind {
     TalkRatio,
     Monologue,
     Pitch,
+    NoQuestions,
+    Interruption,
+    FollowUpMissed,
 }
 
 impl AlertKind {
@@ -49,6 +89,9 @@ impl AlertKind {
             Self::TalkRatio => "talk_ratio",
             Self::Monologue => "monologue",
             Self::Pitch => "pitch",
+            Self::NoQuestions => "no_questions",
+            Self::Interruption => "interruption",
+            Self::FollowUpMissed => "follow_up_missed",
         }
     }
 }
@@ -92,9 +135,12 @@ impl CallState {
 
 pub struct Detector {
     pub state: CallState,
-    talk_ratio: talk_rules::TalkRatio,
-    monologue: talk_rules::Monologue,
-    pitch: pitch::PitchRule,
+    talk_ratio: Option<talk_rules::TalkRatio>,
+    monologue: Option<talk_rules::Monologue>,
+    pitch: Option<pitch::PitchRule>,
+    no_questions: Option<no_questions::NoQuestions>,
+    interruption: Option<interruption::Interruption>,
+    follow_up: Option<follow_up::FollowUp>,
     pub alerts: Vec<Alert>,
 }
 
@@ -107,9 +153,29 @@ impl Detector {
                 now_s: 0.0,
                 segments: Vec::new(),
             },
-            talk_ratio: talk_rules::TalkRatio::new(&cfg),
-            monologue: talk_rules::Monologue::new(&cfg),
-            pitch: pitch::PitchRule::new(cfg.pitch.clone()),
+            talk_ratio: cfg
+                .talk_ratio
+                .enabled
+                .then(|| talk_rules::TalkRatio::new(&cfg.talk_ratio)),
+            monologue: cfg
+                .monologue
+                .enabled
+                .then(|| talk_rules::Monologue::new(&cfg.monologue)),
+            pitch: cfg
+                .pitch
+                .enabled
+                .then(|| pitch::PitchRule::new(cfg.pitch.clone(), cfg.phrases.clone())),
+            no_questions: cfg
+                .no_questions
+                .enabled
+                .then(|| no_questions::NoQuestions::new(cfg.no_questions.clone())),
+            interruption: cfg
+                .interruption
+                .enabled
+                .then(|| interruption::Interruption::new(cfg.interruption.clone())),
+            follow_up: cfg.follow_up_missed.enabled.then(|| {
+                follow_up::FollowUp::new(cfg.follow_up_missed.clone(), cfg.phrases.clone())
+            }),
             alerts: Vec::new(),
         }
     }
@@ -121,14 +187,18 @@ impl Detector {
             Event::Frame { t_s, .. } => {
                 self.state.now_s = *t_s;
                 let s = &self.state;
-                if let Some(a) = self.talk_ratio.tick(s) {
-                    self.alerts.push(a);
-                }
-                if let Some(a) = self.monologue.tick(s) {
-                    self.alerts.push(a);
-                }
+                let raised = [
+                    self.talk_ratio.as_mut().and_then(|r| r.tick(s)),
+                    self.monologue.as_mut().and_then(|r| r.tick(s)),
+                    self.no_questions.as_mut().and_then(|r| r.tick(s)),
+                    self.interruption.as_mut().and_then(|r| r.tick(s)),
+                ];
+                self.alerts.extend(raised.into_iter().flatten());
             }
             Event::TurnStarted { side, start_s } => {
+                if let Some(r) = self.interruption.as_mut() {
+                    r.on_turn_start(&self.state, *side, *start_s);
+                }
                 self.state.open_since[*side as usize] = Some(*start_s);
             }
             Event::TurnEnded { side, turn } => {
@@ -139,9 +209,16 @@ impl Detector {
                 segment,
                 available_s,
             } => {
-                if let Some(a) = self.pitch.on_segment(&self.state, segment, *available_s) {
-                    self.alerts.push(a);
-                }
+                let pitch = self
+                    .pitch
+                    .as_mut()
+                    .and_then(|r| r.on_segment(&self.state, segment, *available_s));
+                // A pitch is its own alert; the missed follow-up would only repeat it.
+                let follow_up = self
+                    .follow_up
+                    .as_mut()
+                    .and_then(|r| r.on_segment(segment, *available_s, pitch.is_some()));
+                self.alerts.extend(pitch.into_iter().chain(follow_up));
                 self.state.segments.push(segment.clone());
             }
         }

@@ -2,12 +2,15 @@
 //! after the prospect mentions a tool or a pain instead of asking about it. Evaluated per
 //! transcript chunk, so it fires on the first chunk that carries the pitch.
 
-use super::language::{self, is_open_question, is_question};
+use serde::Serialize;
+
+use super::language::{self, is_open_question, is_question, Phrases};
 use super::{Alert, AlertKind, CallState};
 use crate::event::{Segment, Side};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PitchConfig {
+    pub enabled: bool,
     /// A trigger counts this long after the prospect's sentence ends.
     pub trigger_window_s: f64,
     /// Open questions the rep must have asked before presenting is fine.
@@ -21,6 +24,7 @@ pub struct PitchConfig {
 impl Default for PitchConfig {
     fn default() -> Self {
         Self {
+            enabled: true,
             trigger_window_s: 15.0,
             min_open_questions: 3,
             min_prospect_share: 0.4,
@@ -31,13 +35,19 @@ impl Default for PitchConfig {
 
 pub struct PitchRule {
     cfg: PitchConfig,
+    phrases: Phrases,
     last_alert_s: Option<f64>,
     /// An alert was raised and the prospect has not spoken since (one alert per rep turn).
     alerted_this_turn: bool,
 }
 
 /// The prospect's last trigger that the rep has not yet asked about.
-fn open_trigger(state: &CallState, at_s: f64, window_s: f64) -> Option<(String, &'static str)> {
+fn open_trigger(
+    state: &CallState,
+    phrases: &Phrases,
+    at_s: f64,
+    window_s: f64,
+) -> Option<(String, String)> {
     for seg in state.segments.iter().rev() {
         if seg.end_s < at_s - window_s {
             break;
@@ -53,7 +63,7 @@ fn open_trigger(state: &CallState, at_s: f64, window_s: f64) -> Option<(String, 
             Side::Rep => {}
             Side::Prospect => {
                 for sentence in language::sentences(&seg.text).iter().rev() {
-                    if let Some(t) = language::trigger(sentence) {
+                    if let Some(t) = phrases.trigger(sentence) {
                         return Some((sentence.clone(), t));
                     }
                 }
@@ -64,7 +74,7 @@ fn open_trigger(state: &CallState, at_s: f64, window_s: f64) -> Option<(String, 
 }
 
 /// The prospect invited a presentation in their latest turn.
-fn invited(state: &CallState) -> bool {
+fn invited(state: &CallState, phrases: &Phrases) -> bool {
     state
         .segments
         .iter()
@@ -73,14 +83,15 @@ fn invited(state: &CallState) -> bool {
         .any(|s| {
             language::sentences(&s.text)
                 .iter()
-                .any(|x| language::invitation(x))
+                .any(|x| phrases.invitation(x))
         })
 }
 
 impl PitchRule {
-    pub fn new(cfg: PitchConfig) -> Self {
+    pub fn new(cfg: PitchConfig, phrases: Phrases) -> Self {
         Self {
             cfg,
+            phrases,
             last_alert_s: None,
             alerted_this_turn: false,
         }
@@ -103,8 +114,8 @@ impl PitchRule {
         let (sentence, framing) = language::sentences(&seg.text)
             .into_iter()
             .filter(|s| !is_question(s))
-            .find_map(|s| language::product_framing(&s).map(|f| (s, f)))?;
-        if invited(state) {
+            .find_map(|s| self.phrases.product_framing(&s).map(|f| (s, f)))?;
+        if invited(state, &self.phrases) {
             return None;
         }
         if self
@@ -121,14 +132,14 @@ impl PitchRule {
         } else {
             0.0
         };
-        let trigger = open_trigger(state, seg.start_s, self.cfg.trigger_window_s);
+        let trigger = open_trigger(state, &self.phrases, seg.start_s, self.cfg.trigger_window_s);
         let (message, why) = if let Some((said, _)) = &trigger {
             (
                 format!(
                     "They said: '{}'. Ask why before you pitch.",
                     said.trim_end_matches(['.', '!'])
                 ),
-                format!("pitch right after a trigger ({framing:?})"),
+                format!("pitch right after a trigger: {framing}"),
             )
         } else if open_questions < self.cfg.min_open_questions
             || prospect_share < self.cfg.min_prospect_share
@@ -136,7 +147,7 @@ impl PitchRule {
             (
                 "You are pitching before you know their world. Ask about their situation first.".to_string(),
                 format!(
-                    "pitch before discovery ({framing:?}; {open_questions} open questions, prospect share {:.0}%)",
+                    "pitch before discovery: {framing}; {open_questions} open questions, prospect share {:.0}%",
                     prospect_share * 100.0
                 ),
             )

@@ -1,6 +1,6 @@
 //! The talk rules, from VAD alone: the rep's share of the trailing window, and monologues.
 
-use super::{Alert, AlertKind, CallState, DetectConfig};
+use super::{Alert, AlertKind, CallState, MonologueConfig, TalkRatioConfig};
 use crate::event::Side;
 
 /// Rep share of speaking time over a trailing window; raised once above the maximum,
@@ -18,12 +18,12 @@ pub struct TalkRatio {
 const CHECK_EVERY_S: f64 = 0.25;
 
 impl TalkRatio {
-    pub fn new(cfg: &DetectConfig) -> Self {
+    pub fn new(cfg: &TalkRatioConfig) -> Self {
         Self {
-            window_s: cfg.talk_ratio_window_s,
-            min_elapsed_s: cfg.talk_ratio_min_elapsed_s,
-            max: cfg.talk_ratio_max,
-            rearm: cfg.talk_ratio_rearm,
+            window_s: cfg.window_s,
+            min_elapsed_s: cfg.min_elapsed_s,
+            max: cfg.max,
+            rearm: cfg.rearm,
             armed: true,
             next_check_s: 0.0,
         }
@@ -78,9 +78,9 @@ pub struct Monologue {
 }
 
 impl Monologue {
-    pub fn new(cfg: &DetectConfig) -> Self {
+    pub fn new(cfg: &MonologueConfig) -> Self {
         Self {
-            max_s: cfg.monologue_max_s,
+            max_s: cfg.max_s,
             run_start_s: None,
             raised: false,
         }

@@ -51,6 +51,7 @@ pub struct ListenOptions {
     pub duration_s: Option<f64>,
     /// Seconds between running-figure lines in the event log.
     pub period_s: f64,
+    pub rules: DetectConfig,
 }
 
 /// One side between its ring and the aligner.
@@ -339,7 +340,7 @@ pub fn listen(
     let mut pipeline = Pipeline::new(
         VadConfig::default(),
         ChunkPolicy::LIVE,
-        DetectConfig::default(),
+        opts.rules.clone(),
         stt,
         Backpressure::Drop,
     )

@@ -1,0 +1,185 @@
+//! Missed follow-up: the prospect names a tool, a gap or a pain, and the rep moves on
+//! without a question and without coming back to it. Judged on everything the rep said
+//! between the trigger and the prospect's next words (transcript chunks end mid-sentence,
+//! so a question may only close in the rep's last chunk).
+
+use serde::Serialize;
+
+use super::language::{is_question, normalise, sentences, Phrases};
+use super::{Alert, AlertKind};
+use crate::event::{Segment, Side};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FollowUpConfig {
+    pub enabled: bool,
+    /// Rep words after the trigger, with no question and nothing about it, that make a
+    /// change of topic.
+    pub min_words: u32,
+}
+
+impl Default for FollowUpConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            min_words: 20,
+        }
+    }
+}
+
+/// Words too common to show the rep picked up the prospect's topic.
+const COMMON: &[&str] = &[
+    "about", "after", "again", "also", "because", "been", "before", "being", "could", "does",
+    "doing", "each", "every", "from", "going", "have", "having", "into", "just", "know", "like",
+    "made", "make", "many", "more", "most", "much", "need", "only", "other", "over", "really",
+    "right", "same", "should", "some", "that", "their", "them", "then", "there", "these", "they",
+    "thing", "things", "this", "those", "time", "very", "want", "well", "were", "what", "when",
+    "where", "which", "while", "will", "with", "would", "your", "yours", "we're", "it's",
+];
+
+/// Content words of a sentence (lower case, crude plural folding).
+fn content_words(text: &str) -> Vec<String> {
+    normalise(text)
+        .split_whitespace()
+        .filter(|w| w.len() >= 4 && !COMMON.contains(w))
+        .map(|w| w.trim_end_matches('s').to_string())
+        .collect()
+}
+
+struct Pending {
+    said: String,
+    topic: Vec<String>,
+    /// The rep's words since the trigger.
+    reply: String,
+}
+
+pub struct FollowUp {
+    cfg: FollowUpConfig,
+    phrases: Phrases,
+    pending: Option<Pending>,
+}
+
+impl FollowUp {
+    pub fn new(cfg: FollowUpConfig, phrases: Phrases) -> Self {
+        Self {
+            cfg,
+            phrases,
+            pending: None,
+        }
+    }
+
+    /// `pitched`: this segment already raised a pitch alert.
+    pub fn on_segment(&mut self, seg: &Segment, available_s: f64, pitched: bool) -> Option<Alert> {
+        if seg.side == Side::Rep {
+            if pitched {
+                self.pending = None;
+            } else if let Some(p) = self.pending.as_mut() {
+                p.reply.push(' ');
+                p.reply.push_str(&seg.text);
+            }
+            return None;
+        }
+        // The prospect speaks again: judge the rep's reply to the last trigger.
+        let alert = self.pending.take().and_then(|p| self.judge(p, available_s));
+        self.pending = sentences(&seg.text)
+            .iter()
+            .rev()
+            .find(|s| self.phrases.trigger(s).is_some())
+            .map(|s| Pending {
+                said: s.clone(),
+                topic: content_words(s),
+                reply: String::new(),
+            });
+        alert
+    }
+
+    fn judge(&self, p: Pending, available_s: f64) -> Option<Alert> {
+        let words = p.reply.split_whitespace().count() as u32;
+        let asked = sentences(&p.reply).iter().any(|s| is_question(s));
+        let picked_up = content_words(&p.reply).iter().any(|w| p.topic.contains(w));
+        if words < self.cfg.min_words || asked || picked_up {
+            return None;
+        }
+        Some(Alert {
+            kind: AlertKind::FollowUpMissed,
+            at_s: available_s,
+            side: Side::Rep,
+            message: format!(
+                "They said: '{}'. You moved on. Go back and ask what is behind it.",
+                p.said.trim_end_matches(['.', '!'])
+            ),
+            evidence: format!(
+                "\"{}\" - {words} rep words after it, no question, nothing about it",
+                p.reply.trim()
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(side: Side, text: &str) -> Segment {
+        Segment {
+            side,
+            start_s: 0.0,
+            end_s: 1.0,
+            text: text.into(),
+        }
+    }
+
+    /// Plays the lines, then the prospect's next words.
+    fn run(lines: &[(Side, &str)]) -> Vec<Alert> {
+        let mut r = FollowUp::new(FollowUpConfig::default(), Phrases::default());
+        lines
+            .iter()
+            .chain(&[(Side::Prospect, "Okay.")])
+            .filter_map(|(side, text)| r.on_segment(&seg(*side, text), 1.0, false))
+            .collect()
+    }
+
+    #[test]
+    fn changing_the_topic_after_a_pain_is_alerted() {
+        let a = run(&[
+            (Side::Prospect, "Honestly, onboarding new clients takes forever, six weeks at least."),
+            (
+                Side::Rep,
+                "Sure. By the way, I saw your company is hiring in Denver, that is exciting news, congratulations on the new office and the team growth this year.",
+            ),
+        ]);
+        assert_eq!(a.len(), 1, "{a:?}");
+        assert!(a[0]
+            .message
+            .contains("onboarding new clients takes forever"));
+    }
+
+    #[test]
+    fn a_question_or_picking_up_the_topic_is_a_follow_up() {
+        // The question closes in the rep's second chunk.
+        assert!(run(&[
+            (
+                Side::Prospect,
+                "Everything lives in one shared inbox and nobody owns it."
+            ),
+            (
+                Side::Rep,
+                "That's a real cost. If you could change one thing by the end of next quarter,"
+            ),
+            (Side::Rep, "what would it be?"),
+        ])
+        .is_empty());
+        assert!(run(&[
+            (Side::Prospect, "We use spreadsheets for every forecast."),
+            (Side::Rep, "Got it. How many people touch those spreadsheets every week, and what breaks first?"),
+        ])
+        .is_empty());
+        assert!(run(&[
+            (Side::Prospect, "Our onboarding takes forever, six weeks at least."),
+            (
+                Side::Rep,
+                "Six weeks of onboarding is a long time for a new client to wait before they see any value at all from the work.",
+            ),
+        ])
+        .is_empty());
+    }
+}

@@ -1,0 +1,105 @@
+//! The detector on labelled transcript snippets written for this test (other products,
+//! other wordings than the corpus): precision and recall of `pitch` alerts on the last rep
+//! turn, and of trigger detection in the prospect's turns. Prints both; each must stay at
+//! or above 0.9.
+
+use twoears::detect::{language, trigger, AlertKind, DetectConfig, Detector};
+use twoears::event::{Event, Segment, Side};
+use twoears::vad::Turn;
+
+#[derive(serde::Deserialize)]
+struct Snippet {
+    id: String,
+    pitch: bool,
+    trigger: bool,
+    lines: Vec<(String, String)>,
+}
+
+/// Plays the snippet as a call (0.35 s a word, 0.6 s between turns); returns whether a
+/// pitch alert fired on the last line.
+fn pitch_on_last_line(s: &Snippet) -> bool {
+    let mut d = Detector::new(DetectConfig::default());
+    let mut t = 0.5;
+    let mut last = false;
+    for (i, (who, text)) in s.lines.iter().enumerate() {
+        let side = if who == "R" {
+            Side::Rep
+        } else {
+            Side::Prospect
+        };
+        let end = t + 0.35 * text.split_whitespace().count() as f64;
+        d.on_event(&Event::TurnStarted { side, start_s: t });
+        d.on_event(&Event::TurnEnded {
+            side,
+            turn: Turn {
+                start_s: t,
+                end_s: end,
+            },
+        });
+        let fired = d.on_event(&Event::Transcript {
+            segment: Segment {
+                side,
+                start_s: t,
+                end_s: end,
+                text: text.clone(),
+            },
+            available_s: end + 0.5,
+        });
+        last = i + 1 == s.lines.len() && fired.iter().any(|a| a.kind == AlertKind::Pitch);
+        t = end + 0.6;
+    }
+    last
+}
+
+fn has_trigger(s: &Snippet) -> bool {
+    s.lines
+        .iter()
+        .filter(|(who, _)| who == "P")
+        .flat_map(|(_, text)| language::sentences(text))
+        .any(|x| trigger::trigger(&x).is_some())
+}
+
+/// (precision, recall) and the misclassified ids.
+fn score(
+    snippets: &[Snippet],
+    truth: impl Fn(&Snippet) -> bool,
+    got: impl Fn(&Snippet) -> bool,
+) -> (f64, f64, Vec<String>) {
+    let (mut tp, mut fp, mut fneg) = (0.0, 0.0, 0.0);
+    let mut wrong = Vec::new();
+    for s in snippets {
+        match (truth(s), got(s)) {
+            (true, true) => tp += 1.0,
+            (false, true) => {
+                fp += 1.0;
+                wrong.push(format!("{} (false positive)", s.id));
+            }
+            (true, false) => {
+                fneg += 1.0;
+                wrong.push(format!("{} (missed)", s.id));
+            }
+            (false, false) => {}
+        }
+    }
+    (tp / (tp + fp), tp / (tp + fneg), wrong)
+}
+
+#[test]
+fn pitch_and_trigger_precision_and_recall_on_fresh_snippets() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/detector_snippets.json"
+    );
+    let snippets: Vec<Snippet> =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).expect("valid snippets");
+    assert!(snippets.len() >= 40, "{} snippets", snippets.len());
+    let (pp, pr, pw) = score(&snippets, |s| s.pitch, pitch_on_last_line);
+    let (tp, tr, tw) = score(&snippets, |s| s.trigger, has_trigger);
+    println!(
+        "{} snippets: pitch precision {pp:.2} recall {pr:.2}; trigger precision {tp:.2} recall {tr:.2}",
+        snippets.len()
+    );
+    println!("pitch misses: {pw:?}\ntrigger misses: {tw:?}");
+    assert!(pp >= 0.9 && pr >= 0.9, "pitch: {pw:?}");
+    assert!(tp >= 0.9 && tr >= 0.9, "trigger: {tw:?}");
+}
