@@ -20,6 +20,8 @@ const PARTS: usize = 16;
 const MU: f32 = 0.5;
 /// Reference frames (of 16 ms) of adaptation before double-talk control is trusted.
 const WARMUP_FRAMES: u32 = 60;
+/// Frames of reference (16 ms each) whose echo can dominate the current mic frame.
+const RECENT: usize = 8;
 /// Mean square below this (about -60 dBFS) is too quiet to adapt on.
 const REF_FLOOR: f32 = 1e-6;
 
@@ -34,6 +36,9 @@ pub struct EchoFrame {
     pub reference_active: bool,
     /// The filter cancels well enough (6 dB or more) for its echo estimate to be trusted.
     pub converged: bool,
+    /// The echo level the room's coupling predicts from the recent reference, whatever
+    /// the filter's state: a mic no louder than this may be nothing but echo.
+    pub expected_ms: f32,
 }
 
 pub struct EchoCanceller {
@@ -114,6 +119,10 @@ impl EchoCanceller {
         self.ref_ms_hist.rotate_right(1);
         self.ref_ms_hist[0] = ref_ms;
         let reference_active = self.ref_ms_hist.iter().any(|&e| e > REF_FLOOR);
+        let recent_ref = self.ref_ms_hist[..RECENT]
+            .iter()
+            .copied()
+            .fold(0.0, f32::max);
         let mic_ms = mean_square(mic);
 
         // Newest reference spectrum from the last two blocks (overlap-save).
@@ -139,6 +148,7 @@ impl EchoCanceller {
                 reference_active,
                 converged: self.adapted_frames >= WARMUP_FRAMES
                     && self.erle_mic > MIN_ERLE * self.erle_clean,
+                expected_ms: 0.0,
             };
         }
 
@@ -198,6 +208,7 @@ impl EchoCanceller {
             clean_ms,
             reference_active,
             converged: cancelling,
+            expected_ms: self.coupling * recent_ref,
         }
     }
 

@@ -11,6 +11,11 @@ use crate::vad::{Change, SideVad, VadConfig, FRAME, FRAME_S};
 /// than the echo the canceller predicted: leaked prospect speech left over after
 /// cancellation must not count as the rep.
 const ECHO_GATE: f32 = 0.5;
+/// While the prospect plays, the mic must also be this much louder (power ratio, 4.8 dB)
+/// than the echo the room's coupling predicts: when the echo path shifts (device clocks,
+/// a moved laptop) the filter's own estimate is wrong until it re-adapts, but the level
+/// of the echo is still known.
+const ABOVE_ECHO: f32 = 3.0;
 /// Audio kept before a turn's first voiced frame and after its last.
 const PAD_S: f64 = 0.2;
 
@@ -202,12 +207,14 @@ impl FrontEnd {
         let echo = self.aec.process(rep, prospect, &mut self.clean);
         let clean = self.clean;
         let rep_loud = self.vad[0].loud_enough(echo.clean_ms);
+        let rep_ms = rep.iter().map(|v| v * v).sum::<f32>() / FRAME as f32;
         let prospect_ms = prospect.iter().map(|v| v * v).sum::<f32>() / FRAME as f32;
         let prospect_loud = self.vad[1].loud_enough(prospect_ms);
         let rep_score = self.vad[0].score(&clean, rep_loud);
         let prospect_score = self.vad[1].score(prospect, prospect_loud);
         let echo_free = !echo.reference_active
             || (echo.clean_ms > ECHO_GATE * echo.echo_ms
+                && rep_ms > ABOVE_ECHO * echo.expected_ms
                 && (echo.converged || echo.clean_ms > prospect_ms));
         let rep_voiced = self.vad[0].is_voiced(rep_score) && rep_loud && echo_free;
         let prospect_voiced = self.vad[1].is_voiced(prospect_score) && prospect_loud;
