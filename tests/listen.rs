@@ -520,3 +520,80 @@ fn a_stalled_stage_overflows_the_ring_counts_the_loss_and_keeps_time() {
         "lost audio is silence, the clock holds: {secs} s"
     );
 }
+
+#[test]
+fn alerts_reach_the_event_log_and_the_desktop_and_a_terminal_gets_a_status_line() {
+    let Some(pulse) = Pulse::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (rep, _) = example_sides(dir.path(), 9.0);
+    // A monologue limit of 5 s: the example rep opens with a 6 s turn.
+    std::fs::write(dir.path().join("short.toml"), "[monologue]\nmax_s = 5\n").unwrap();
+    // notify-send, as the desktop would run it: records what it was asked to show.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("notify-send");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nprintf '%s\\n' \"$@\" >> \"$(dirname \"$0\")/shown\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let l = pulse.listen_env(
+        &[
+            "--no-stt",
+            "--duration",
+            "9",
+            "--rules",
+            "short.toml",
+            "--notify",
+            "--events",
+            "events.jsonl",
+        ],
+        dir.path(),
+        &[("PATH", path.as_str())],
+    );
+    let _player = pulse.play("micsink", &rep);
+    let f = l.wait(Duration::from_secs(30));
+    assert_eq!(f.code, Some(0), "{}", f.stderr);
+    assert!(
+        f.stderr.contains("MONOLOGUE"),
+        "alert printed: {}",
+        f.stderr
+    );
+    let events = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap();
+    let alert: Value = events
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["type"] == "alert")
+        .unwrap_or_else(|| panic!("no alert in {events}"));
+    assert_eq!(alert["kind"], "monologue");
+    let at = alert["at_s"].as_f64().unwrap();
+    assert!((5.0..7.5).contains(&at), "raised at {at}");
+    for key in ["side", "message", "evidence"] {
+        assert!(alert.get(key).is_some(), "{key} in {alert}");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let shown = std::fs::read_to_string(bin.join("shown")).expect("a desktop notification");
+    assert!(shown.contains("twoears: monologue"), "{shown}");
+
+    // On a terminal (script(1) gives it one) a status line is drawn and redrawn.
+    let out = pulse
+        .env(&mut std::process::Command::new("script"))
+        .args(["-qfec"])
+        .arg(format!(
+            "{} listen --no-stt --duration 1.5",
+            env!("CARGO_BIN_EXE_twoears")
+        ))
+        .arg("/dev/null")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{tty}");
+    assert!(
+        tty.matches("your share (5 min)").count() >= 3,
+        "status redrawn: {tty}"
+    );
+    assert!(tty.contains("\x1b[2K"), "drawn in place: {tty}");
+}

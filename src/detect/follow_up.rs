@@ -21,7 +21,7 @@ impl Default for FollowUpConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            min_words: 20,
+            min_words: 30,
         }
     }
 }
@@ -34,6 +34,20 @@ const COMMON: &[&str] = &[
     "right", "same", "should", "some", "that", "their", "them", "then", "there", "these", "they",
     "thing", "things", "this", "those", "time", "very", "want", "well", "were", "what", "when",
     "where", "which", "while", "will", "with", "would", "your", "yours", "we're", "it's",
+];
+
+/// Openings that stay with what the prospect just said.
+const EMPATHY: &[&str] = &[
+    "that sounds",
+    "sounds like",
+    "that must",
+    "that is a real",
+    "that is real",
+    "that is tough",
+    "that is hard",
+    "i hear you",
+    "i can imagine",
+    "ouch",
 ];
 
 /// Content words of a sentence (lower case, crude plural folding).
@@ -96,7 +110,10 @@ impl FollowUp {
         let words = p.reply.split_whitespace().count() as u32;
         let asked = sentences(&p.reply).iter().any(|s| is_question(s));
         let picked_up = content_words(&p.reply).iter().any(|w| p.topic.contains(w));
-        if words < self.cfg.min_words || asked || picked_up {
+        // "That sounds hard", "that is a real cost": staying with their feelings about it.
+        let reply = normalise(&p.reply);
+        let empathy = EMPATHY.iter().any(|e| reply.contains(&format!(" {e} ")));
+        if words < self.cfg.min_words || asked || picked_up || empathy {
             return None;
         }
         Some(Alert {
@@ -144,7 +161,7 @@ mod tests {
             (Side::Prospect, "Honestly, onboarding new clients takes forever, six weeks at least."),
             (
                 Side::Rep,
-                "Sure. By the way, I saw your company is hiring in Denver, that is exciting news, congratulations on the new office and the team growth this year.",
+                "Sure. By the way, I saw your company is hiring in Denver, that is exciting news, congratulations on the new office and the team growth this year. We are growing too, we just opened a second office in Austin.",
             ),
         ]);
         assert_eq!(a.len(), 1, "{a:?}");
@@ -155,6 +172,15 @@ mod tests {
 
     #[test]
     fn a_question_or_picking_up_the_topic_is_a_follow_up() {
+        // Empathy first, and a question the transcriber garbled.
+        assert!(run(&[
+            (Side::Prospect, "That worries me more than the reply rate, to be honest."),
+            (
+                Side::Rep,
+                "That is a real cost, if you can change one thing about how the network works by the end of next quarter, well, toward the tree, and then the rest of it as well.",
+            ),
+        ])
+        .is_empty());
         // The question closes in the rep's second chunk.
         assert!(run(&[
             (
