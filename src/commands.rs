@@ -139,12 +139,7 @@ fn review(args: ReviewArgs) -> Result<()> {
         eprintln!("twoears: warning: {w}");
     }
     if let Some(path) = &args.json {
-        report.write_json(path).with_context(|| {
-            format!(
-                "{}: cannot write the report; check the directory exists and is writable",
-                path.display()
-            )
-        })?;
+        save_report(&report, path)?;
     }
     if !args.quiet {
         report.write_summary(&mut std::io::stdout().lock())?;
@@ -154,6 +149,15 @@ fn review(args: ReviewArgs) -> Result<()> {
         crate::explain::write(&value, &mut std::io::stdout().lock())?;
     }
     Ok(())
+}
+
+fn save_report(report: &crate::report::Report, path: &std::path::Path) -> Result<()> {
+    report.write_json(path).with_context(|| {
+        format!(
+            "{}: cannot write the report; check the directory exists and is writable",
+            path.display()
+        )
+    })
 }
 
 /// The rules file's config, or the defaults; a bad file is a one-line error.
@@ -266,12 +270,7 @@ fn listen(args: ListenArgs) -> Result<()> {
     // Warnings were shown as they happened; the report keeps them.
     let report = crate::live::listen(&opts, stt.as_ref(), &stop, &mut status)?;
     if let Some(path) = &args.json {
-        report.write_json(path).with_context(|| {
-            format!(
-                "{}: cannot write the report; check the directory exists and is writable",
-                path.display()
-            )
-        })?;
+        save_report(&report, path)?;
     }
     if !args.quiet {
         // With --events - the summary would mix into the event stream.
