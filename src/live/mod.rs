@@ -37,6 +37,8 @@ const TICK: Duration = Duration::from_millis(5);
 const GONE_AFTER_S: f64 = 0.3;
 /// When neither side delivers, the timeline follows the wall clock this far behind.
 const WALL_LAG_S: f64 = 0.1;
+/// Drift is measured from this long after the start.
+const DRIFT_SETTLE_S: f64 = 3.0;
 /// Drift needs this much uninterrupted audio to mean anything.
 const DRIFT_MIN_S: f64 = 30.0;
 
@@ -66,8 +68,9 @@ struct SideStage {
     lost_reason: Option<String>,
     gone_at: Option<f64>,
     opens: u32,
-    /// (wall seconds, frames) at the first and latest drain of the first open.
-    drift: Option<((f64, u64), (f64, u64))>,
+    /// Frames delivered against wall time over the first open, fitted by least squares
+    /// (one device period of jitter at the ends would swamp a two-point estimate).
+    drift: DriftFit,
     /// Dropped-frame count already replaced by silence.
     dropped_seen: u64,
 }
@@ -85,7 +88,7 @@ impl SideStage {
             lost_reason: None,
             gone_at: None,
             opens: 0,
-            drift: None,
+            drift: DriftFit::default(),
             dropped_seen: 0,
         }
     }
@@ -148,13 +151,12 @@ impl SideStage {
             self.dropped_seen = dropped;
             aligner.push_silence(side, (lost * f64::from(SPEECH_RATE_HZ)) as usize);
         }
-        if self.opens == 1 && self.lost_reason.is_none() {
+        // Drift from the device's steady state: the first seconds carry start-up bursts.
+        if self.opens == 1 && self.lost_reason.is_none() && wall_s >= DRIFT_SETTLE_S {
             let frames = self.capture.counters.received.load(Ordering::Relaxed);
-            self.drift = match self.drift {
-                None if frames > 0 => Some(((wall_s, frames), (wall_s, frames))),
-                Some((first, _)) => Some((first, (wall_s, frames))),
-                d => d,
-            };
+            if frames > 0 {
+                self.drift.add(wall_s, frames as f64);
+            }
         }
     }
 
@@ -190,13 +192,11 @@ impl SideStage {
     fn stats(&self, side: Side, aligner: &Aligner) -> CaptureStats {
         let s = side as usize;
         let sr = f64::from(SPEECH_RATE_HZ);
-        let drift_ppm = self.drift.and_then(|((w0, f0), (w1, f1))| {
-            let wall = w1 - w0;
-            (wall >= DRIFT_MIN_S && self.rate_hz > 0).then(|| {
-                let audio = (f1 - f0) as f64 / f64::from(self.rate_hz);
-                ((audio / wall - 1.0) * 1e6).round()
-            })
-        });
+        let drift_ppm = self
+            .drift
+            .rate()
+            .filter(|_| self.drift.span_s() >= DRIFT_MIN_S && self.rate_hz > 0)
+            .map(|r| ((r / f64::from(self.rate_hz) - 1.0) * 1e6).round());
         CaptureStats {
             side,
             device: self.capture.device.name.clone(),
@@ -207,6 +207,41 @@ impl SideStage {
             reopened: self.opens.saturating_sub(1),
             drift_ppm,
         }
+    }
+}
+
+/// Least-squares slope of delivered frames over wall time: the device's real rate.
+#[derive(Default)]
+struct DriftFit {
+    origin: Option<(f64, f64)>,
+    last_t: f64,
+    n: f64,
+    st: f64,
+    sf: f64,
+    stt: f64,
+    stf: f64,
+}
+
+impl DriftFit {
+    fn add(&mut self, wall_s: f64, frames: f64) {
+        let (t0, f0) = *self.origin.get_or_insert((wall_s, frames));
+        let (t, f) = (wall_s - t0, frames - f0);
+        self.last_t = t;
+        self.n += 1.0;
+        self.st += t;
+        self.sf += f;
+        self.stt += t * t;
+        self.stf += t * f;
+    }
+
+    fn span_s(&self) -> f64 {
+        self.last_t
+    }
+
+    /// Frames per second.
+    fn rate(&self) -> Option<f64> {
+        let d = self.n * self.stt - self.st * self.st;
+        (self.n > 2.0 && d > 0.0).then(|| (self.n * self.stf - self.st * self.sf) / d)
     }
 }
 
@@ -483,4 +518,36 @@ pub fn listen(
     });
     report.warnings = warnings;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drift_fit_sees_through_period_jitter() {
+        // A device 500 ppm fast, delivering 10 ms periods drained every 5 ms, one drain in
+        // three 10 ms late: two minutes hold 6 periods of drift.
+        let rate = 48_000.0 * (1.0 + 500e-6);
+        let mut fit = DriftFit::default();
+        for i in 0..24_000 {
+            let t = i as f64 * 0.005;
+            let jitter = if i % 3 == 0 { 0.01 } else { 0.0 };
+            let frames = ((t - jitter).max(0.0) * rate / 480.0).floor() * 480.0;
+            fit.add(t, frames);
+        }
+        let ppm = (fit.rate().unwrap() / 48_000.0 - 1.0) * 1e6;
+        assert!((ppm - 500.0).abs() < 50.0, "{ppm} ppm");
+        assert!(fit.span_s() > 119.0);
+    }
+
+    #[test]
+    fn path_latency_percentiles() {
+        let mut p = PathLatency([0; 1000]);
+        for ms in 1..=100 {
+            p.add(ms as f64 / 1000.0);
+        }
+        p.add(5.0); // beyond the histogram: lands in the last bucket
+        assert_eq!(p.summary(), [51.0, 96.0, 999.0]);
+    }
 }
