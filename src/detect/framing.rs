@@ -65,14 +65,9 @@ const CAPABILITY_VERBS: &[&str] = &[
     "plugs",
     "shine",
     "shines",
-    "works",
-    "work",
     "come",
     "comes",
-    "make",
     "makes",
-    "take",
-    "takes",
     "turn",
     "turns",
     "reduce",
@@ -229,8 +224,11 @@ const OFFERS: &[&str] = &[
     "pilot",
     "proposal",
     "quote",
-    "send over",
-    "send you",
+    "send over a proposal",
+    "send over pricing",
+    "send over the deck",
+    "send you pricing",
+    "send you the deck",
     "set you up",
     "sign up",
     "get started",
@@ -384,8 +382,7 @@ pub fn reasons(sentence: &str) -> Vec<(&'static str, f32)> {
                     add("the product by name (\"our <product>\")", 1.0);
                 } else if singular_then_verb
                     || next.iter().skip(1).any(|v| {
-                        matches!(*v, "would" | "will" | "can" | "does" | "is")
-                            || CAPABILITY_VERBS.contains(v)
+                        matches!(*v, "would" | "will" | "can") || CAPABILITY_VERBS.contains(v)
                     })
                 {
                     add("the product doing something (\"our <thing> <verb>\")", 1.0);
@@ -428,7 +425,14 @@ pub fn reasons(sentence: &str) -> Vec<(&'static str, f32)> {
                 .first()
                 .is_some_and(|n| matches!(*n, "like" | "that" | "who" | "using" | "see" | "get"))
                 || i > 0 && matches!(w[i - 1], "our" | "most" | "many");
-            if framed && rest.iter().any(|v| OUTCOMES.contains(v)) {
+            // A results claim names the vendor or a figure; "many companies see the same
+            // thing" is sympathy, not a claim.
+            let vendor = w.iter().any(|x| matches!(*x, "us" | "our" | "it" | "we"))
+                || rest
+                    .iter()
+                    .any(|x| matches!(*x, "percent" | "twice" | "half" | "double" | "triple"))
+                || rest.iter().any(|x| x.chars().all(|c| c.is_ascii_digit()));
+            if framed && vendor && rest.iter().any(|v| OUTCOMES.contains(v)) {
                 add("customer results (\"teams like you see ...\")", 1.0);
             }
         }
@@ -522,6 +526,13 @@ mod tests {
             "So if I heard you right, our team would need to see the numbers first.",
             "Thanks for making the time today.",
             "Got it, so one person assigns every lead by hand each morning.",
+            "Our goal today is to learn about your team.",
+            "I'll send you a recap after the call.",
+            "I can send over the notes from today.",
+            "Many companies see the same thing.",
+            "We work with a lot of teams in your space, but every situation is different.",
+            "We can keep this short.",
+            "Our time is limited, so let's focus on your priorities.",
         ] {
             assert!(product_framing(s).is_none(), "{s}: {:?}", reasons(s));
         }
