@@ -452,18 +452,22 @@ pub fn listen(
                 );
             }
         }
-        let dropped: u64 = sides
-            .iter()
-            .map(|s| s.capture.counters.dropped.load(Ordering::Relaxed))
-            .sum();
-        let r = running(&pipeline, dropped);
-        if pipeline.now_s() >= next_period {
-            next_period += opts.period_s;
-            if let Some(e) = events.as_mut() {
-                e.talk(&r);
+        // The running figures walk every turn: only when a line or a redraw is due.
+        let period_due = pipeline.now_s() >= next_period;
+        if period_due || status.due() {
+            let dropped: u64 = sides
+                .iter()
+                .map(|s| s.capture.counters.dropped.load(Ordering::Relaxed))
+                .sum();
+            let r = running(&pipeline, dropped);
+            if period_due {
+                next_period += opts.period_s;
+                if let Some(e) = events.as_mut() {
+                    e.talk(&r);
+                }
             }
+            status.draw(&r);
         }
-        status.draw(&r);
     }
 
     // The call is over: what is still queued belongs to it.

@@ -101,9 +101,14 @@ impl Status {
         }
     }
 
+    /// A redraw is wanted: on a terminal, `REDRAW` after the last.
+    pub fn due(&self) -> bool {
+        self.tty && !self.quiet && self.last_draw.is_none_or(|t| t.elapsed() >= REDRAW)
+    }
+
     /// Redraws the status line, at most every `REDRAW`.
     pub fn draw(&mut self, r: &Running) {
-        if !self.tty || self.quiet || self.last_draw.is_some_and(|t| t.elapsed() < REDRAW) {
+        if !self.due() {
             return;
         }
         self.last_draw = Some(Instant::now());
