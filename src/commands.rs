@@ -165,12 +165,7 @@ fn load_rules(path: Option<&std::path::Path>) -> Result<DetectConfig> {
     let Some(path) = path else {
         return Ok(DetectConfig::default());
     };
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "{}: cannot read the rules file; check the path",
-            path.display()
-        )
-    })?;
+    let text = read_text(path, "the rules file")?;
     let (cfg, problems) = rules_file::parse(&text);
     if let Some(first) = problems.first() {
         anyhow::bail!(
@@ -185,18 +180,19 @@ fn load_rules(path: Option<&std::path::Path>) -> Result<DetectConfig> {
     Ok(cfg)
 }
 
+/// A text file the user named; a missing or unreadable one is a one-line error.
+fn read_text(path: &std::path::Path, what: &str) -> Result<String> {
+    std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read {what}; check the path", path.display()))
+}
+
 fn rules(cmd: RulesCommand) -> Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match cmd {
         RulesCommand::Default => out.write_all(rules_file::DEFAULT_RULES.as_bytes())?,
         RulesCommand::Check { file } => {
-            let text = std::fs::read_to_string(&file).with_context(|| {
-                format!(
-                    "{}: cannot read the rules file; check the path",
-                    file.display()
-                )
-            })?;
+            let text = read_text(&file, "the rules file")?;
             let (_, problems) = rules_file::parse(&text);
             if problems.is_empty() {
                 writeln!(out, "{}: ok", file.display())?;
@@ -208,12 +204,7 @@ fn rules(cmd: RulesCommand) -> Result<()> {
             }
         }
         RulesCommand::Explain { report } => {
-            let text = std::fs::read_to_string(&report).with_context(|| {
-                format!(
-                    "{}: cannot read the report; check the path",
-                    report.display()
-                )
-            })?;
+            let text = read_text(&report, "the report")?;
             let value: serde_json::Value = serde_json::from_str(&text).with_context(|| {
                 format!(
                     "{}: not a twoears JSON report; make one with `twoears review CALL --json PATH`",
