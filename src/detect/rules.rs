@@ -26,37 +26,42 @@ impl fmt::Display for Problem {
     }
 }
 
-/// What a value must be.
-#[derive(Clone, Copy)]
-enum Want {
-    Bool,
+/// Where a key's value goes in the config, and what it must be.
+enum Slot {
+    Bool(fn(&mut DetectConfig) -> &mut bool),
     /// Seconds: a number, at least the bound.
-    Secs(f64),
+    Secs(f64, fn(&mut DetectConfig) -> &mut f64),
     /// A share between 0 and 1.
-    Share,
-    Count,
-    Phrases,
+    Share(fn(&mut DetectConfig) -> &mut f64),
+    Count(fn(&mut DetectConfig) -> &mut u32),
 }
 
-/// Every key, by section: its type and where it goes.
-fn schema(section: &str, key: &str) -> Option<Want> {
-    use Want::*;
+/// Every key of every rule section (the schema and the setter in one place).
+fn slot(section: &str, key: &str) -> Option<Slot> {
+    use Slot::*;
     Some(match (section, key) {
-        (_, "enabled") if section != "phrases" => Bool,
-        ("talk_ratio", "window_s") => Secs(10.0),
-        ("talk_ratio", "min_elapsed_s") => Secs(0.0),
-        ("talk_ratio", "max" | "rearm") => Share,
-        ("monologue", "max_s") => Secs(5.0),
-        ("pitch", "trigger_window_s" | "cooldown_s") => Secs(0.0),
-        ("pitch", "min_open_questions") => Count,
-        ("pitch", "min_prospect_share") => Share,
-        ("no_questions", "window_s") => Secs(10.0),
-        ("no_questions", "min_rep_share") => Share,
-        ("interruption", "min_prospect_s" | "min_overlap_s" | "max_overlap_s" | "cooldown_s") => {
-            Secs(0.0)
-        }
-        ("follow_up_missed", "min_words") => Count,
-        ("phrases", "product" | "triggers" | "invitations") => Phrases,
+        ("talk_ratio", "enabled") => Bool(|c| &mut c.talk_ratio.enabled),
+        ("talk_ratio", "window_s") => Secs(10.0, |c| &mut c.talk_ratio.window_s),
+        ("talk_ratio", "min_elapsed_s") => Secs(0.0, |c| &mut c.talk_ratio.min_elapsed_s),
+        ("talk_ratio", "max") => Share(|c| &mut c.talk_ratio.max),
+        ("talk_ratio", "rearm") => Share(|c| &mut c.talk_ratio.rearm),
+        ("monologue", "enabled") => Bool(|c| &mut c.monologue.enabled),
+        ("monologue", "max_s") => Secs(5.0, |c| &mut c.monologue.max_s),
+        ("pitch", "enabled") => Bool(|c| &mut c.pitch.enabled),
+        ("pitch", "trigger_window_s") => Secs(0.0, |c| &mut c.pitch.trigger_window_s),
+        ("pitch", "cooldown_s") => Secs(0.0, |c| &mut c.pitch.cooldown_s),
+        ("pitch", "min_open_questions") => Count(|c| &mut c.pitch.min_open_questions),
+        ("pitch", "min_prospect_share") => Share(|c| &mut c.pitch.min_prospect_share),
+        ("no_questions", "enabled") => Bool(|c| &mut c.no_questions.enabled),
+        ("no_questions", "window_s") => Secs(10.0, |c| &mut c.no_questions.window_s),
+        ("no_questions", "min_rep_share") => Share(|c| &mut c.no_questions.min_rep_share),
+        ("interruption", "enabled") => Bool(|c| &mut c.interruption.enabled),
+        ("interruption", "min_prospect_s") => Secs(0.0, |c| &mut c.interruption.min_prospect_s),
+        ("interruption", "min_overlap_s") => Secs(0.0, |c| &mut c.interruption.min_overlap_s),
+        ("interruption", "max_overlap_s") => Secs(0.0, |c| &mut c.interruption.max_overlap_s),
+        ("interruption", "cooldown_s") => Secs(0.0, |c| &mut c.interruption.cooldown_s),
+        ("follow_up_missed", "enabled") => Bool(|c| &mut c.follow_up_missed.enabled),
+        ("follow_up_missed", "min_words") => Count(|c| &mut c.follow_up_missed.min_words),
         _ => return None,
     })
 }
@@ -70,12 +75,6 @@ const SECTIONS: &[&str] = &[
     "follow_up_missed",
     "phrases",
 ];
-
-enum Val {
-    Bool(bool),
-    Num(f64),
-    List(Vec<String>),
-}
 
 struct Checker<'a> {
     text: &'a str,
@@ -97,92 +96,60 @@ impl Checker<'_> {
         self.problems.push(Problem { line, message });
     }
 
-    fn value(&mut self, name: &str, item: &Item, want: Want) -> Option<Val> {
-        let span = item.span();
+    fn bad(&mut self, name: &str, item: &Item, what: &str) {
+        let shown = item.to_string();
+        self.problem(
+            item.span(),
+            format!("{name} = {} must be {what}", shown.trim()),
+        );
+    }
+
+    /// Checks `item` against its slot and stores it in `cfg`.
+    fn set(&mut self, cfg: &mut DetectConfig, name: &str, item: &Item, slot: Slot) {
         let number = item
             .as_float()
             .or_else(|| item.as_integer().map(|i| i as f64));
-        let got = match want {
-            Want::Bool => item.as_bool().map(Val::Bool).ok_or("true or false"),
-            Want::Secs(min) => match number {
-                Some(v) if v.is_finite() && v >= min => Ok(Val::Num(v)),
-                _ if min > 0.0 => Err("a number of seconds, at least the minimum"),
-                _ => Err("a number of seconds, 0 or more"),
+        match slot {
+            Slot::Bool(field) => match item.as_bool() {
+                Some(v) => *field(cfg) = v,
+                None => self.bad(name, item, "true or false"),
             },
-            Want::Share => match number {
-                Some(v) if (0.0..=1.0).contains(&v) => Ok(Val::Num(v)),
-                _ => Err("a share between 0 and 1"),
+            Slot::Secs(min, field) => match number {
+                Some(v) if v.is_finite() && v >= min => *field(cfg) = v,
+                _ if min > 0.0 => self.bad(
+                    name,
+                    item,
+                    &format!("a number of seconds, at least the minimum (minimum {min})"),
+                ),
+                _ => self.bad(name, item, "a number of seconds, 0 or more"),
             },
-            Want::Count => match item.as_integer() {
-                Some(v) if (0..=10_000).contains(&v) => Ok(Val::Num(v as f64)),
-                _ => Err("a whole number, 0 or more"),
+            Slot::Share(field) => match number {
+                Some(v) if (0.0..=1.0).contains(&v) => *field(cfg) = v,
+                _ => self.bad(name, item, "a share between 0 and 1"),
             },
-            Want::Phrases => match item.as_array() {
-                Some(a) => {
-                    let list: Vec<_> = a.iter().map(|v| v.as_str().map(str::trim)).collect();
-                    if list
-                        .iter()
-                        .all(|p| p.is_some_and(|p| p.chars().any(char::is_alphanumeric)))
-                    {
-                        Ok(Val::List(
-                            list.into_iter().flatten().map(str::to_owned).collect(),
-                        ))
-                    } else {
-                        Err("a list of phrases (non-empty strings)")
-                    }
-                }
-                None => Err("a list of phrases, like [\"drives me crazy\"]"),
+            Slot::Count(field) => match item.as_integer() {
+                Some(v) if (0..=10_000).contains(&v) => *field(cfg) = v as u32,
+                _ => self.bad(name, item, "a whole number, 0 or more"),
             },
-        };
-        match got {
-            Ok(v) => Some(v),
-            Err(what) => {
-                let min = match want {
-                    Want::Secs(m) if m > 0.0 => format!(" (minimum {m})"),
-                    _ => String::new(),
-                };
-                let shown = item.to_string();
-                self.problem(
-                    span,
-                    format!("{name} = {} must be {what}{min}", shown.trim()),
-                );
-                None
-            }
         }
     }
-}
 
-fn set(cfg: &mut DetectConfig, section: &str, key: &str, v: Val) {
-    let num = |v: &Val| match v {
-        Val::Num(n) => *n,
-        _ => 0.0,
-    };
-    let n = num(&v);
-    let b = matches!(v, Val::Bool(true));
-    match (section, key) {
-        ("talk_ratio", "enabled") => cfg.talk_ratio.enabled = b,
-        ("talk_ratio", "window_s") => cfg.talk_ratio.window_s = n,
-        ("talk_ratio", "min_elapsed_s") => cfg.talk_ratio.min_elapsed_s = n,
-        ("talk_ratio", "max") => cfg.talk_ratio.max = n,
-        ("talk_ratio", "rearm") => cfg.talk_ratio.rearm = n,
-        ("monologue", "enabled") => cfg.monologue.enabled = b,
-        ("monologue", "max_s") => cfg.monologue.max_s = n,
-        ("pitch", "enabled") => cfg.pitch.enabled = b,
-        ("pitch", "trigger_window_s") => cfg.pitch.trigger_window_s = n,
-        ("pitch", "cooldown_s") => cfg.pitch.cooldown_s = n,
-        ("pitch", "min_open_questions") => cfg.pitch.min_open_questions = n as u32,
-        ("pitch", "min_prospect_share") => cfg.pitch.min_prospect_share = n,
-        ("no_questions", "enabled") => cfg.no_questions.enabled = b,
-        ("no_questions", "window_s") => cfg.no_questions.window_s = n,
-        ("no_questions", "min_rep_share") => cfg.no_questions.min_rep_share = n,
-        ("interruption", "enabled") => cfg.interruption.enabled = b,
-        ("interruption", "min_prospect_s") => cfg.interruption.min_prospect_s = n,
-        ("interruption", "min_overlap_s") => cfg.interruption.min_overlap_s = n,
-        ("interruption", "max_overlap_s") => cfg.interruption.max_overlap_s = n,
-        ("interruption", "cooldown_s") => cfg.interruption.cooldown_s = n,
-        ("follow_up_missed", "enabled") => cfg.follow_up_missed.enabled = b,
-        ("follow_up_missed", "min_words") => cfg.follow_up_missed.min_words = n as u32,
-        _ => {}
+    /// A list of non-empty phrases.
+    fn phrases(&mut self, name: &str, item: &Item) -> Option<Vec<String>> {
+        let Some(a) = item.as_array() else {
+            self.bad(name, item, "a list of phrases, like [\"drives me crazy\"]");
+            return None;
+        };
+        let list: Vec<_> = a.iter().map(|v| v.as_str().map(str::trim)).collect();
+        if list
+            .iter()
+            .all(|p| p.is_some_and(|p| p.chars().any(char::is_alphanumeric)))
+        {
+            Some(list.into_iter().flatten().map(str::to_owned).collect())
+        } else {
+            self.bad(name, item, "a list of phrases (non-empty strings)");
+            None
+        }
     }
 }
 
@@ -190,22 +157,22 @@ fn phrases_of(c: &mut Checker<'_>, lang: &str, table: &Table) -> Phrases {
     let mut p = Phrases::default();
     for (key, item) in table.iter() {
         let span = table.key(key).and_then(|k| k.span());
-        match schema("phrases", key) {
-            None => c.problem(
-                span,
-                format!(
-                    "unknown key {key:?} in [phrases.{lang}]; use product, triggers or invitations"
-                ),
-            ),
-            Some(want) => {
-                if let Some(Val::List(list)) = c.value(key, item, want) {
-                    match key {
-                        "product" => p.product = list,
-                        "triggers" => p.triggers = list,
-                        _ => p.invitations = list,
-                    }
-                }
+        let list = match key {
+            "product" => &mut p.product,
+            "triggers" => &mut p.triggers,
+            "invitations" => &mut p.invitations,
+            _ => {
+                c.problem(
+                    span,
+                    format!(
+                        "unknown key {key:?} in [phrases.{lang}]; use product, triggers or invitations"
+                    ),
+                );
+                continue;
             }
+        };
+        if let Some(phrases) = c.phrases(key, item) {
+            *list = phrases;
         }
     }
     p
@@ -266,13 +233,9 @@ pub fn parse(text: &str) -> (DetectConfig, Vec<Problem>) {
         }
         for (key, item) in table.iter() {
             let kspan = table.key(key).and_then(|k| k.span());
-            match schema(section, key) {
+            match slot(section, key) {
                 None => c.problem(kspan, format!("unknown key {key:?} in [{section}]")),
-                Some(want) => {
-                    if let Some(v) = c.value(key, item, want) {
-                        set(&mut cfg, section, key, v);
-                    }
-                }
+                Some(slot) => c.set(&mut cfg, key, item, slot),
             }
         }
     }
