@@ -57,10 +57,10 @@ impl Pin {
         Ok(pin)
     }
 
-    fn send(&mut self, cmd: &Command) -> Result<u32> {
+    fn send(&mut self, cmd: &Command) -> Result<()> {
         self.seq += 1;
         protocol::write_command_message(self.sock.get_mut(), self.seq, cmd, self.version)?;
-        Ok(self.seq)
+        Ok(())
     }
 
     fn request<T: CommandReply>(&mut self, cmd: &Command) -> Result<T> {

@@ -53,7 +53,6 @@ pub enum SideMsg {
     Opened {
         ring: HeapCons<f32>,
         rate_hz: u32,
-        device: String,
     },
     Lost {
         reason: String,
@@ -83,11 +82,7 @@ impl SideCapture {
         let counters = Arc::new(Counters::default());
         let (stream, ring, rate_hz) = open(&device, &info, &counters, origin)?;
         let (tx, rx) = unbounded();
-        let _ = tx.send(SideMsg::Opened {
-            ring,
-            rate_hz,
-            device: info.name.clone(),
-        });
+        let _ = tx.send(SideMsg::Opened { ring, rate_hz });
         let stop = Arc::new(AtomicBool::new(false));
         let handle = {
             let (stop, counters, name) = (stop.clone(), counters.clone(), info.name.clone());
@@ -170,11 +165,7 @@ fn supervise(
                 Some(Ok((s, ring, rate_hz))) => {
                     stream = Some(s);
                     pin = pin_to(name);
-                    let _ = tx.send(SideMsg::Opened {
-                        ring,
-                        rate_hz,
-                        device: name.to_string(),
-                    });
+                    let _ = tx.send(SideMsg::Opened { ring, rate_hz });
                 }
                 Some(Err(_)) => host = None,
                 None => {}

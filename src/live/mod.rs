@@ -101,7 +101,7 @@ impl SideStage {
     fn poll(&mut self, notes: &mut Vec<String>) -> Result<()> {
         while let Ok(msg) = self.capture.msgs.try_recv() {
             match msg {
-                SideMsg::Opened { ring, rate_hz, .. } => {
+                SideMsg::Opened { ring, rate_hz } => {
                     if rate_hz != self.rate_hz || self.resampler.is_none() {
                         self.resampler = Some(ToSpeechRate::low_latency(rate_hz)?);
                         self.rate_hz = rate_hz;
