@@ -22,12 +22,14 @@ lint:
 	cargo clippy --release --all-targets -- -D warnings
 
 # Unit tests run in parallel; the integration tests run the real binary and whisper, one
-# at a time (whisper.cpp spin-waits its threads).
+# at a time (whisper.cpp spin-waits its threads). The live tests run twice: on PulseAudio
+# and on PipeWire (through pipewire-pulse, as most desktops have it).
 unit:
 	cargo test --release --lib
 
 integration: model
 	cargo test --release --test '*' -- --test-threads=1
+	TWOEARS_SOUND_SERVER=pipewire cargo test --release --test listen -- --test-threads=1
 
 acceptance: model
 	scripts/acceptance.sh

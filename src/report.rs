@@ -68,6 +68,9 @@ pub struct CaptureStats {
     pub realigned_s: f64,
     /// Times the device was lost and opened again.
     pub reopened: u32,
+    /// Times the sound server moved the stream to another device (each moved back until
+    /// the moves come too often; then a warning says so).
+    pub moves: u32,
     /// The device clock against the system's monotonic clock (least-squares fit over the
     /// first stretch of uninterrupted audio, after 3 s); null under 30 s. Resolution is
     /// about one device period over the span: 10 ms in 60 s is 170 ppm.

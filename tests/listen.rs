@@ -89,11 +89,7 @@ fn unknown_or_ambiguous_devices_get_one_line_errors_naming_the_choices() {
     for (args, needles) in [
         (
             vec!["--mic", "usb headset"],
-            vec![
-                "no mic device named \"usb headset\"",
-                "virtmic",
-                "callsink.monitor",
-            ],
+            vec!["no mic device named \"usb headset\"", "virtmic"],
         ),
         (
             vec!["--system", "sink.monitor"],
@@ -113,6 +109,9 @@ fn unknown_or_ambiguous_devices_get_one_line_errors_naming_the_choices() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        if args[0] == "--mic" {
+            assert!(!err.contains(".monitor"), "monitors are no mics: {err}");
+        }
         for n in needles {
             assert!(err.contains(n), "{n:?} in {err}");
         }
@@ -261,6 +260,98 @@ fn live_call_is_heard_like_its_review_and_recorded_for_review() {
     }
 }
 
+/// Issue 16: on PipeWire, one run in a few heard the rep on both sides, because the two
+/// streams looked alike and both watches claimed the system stream. Many short runs in a
+/// row (`TWOEARS_CAPTURE_RUNS`, default 3): each hears each side within 0.5 s of the
+/// review of what was played, and no stream is moved.
+#[test]
+fn short_runs_in_a_row_each_hear_both_sides_and_move_no_stream() {
+    let Some(pulse) = Pulse::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let runs: usize = std::env::var("TWOEARS_CAPTURE_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3);
+    let secs = 12.0;
+    let (rep, prospect) = example_sides(dir.path(), secs);
+    let o = twoears(
+        &[
+            "review",
+            "--rep",
+            rep.to_str().unwrap(),
+            "--prospect",
+            prospect.to_str().unwrap(),
+            "--no-stt",
+            "-q",
+            "--json",
+            "played.json",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let played = json(&dir.path().join("played.json"));
+    let mut heard = Vec::new();
+    for run in 0..runs {
+        let out = format!("run{run}.json");
+        let l = pulse.listen(
+            &["--no-stt", "--duration", "13", "-q", "--json", &out],
+            dir.path(),
+        );
+        let mut players = [
+            pulse.play("micsink", &rep),
+            pulse.play("callsink", &prospect),
+        ];
+        let f = l.wait(Duration::from_secs(40));
+        for p in &mut players {
+            p.wait();
+        }
+        assert_eq!(f.code, Some(0), "run {run}: {}", f.stderr);
+        assert!(!f.stderr.contains("moved"), "run {run}: {}", f.stderr);
+        let live = json(&dir.path().join(&out));
+        for side in ["rep", "prospect"] {
+            assert_eq!(capture(&live, side)["moves"], 0, "run {run}: {live}");
+        }
+        heard.push((talk(&live, "rep_s"), talk(&live, "prospect_s")));
+    }
+    let want = (talk(&played, "rep_s"), talk(&played, "prospect_s"));
+    eprintln!("played {want:?}; heard {heard:?}");
+    for (run, got) in heard.iter().enumerate() {
+        assert!(
+            (got.0 - want.0).abs() <= 0.5 && (got.1 - want.1).abs() <= 0.5,
+            "run {run} heard {got:?} of {want:?}; all runs {heard:?}"
+        );
+    }
+}
+
+/// Both captures on one device (a wrong --system, or a stream the server moved): the
+/// talk figures would be nonsense, so the monitor says so.
+#[test]
+fn two_sides_carrying_one_signal_are_reported() {
+    let Some(pulse) = Pulse::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (_, prospect) = example_sides(dir.path(), 10.0);
+    let l = pulse.listen(
+        &[
+            "--no-stt",
+            "--duration",
+            "10",
+            "--mic",
+            "callsink.monitor",
+            "--system",
+            "callsink.monitor",
+            "--json",
+            "r.json",
+        ],
+        dir.path(),
+    );
+    let _player = pulse.play("callsink", &prospect);
+    let f = l.wait(Duration::from_secs(30));
+    assert_eq!(f.code, Some(0), "{}", f.stderr);
+    assert!(f.stderr.contains("carry the same sound"), "{}", f.stderr);
+    let r = json(&dir.path().join("r.json"));
+    assert!(r["warnings"].to_string().contains("same sound"), "{r}");
+}
+
 #[test]
 fn ctrl_c_finalises_the_recording_and_a_kill_loses_at_most_a_second() {
     let Some(pulse) = Pulse::start() else { return };
@@ -356,38 +447,57 @@ fn an_unplugged_mic_is_filled_with_silence_and_reopened_when_it_returns() {
     assert!(r["warnings"].to_string().contains("disappeared"));
 }
 
+/// One of our capture streams, found by its name as pavucontrol shows it: (index, source).
+fn stream(pulse: &Pulse, pid: u32, media_name: &str) -> Option<(String, String)> {
+    let list = pulse.pactl(&["list", "source-outputs"]);
+    let sources = pulse.pactl(&["list", "short", "sources"]);
+    list.split("Source Output #").skip(1).find_map(|block| {
+        let ours = block.contains(&format!("media.name = \"{media_name}\""))
+            && block.contains(&format!("application.process.id = \"{pid}\""));
+        let on = block
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Source: "))?;
+        let source = sources
+            .lines()
+            .find(|l| l.split('\t').next() == Some(on))?
+            .split('\t')
+            .nth(1)?;
+        let index = block.split_whitespace().next()?;
+        ours.then(|| (index.to_string(), source.to_string()))
+    })
+}
+
 #[test]
 fn a_capture_the_server_moves_elsewhere_is_moved_back() {
     let Some(pulse) = Pulse::start() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let l = pulse.listen(&["--no-stt", "--duration", "6", "-q"], dir.path());
+    let l = pulse.listen(
+        &["--no-stt", "--duration", "6", "-q", "--json", "r.json"],
+        dir.path(),
+    );
     let pid = l.child.id();
-    // Our stream on the output monitor, as pactl lists it.
-    let ours = |source: &str| -> Option<String> {
-        let list = pulse.pactl(&["list", "source-outputs"]);
-        let sources = pulse.pactl(&["list", "short", "sources"]);
-        let index = sources
-            .lines()
-            .find(|l| l.split('\t').nth(1) == Some(source))?
-            .split('\t')
-            .next()?
-            .to_string();
-        list.split("Source Output #").skip(1).find_map(|block| {
-            let on = block.contains(&format!("Source: {index}\n"));
-            let mine = block.contains(&format!("cpal-pulseaudio-{pid}\""));
-            (on && mine).then(|| block.split_whitespace().next().unwrap().to_string())
-        })
-    };
-    let output = ours("callsink.monitor").expect("our capture of the output monitor");
+    let output = stream(&pulse, pid, "twoears: call audio")
+        .filter(|(_, on)| on == "callsink.monitor")
+        .expect("our capture of the output monitor")
+        .0;
+    let mic = stream(&pulse, pid, "twoears: microphone").expect("our mic capture");
     pulse.pactl(&["move-source-output", &output, "virtmic"]);
     l.wait_for("moved it back", Duration::from_secs(3));
     assert_eq!(
-        ours("callsink.monitor"),
-        Some(output),
+        stream(&pulse, pid, "twoears: call audio"),
+        Some((output, "callsink.monitor".into())),
         "back on the monitor"
+    );
+    assert_eq!(
+        stream(&pulse, pid, "twoears: microphone"),
+        Some(mic),
+        "the other side's stream was not touched"
     );
     let f = l.wait(Duration::from_secs(20));
     assert_eq!(f.code, Some(0), "{}", f.stderr);
+    let r = json(&dir.path().join("r.json"));
+    assert_eq!(capture(&r, "prospect")["moves"], 1, "{r}");
+    assert_eq!(capture(&r, "rep")["moves"], 0, "{r}");
 }
 
 #[test]
@@ -445,6 +555,12 @@ fn a_device_that_delivers_nothing_is_reported_and_the_call_goes_on() {
         "{err}"
     );
     pulse.pactl(&["suspend-source", "virtmic", "0"]);
+    if common::pulse::pipewire() {
+        // PipeWire keeps a source that is in use running through `suspend-source`, so
+        // the mid-call half cannot be staged there.
+        eprintln!("SKIPPED (PipeWire): a source in use cannot be suspended");
+        return;
+    }
 
     // Mid-call: the mic goes quiet for 4 s; silence is recorded for it, the prospect is
     // heard throughout, and the mic is picked up again when it resumes.

@@ -102,7 +102,12 @@ pub fn resolve(
     query: Option<&str>,
 ) -> Result<(DeviceInfo, cpal::Device), CaptureError> {
     let all = list(host)?;
-    let candidates: Vec<_> = all.into_iter().filter(|(i, _)| i.capture).collect();
+    // A monitor is no microphone: offered for --mic only when named exactly.
+    let named = |i: &DeviceInfo| query.is_some_and(|q| i.name == q);
+    let candidates: Vec<_> = all
+        .into_iter()
+        .filter(|(i, _)| i.capture && (role == Role::System || !i.monitor || named(i)))
+        .collect();
     let names = || {
         candidates
             .iter()

@@ -3,26 +3,10 @@
 
 pub mod devices;
 #[cfg(target_os = "linux")]
+pub mod pulse;
+#[cfg(target_os = "linux")]
 pub mod pulse_pin;
 pub mod side;
-
-/// Elsewhere there is no pulse server to move streams behind our back.
-#[cfg(not(target_os = "linux"))]
-pub mod pulse_pin {
-    pub struct Pin;
-    type Result<T> = std::result::Result<T, &'static str>;
-    impl Pin {
-        pub fn connect() -> Result<Self> {
-            Err("not a pulse host")
-        }
-        pub fn adopt(&mut self, _: &str) -> Result<()> {
-            Ok(())
-        }
-        pub fn keep_on(&mut self, _: &str) -> Result<Option<String>> {
-            Ok(None)
-        }
-    }
-}
 
 pub use devices::Role;
 
@@ -56,8 +40,13 @@ pub enum CaptureError {
     },
     #[error("{}", no_default_hint(*role, available))]
     NoDefault { role: Role, available: String },
-    #[error("cannot open {device} for capture: {reason}; check `twoears devices`")]
-    Open { device: String, reason: String },
+    /// The device exists but would not start; a retry may help once it is free again.
+    #[error("cannot open {device} for capture (check `twoears devices`)")]
+    Open {
+        device: String,
+        #[source]
+        cause: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 fn no_default_hint(role: Role, available: &str) -> String {

@@ -1,37 +1,70 @@
-//! Keeps a capture stream on the device the user chose. When the default source changes
-//! (a headset replugged), PulseAudio 16 moves every capture stream that was not pinned to
-//! it, the system-audio monitor included, and tells only the stream's own client, which in
-//! cpal's pulse host ignores it. A small control connection checks where our stream is
-//! and moves it back.
+//! Watches one of our capture streams on the server, over a small control connection of
+//! its own (blocking, with I/O deadlines, so a hung server cannot hang the supervisor).
+//! When the default source changes (a headset replugged), PulseAudio 16 moves every
+//! capture stream that was not pinned to it, the system-audio monitor included, and
+//! PipeWire's policy may move streams too; the stream's own client is told, but a moved
+//! stream is the wrong side of the call. The pin finds our stream by its side's name and
+//! our process id, so it can only ever touch that one stream, and moves it back.
 
 use std::ffi::CString;
 use std::io::BufReader;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use pulseaudio::protocol::{self, Command, CommandReply, Prop};
+use pulseaudio::protocol::{self, Command, CommandReply, Prop, ProtocolError};
+
+use super::devices::Role;
+use super::pulse::{process_id, stream_name};
 
 const IO_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum PinError {
+    #[error("no PulseAudio socket (set XDG_RUNTIME_DIR or PULSE_SERVER)")]
+    NoSocket,
+    #[error("the sound server connection failed")]
+    Io(#[from] std::io::Error),
+    #[error("the sound server connection failed")]
+    Protocol(#[from] ProtocolError),
+    #[error("a device name with a NUL byte")]
+    Name(#[from] std::ffi::NulError),
+}
+
+/// Where our stream is, as of one check.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Place {
+    /// On the wanted source.
+    Kept,
+    /// The server moved it to the source named here.
+    Moved(String),
+    /// The wanted source is gone from the server.
+    SourceGone,
+    /// Our stream is no longer on the server (killed, or its device removed).
+    StreamGone,
+}
 
 pub struct Pin {
     sock: BufReader<UnixStream>,
     seq: u32,
     version: u16,
-    /// Our stream's source-output index, once found.
-    output: Option<u32>,
+    media_name: &'static std::ffi::CStr,
+    pid: CString,
 }
 
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
-
-fn text(bytes: Option<&[u8]>) -> String {
-    String::from_utf8_lossy(bytes.unwrap_or_default())
-        .trim_end_matches('\0')
-        .to_string()
+fn is_missing(e: &ProtocolError) -> bool {
+    matches!(
+        e,
+        ProtocolError::ServerError(protocol::PulseError::NoEntity)
+    )
 }
 
 impl Pin {
-    pub fn connect() -> Result<Self> {
-        let path = pulseaudio::socket_path_from_env().ok_or("no PulseAudio socket")?;
+    /// Connects a control client for the stream of `role` in this process.
+    ///
+    /// # Errors
+    /// No server socket, or the handshake fails.
+    pub fn connect(role: Role) -> Result<Self, PinError> {
+        let path = pulseaudio::socket_path_from_env().ok_or(PinError::NoSocket)?;
         let stream = UnixStream::connect(path)?;
         stream.set_read_timeout(Some(IO_TIMEOUT))?;
         stream.set_write_timeout(Some(IO_TIMEOUT))?;
@@ -39,7 +72,8 @@ impl Pin {
             sock: BufReader::new(stream),
             seq: 0,
             version: protocol::MAX_VERSION,
-            output: None,
+            media_name: stream_name(role),
+            pid: process_id(),
         };
         let cookie = pulseaudio::cookie_path_from_env()
             .and_then(|p| std::fs::read(p).ok())
@@ -52,73 +86,79 @@ impl Pin {
         }))?;
         pin.version = protocol::MAX_VERSION.min(auth.version);
         let mut props = protocol::Props::new();
-        props.set(Prop::ApplicationName, CString::new("twoears-pin")?);
+        props.set(Prop::ApplicationName, c"twoears (watch)");
         let _: protocol::SetClientNameReply = pin.request(&Command::SetClientName(props))?;
         Ok(pin)
     }
 
-    fn send(&mut self, cmd: &Command) -> Result<()> {
+    fn send(&mut self, cmd: &Command) -> Result<(), ProtocolError> {
         self.seq += 1;
-        protocol::write_command_message(self.sock.get_mut(), self.seq, cmd, self.version)?;
-        Ok(())
+        protocol::write_command_message(self.sock.get_mut(), self.seq, cmd, self.version)
     }
 
-    fn request<T: CommandReply>(&mut self, cmd: &Command) -> Result<T> {
+    fn request<T: CommandReply>(&mut self, cmd: &Command) -> Result<T, ProtocolError> {
         self.send(cmd)?;
         Ok(protocol::read_reply_message::<T>(&mut self.sock, self.version)?.1)
     }
 
-    fn source_name(&mut self, index: u32) -> Result<String> {
-        let info: protocol::SourceInfo =
-            self.request(&Command::GetSourceInfo(protocol::GetSourceInfo {
-                index: Some(index),
-                name: None,
-            }))?;
-        Ok(info.name.to_string_lossy().into_owned())
+    fn source(
+        &mut self,
+        index: Option<u32>,
+        name: Option<&str>,
+    ) -> Result<Option<protocol::SourceInfo>, PinError> {
+        let name = name.map(CString::new).transpose()?;
+        match self.request(&Command::GetSourceInfo(protocol::GetSourceInfo {
+            index,
+            name,
+        })) {
+            Ok(info) => Ok(Some(info)),
+            Err(e) if is_missing(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
-    /// Our capture streams (cpal names its client after our PID): (output, source index).
-    fn ours(&mut self) -> Result<Vec<(u32, u32)>> {
-        let me = format!("cpal-pulseaudio-{}", std::process::id());
+    /// Our stream: (source-output index, index of the source it is on).
+    fn ours(&mut self) -> Result<Option<(u32, u32)>, PinError> {
         let list: protocol::SourceOutputInfoList =
             self.request(&Command::GetSourceOutputInfoList)?;
+        let media_name = self.media_name.to_bytes_with_nul();
+        let pid = self.pid.to_bytes_with_nul();
         Ok(list
             .into_iter()
-            .filter(|o| text(o.props.get(Prop::ApplicationName)) == me)
-            .map(|o| (o.index, o.source_index))
-            .collect())
+            .find(|o| {
+                o.props.get(Prop::MediaName) == Some(media_name)
+                    && o.props.get(Prop::ApplicationProcessId) == Some(pid)
+            })
+            .map(|o| (o.index, o.source_index)))
     }
 
-    /// Remembers the newest stream of ours on `source` as the one to keep there.
-    pub fn adopt(&mut self, source: &str) -> Result<()> {
-        let mut found = None;
-        for (output, src) in self.ours()? {
-            if self.source_name(src)? == source {
-                found = found.max(Some(output));
-            }
-        }
-        self.output = found;
-        Ok(())
-    }
-
-    /// Moves our stream back to `source` if the server moved it; returns where it was.
-    pub fn keep_on(&mut self, source: &str) -> Result<Option<String>> {
-        let Some(output) = self.output else {
-            return Ok(None);
+    /// Finds our stream and, when the server moved it off `source` and `correct` holds,
+    /// moves it back.
+    ///
+    /// # Errors
+    /// The control connection failed (the server went away or hangs).
+    pub fn check(&mut self, source: &str, correct: bool) -> Result<Place, PinError> {
+        let Some(wanted) = self.source(None, Some(source))? else {
+            return Ok(Place::SourceGone);
         };
-        let Some((_, src)) = self.ours()?.into_iter().find(|(o, _)| *o == output) else {
-            return Ok(None);
+        let Some((output, on)) = self.ours()? else {
+            return Ok(Place::StreamGone);
         };
-        let now = self.source_name(src)?;
-        if now == source {
-            return Ok(None);
+        if on == wanted.index {
+            return Ok(Place::Kept);
         }
-        self.send(&Command::MoveSourceOutput(protocol::MoveStreamParams {
-            index: Some(output),
-            device_index: None,
-            device_name: Some(CString::new(source)?),
-        }))?;
-        protocol::read_ack_message(&mut self.sock)?;
-        Ok(Some(now))
+        let now = self.source(Some(on), None)?.map_or_else(
+            || format!("source #{on}"),
+            |s| s.name.to_string_lossy().into_owned(),
+        );
+        if correct {
+            self.send(&Command::MoveSourceOutput(protocol::MoveStreamParams {
+                index: Some(output),
+                device_index: Some(wanted.index),
+                device_name: None,
+            }))?;
+            protocol::read_ack_message(&mut self.sock)?;
+        }
+        Ok(Place::Moved(now))
     }
 }

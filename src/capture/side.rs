@@ -1,22 +1,19 @@
-//! One side's capture. The audio callback only downmixes into a preallocated scratch
-//! buffer and pushes into an SPSC ring; overflow is counted in an atomic. A supervisor
-//! thread owns the stream and reopens the device when it fails or disappears, handing
-//! the stage thread a fresh ring each time. A device that merely goes quiet (suspended,
-//! muted by the server) is left open: it resumes by itself.
+//! One side's capture. The audio callback only converts into a preallocated scratch buffer
+//! and pushes into an SPSC ring; overflow is counted in an atomic. A supervisor thread owns
+//! the stream, keeps it on the device the user chose and reopens the device when it fails
+//! or disappears, handing the stage thread a fresh ring each time. A device that merely
+//! goes quiet (suspended, muted by the server) is left open: it resumes by itself.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use cpal::traits::{DeviceTrait, StreamTrait};
-use cpal::{BufferSize, FromSample, SampleFormat, SizedSample, StreamConfig};
 use crossbeam_channel::{unbounded, Receiver, Sender};
 use ringbuf::traits::{Producer, Split};
-use ringbuf::{HeapCons, HeapRb};
+use ringbuf::{HeapCons, HeapProd, HeapRb};
 
 use super::devices::{self, DeviceInfo, Role};
-use super::pulse_pin::Pin;
 use super::CaptureError;
 
 /// Ring capacity: the stage thread may stall this long before frames are dropped.
@@ -25,7 +22,7 @@ const RING_S: usize = 3;
 /// rather than 10 ms halves the wait for the other side and keeps the audio path
 /// p95 under 50 ms while whisper is busy.
 const PERIOD_S: f64 = 0.005;
-/// Largest callback the scratch buffer takes in one piece; larger ones are split.
+/// Largest block the scratch buffer takes in one piece; larger ones are split.
 const SCRATCH_FRAMES: usize = 8192;
 /// Between checks that the stream is still on its device.
 const CHECK: Duration = Duration::from_millis(250);
@@ -43,6 +40,8 @@ pub struct Counters {
     pub dropped: AtomicU64,
     /// Nanoseconds after the monitor's start of the latest callback; 0 before any.
     pub last_data_ns: AtomicU64,
+    /// Times the sound server moved the stream off its device (written by the supervisor).
+    pub moves: AtomicU32,
     failed: AtomicBool,
     /// The last stream error (written from the error callback, not the audio callback).
     error: Mutex<Option<String>>,
@@ -78,9 +77,10 @@ impl SideCapture {
     /// No server, unknown or ambiguous device, or the device will not open.
     pub fn start(role: Role, query: Option<&str>, origin: Instant) -> Result<Self, CaptureError> {
         let host = devices::open_host()?;
-        let (info, device) = devices::resolve(&host, role, query)?;
+        let (info, _) = devices::resolve(&host, role, query)?;
+        drop(host);
         let counters = Arc::new(Counters::default());
-        let (stream, ring, rate_hz) = open(&device, &info, &counters, origin)?;
+        let (stream, ring, rate_hz) = backend::open(&info.name, role, &counters, origin)?;
         let (tx, rx) = unbounded();
         let _ = tx.send(SideMsg::Opened { ring, rate_hz });
         let stop = Arc::new(AtomicBool::new(false));
@@ -88,7 +88,7 @@ impl SideCapture {
             let (stop, counters, name) = (stop.clone(), counters.clone(), info.name.clone());
             std::thread::Builder::new()
                 .name(format!("capture-{}", role.label()))
-                .spawn(move || supervise(&name, stream, &counters, origin, &tx, &stop))
+                .spawn(move || supervise(&name, role, stream, &counters, origin, &tx, &stop))
                 .expect("spawning a thread")
         };
         Ok(Self {
@@ -119,15 +119,15 @@ impl Drop for SideCapture {
 
 fn supervise(
     name: &str,
-    stream: cpal::Stream,
+    role: Role,
+    stream: backend::Stream,
     counters: &Arc<Counters>,
     origin: Instant,
     tx: &Sender<SideMsg>,
     stop: &AtomicBool,
 ) {
     let mut stream = Some(stream);
-    let mut host = devices::open_host().ok();
-    let mut pin = pin_to(name);
+    let mut watch = backend::Watch::new(role);
     let mut last_check = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
@@ -137,168 +137,341 @@ fn supervise(
         }
         last_check = Instant::now();
         if stream.is_some() {
-            if let Some(reason) = trouble(name, host.as_ref(), counters) {
+            if let Some(reason) = failure(counters).or_else(|| watch.check(name, counters, tx)) {
                 drop(stream.take());
-                host = None;
                 let _ = tx.send(SideMsg::Lost { reason });
-            } else if let Some(p) = pin.as_mut() {
-                match p.keep_on(name) {
-                    Ok(Some(was)) => {
-                        let _ = tx.send(SideMsg::Note(format!(
-                            "the sound server moved the {name} capture to {was}; moved it back"
-                        )));
+            }
+        } else if let Ok((s, ring, rate_hz)) = backend::open(name, role, counters, origin) {
+            stream = Some(s);
+            watch = backend::Watch::new(role);
+            let _ = tx.send(SideMsg::Opened { ring, rate_hz });
+        }
+    }
+}
+
+/// The error the stream itself reported, if it did.
+fn failure(counters: &Counters) -> Option<String> {
+    if !counters.failed.swap(false, Ordering::Relaxed) {
+        return None;
+    }
+    let error = counters.error.lock().ok().and_then(|mut e| e.take());
+    Some(error.unwrap_or_else(|| "the device reported an error".into()))
+}
+
+/// What the audio callback owns: the ring's producer and a scratch buffer, both sized
+/// before the stream starts.
+struct Feed {
+    ring: HeapProd<f32>,
+    scratch: Box<[f32]>,
+    counters: Arc<Counters>,
+    origin: Instant,
+}
+
+impl Feed {
+    /// A feed and the ring's other end, for a device at `rate_hz`.
+    fn new(rate_hz: u32, counters: &Arc<Counters>, origin: Instant) -> (Self, HeapCons<f32>) {
+        let (ring, cons) = HeapRb::<f32>::new(rate_hz.max(1) as usize * RING_S).split();
+        let feed = Self {
+            ring,
+            scratch: vec![0f32; SCRATCH_FRAMES].into_boxed_slice(),
+            counters: counters.clone(),
+            origin,
+        };
+        (feed, cons)
+    }
+
+    /// Real-time path: no allocation, no lock, no logging, no blocking.
+    fn push(&mut self, frames: impl Iterator<Item = f32>) {
+        let mut n = 0;
+        for x in frames {
+            self.scratch[n] = x;
+            n += 1;
+            if n == self.scratch.len() {
+                self.flush(n);
+                n = 0;
+            }
+        }
+        self.flush(n);
+        let now = self.origin.elapsed().as_nanos() as u64;
+        self.counters
+            .last_data_ns
+            .store(now.max(1), Ordering::Relaxed);
+    }
+
+    fn flush(&mut self, frames: usize) {
+        let pushed = self.ring.push_slice(&self.scratch[..frames]);
+        let c = &self.counters;
+        c.dropped
+            .fetch_add((frames - pushed) as u64, Ordering::Relaxed);
+        c.received.fetch_add(frames as u64, Ordering::Relaxed);
+    }
+}
+
+/// Linux: named record streams on the pulse protocol, kept in place by a watch.
+#[cfg(target_os = "linux")]
+mod backend {
+    use std::collections::VecDeque;
+
+    use super::*;
+    use crate::capture::pulse::{self, Capture};
+    use crate::capture::pulse_pin::{Pin, Place};
+
+    pub type Stream = Capture;
+
+    /// More moves than this within `MOVE_WINDOW`: something on the server keeps moving
+    /// the stream (a policy rule), and fighting it would only make the sides flap.
+    const MAX_MOVES: usize = 3;
+    const MOVE_WINDOW: Duration = Duration::from_secs(60);
+
+    pub fn open(
+        name: &str,
+        role: Role,
+        counters: &Arc<Counters>,
+        origin: Instant,
+    ) -> Result<(Stream, HeapCons<f32>, u32), CaptureError> {
+        let counters = counters.clone();
+        let (capture, ring) = pulse::open(name, role, PERIOD_S, START_TIMEOUT, move |rate| {
+            let (mut feed, ring) = Feed::new(rate, &counters, origin);
+            let sink = move |data: &[u8]| {
+                // Mono little-endian f32, whole frames: the server sends full samples.
+                feed.push(
+                    data.chunks_exact(4)
+                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                );
+            };
+            (sink, ring)
+        })?;
+        let rate_hz = capture.rate_hz;
+        Ok((capture, ring, rate_hz))
+    }
+
+    pub struct Watch {
+        role: Role,
+        pin: Option<Pin>,
+        /// When the server moved the stream, within the last `MOVE_WINDOW`.
+        moves: VecDeque<Instant>,
+        /// False once the moves came too often: the stream is left where it is put.
+        correcting: bool,
+        /// Away from its device as of the last check.
+        away: bool,
+        /// Checks in a row that did not find the stream.
+        missing: u32,
+    }
+
+    impl Watch {
+        pub fn new(role: Role) -> Self {
+            Self {
+                role,
+                pin: None,
+                moves: VecDeque::new(),
+                correcting: true,
+                away: false,
+                missing: 0,
+            }
+        }
+
+        /// Why the stream no longer captures `name`, if it does not; moves it back when the
+        /// server moved it.
+        pub fn check(
+            &mut self,
+            name: &str,
+            counters: &Counters,
+            tx: &Sender<SideMsg>,
+        ) -> Option<String> {
+            let pin = match self.pin.as_mut() {
+                Some(p) => p,
+                None => match Pin::connect(self.role) {
+                    Ok(p) => self.pin.insert(p),
+                    Err(e) => return Some(format!("the sound server went away ({e})")),
+                },
+            };
+            let place = match pin.check(name, self.correcting) {
+                Ok(p) => p,
+                Err(_) => {
+                    // Reconnect at the next check; only a failed reconnect loses the side.
+                    self.pin = None;
+                    return None;
+                }
+            };
+            self.missing = if place == Place::StreamGone {
+                self.missing + 1
+            } else {
+                0
+            };
+            match place {
+                Place::Kept => self.away = false,
+                Place::Moved(to) => self.moved(name, &to, counters, tx),
+                Place::SourceGone => return Some("the device disappeared".into()),
+                // Twice in a row: a stream still being set up may not be listed yet.
+                Place::StreamGone if self.missing >= 2 => {
+                    return Some("the sound server closed the stream".into())
+                }
+                Place::StreamGone => {}
+            }
+            None
+        }
+
+        fn moved(&mut self, name: &str, to: &str, counters: &Counters, tx: &Sender<SideMsg>) {
+            // Left where the server put it, the stream stays "moved": count it once.
+            if !self.correcting && self.away {
+                return;
+            }
+            self.away = !self.correcting;
+            counters.moves.fetch_add(1, Ordering::Relaxed);
+            let now = Instant::now();
+            self.moves.push_back(now);
+            while self
+                .moves
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > MOVE_WINDOW)
+            {
+                self.moves.pop_front();
+            }
+            let text = if !self.correcting {
+                return;
+            } else if self.moves.len() > MAX_MOVES {
+                self.correcting = false;
+                format!(
+                    "warning: the sound server moved the {name} capture {} times in a minute \
+                     (last to {to}); no longer moving it back. A rule in the sound server \
+                     (WirePlumber, pavucontrol) keeps moving it: check the Recording tab of \
+                     pavucontrol, then restart with --{} {name}",
+                    self.moves.len(),
+                    match self.role {
+                        Role::Mic => "mic",
+                        Role::System => "system",
                     }
-                    Ok(None) => {}
-                    Err(_) => pin = None,
-                }
-            }
-        } else {
-            // A restarted server needs a new connection, so reopen from the host up.
-            if host.is_none() {
-                host = devices::open_host().ok();
-            }
-            let reopened = host
-                .as_ref()
-                .and_then(|h| devices::by_name(h, name).ok().flatten())
-                .map(|(info, device)| open(&device, &info, counters, origin));
-            match reopened {
-                Some(Ok((s, ring, rate_hz))) => {
-                    stream = Some(s);
-                    pin = pin_to(name);
-                    let _ = tx.send(SideMsg::Opened { ring, rate_hz });
-                }
-                Some(Err(_)) => host = None,
-                None => {}
-            }
+                )
+            } else {
+                format!("the sound server moved the {name} capture to {to}; moved it back")
+            };
+            let _ = tx.send(SideMsg::Note(text));
         }
     }
 }
 
-/// A control connection that keeps our newest stream on `name`, where the server has one.
-fn pin_to(name: &str) -> Option<Pin> {
-    let mut pin = Pin::connect().ok()?;
-    pin.adopt(name).ok()?;
-    Some(pin)
-}
+/// Elsewhere: cpal's host for the platform.
+#[cfg(not(target_os = "linux"))]
+mod backend {
+    use cpal::traits::{DeviceTrait, StreamTrait};
+    use cpal::{BufferSize, FromSample, SampleFormat, SizedSample, StreamConfig};
 
-/// Why an open stream is no longer the device the user asked for, if it is not.
-fn trouble(name: &str, host: Option<&cpal::Host>, counters: &Counters) -> Option<String> {
-    if counters.failed.swap(false, Ordering::Relaxed) {
-        let error = counters.error.lock().ok().and_then(|mut e| e.take());
-        return Some(error.unwrap_or_else(|| "the device reported an error".into()));
-    }
-    // The server moves the streams of a removed device to another one without telling
-    // this client, so check the device is still there.
-    if let Some(h) = host {
-        if let Ok(None) = devices::by_name(h, name) {
-            return Some("the device disappeared".into());
+    use super::*;
+
+    pub type Stream = cpal::Stream;
+
+    pub fn open(
+        name: &str,
+        _role: Role,
+        counters: &Arc<Counters>,
+        origin: Instant,
+    ) -> Result<(Stream, HeapCons<f32>, u32), CaptureError> {
+        let host = devices::open_host()?;
+        let gone = || CaptureError::Open {
+            device: name.to_string(),
+            cause: "the device is gone".into(),
+        };
+        let (_, device) = devices::by_name(&host, name)?.ok_or_else(gone)?;
+        let err = |cause: cpal::Error| CaptureError::Open {
+            device: name.to_string(),
+            cause: cause.into(),
+        };
+        let default = device
+            .default_input_config()
+            .or_else(|_| device.default_output_config()) // WASAPI loopback of an output
+            .map_err(err)?;
+        let rate_hz = default.sample_rate();
+        let channels = default.channels().max(1);
+        let (feed, cons) = Feed::new(rate_hz, counters, origin);
+        let config = StreamConfig {
+            channels,
+            sample_rate: rate_hz,
+            buffer_size: BufferSize::Fixed(((rate_hz as f64 * PERIOD_S) as u32).max(1)),
+        };
+        let stream = match default.sample_format() {
+            SampleFormat::I16 => build::<i16>(&device, config, feed, counters),
+            SampleFormat::I32 => build::<i32>(&device, config, feed, counters),
+            SampleFormat::U8 => build::<u8>(&device, config, feed, counters),
+            _ => build::<f32>(&device, config, feed, counters),
         }
+        .map_err(err)?;
+        start(stream, START_TIMEOUT)
+            .map(|s| (s, cons, rate_hz))
+            .map_err(|cause| CaptureError::Open {
+                device: name.to_string(),
+                cause: cause.into(),
+            })
     }
-    None
-}
 
-/// Opens and starts a capture stream into a new ring; returns the ring's consumer.
-fn open(
-    device: &cpal::Device,
-    info: &DeviceInfo,
-    counters: &Arc<Counters>,
-    origin: Instant,
-) -> Result<(cpal::Stream, HeapCons<f32>, u32), CaptureError> {
-    let err = |reason: String| CaptureError::Open {
-        device: info.name.clone(),
-        reason,
-    };
-    let default = device
-        .default_input_config()
-        .or_else(|_| device.default_output_config()) // WASAPI loopback of an output
-        .map_err(|e| err(e.to_string()))?;
-    let rate_hz = default.sample_rate();
-    let channels = default.channels().max(1);
-    let (prod, cons) = HeapRb::<f32>::new(rate_hz as usize * RING_S).split();
-    let config = StreamConfig {
-        channels,
-        sample_rate: rate_hz,
-        buffer_size: BufferSize::Fixed(((rate_hz as f64 * PERIOD_S) as u32).max(1)),
-    };
-    // The pulse host converts to any format; others get their native one.
-    let format = if cfg!(target_os = "linux") {
-        SampleFormat::F32
-    } else {
-        default.sample_format()
-    };
-    let stream = match format {
-        SampleFormat::I16 => build::<i16>(device, config, prod, counters, origin),
-        SampleFormat::I32 => build::<i32>(device, config, prod, counters, origin),
-        SampleFormat::U8 => build::<u8>(device, config, prod, counters, origin),
-        _ => build::<f32>(device, config, prod, counters, origin),
-    }
-    .map_err(|e| err(e.to_string()))?;
-    start(stream, START_TIMEOUT)
-        .map(|s| (s, cons, rate_hz))
-        .map_err(err)
-}
-
-fn build<T>(
-    device: &cpal::Device,
-    config: StreamConfig,
-    mut ring: ringbuf::HeapProd<f32>,
-    counters: &Arc<Counters>,
-    origin: Instant,
-) -> Result<cpal::Stream, cpal::Error>
-where
-    T: SizedSample + Send + 'static,
-    f32: FromSample<T>,
-{
-    let channels = config.channels as usize;
-    let scale = 1.0 / channels as f32;
-    let mut scratch = vec![0f32; SCRATCH_FRAMES];
-    let data_counters = counters.clone();
-    let error_counters = counters.clone();
-    let on_data = move |data: &[T], _: &cpal::InputCallbackInfo| {
-        // Real-time path: no allocation, no lock, no logging, no blocking.
-        let c = &data_counters;
-        for block in data.chunks(SCRATCH_FRAMES * channels) {
-            let frames = block.len() / channels;
-            for (out, frame) in scratch.iter_mut().zip(block.chunks_exact(channels)) {
-                *out = frame
+    fn build<T>(
+        device: &cpal::Device,
+        config: StreamConfig,
+        mut feed: Feed,
+        counters: &Arc<Counters>,
+    ) -> Result<cpal::Stream, cpal::Error>
+    where
+        T: SizedSample + Send + 'static,
+        f32: FromSample<T>,
+    {
+        let channels = config.channels as usize;
+        let scale = 1.0 / channels as f32;
+        let error_counters = counters.clone();
+        let on_data = move |data: &[T], _: &cpal::InputCallbackInfo| {
+            feed.push(data.chunks_exact(channels).map(|frame| {
+                frame
                     .iter()
                     .map(|&s| <f32 as FromSample<T>>::from_sample_(s))
                     .sum::<f32>()
-                    * scale;
+                    * scale
+            }));
+        };
+        let on_error = move |e: cpal::Error| {
+            if e.kind() == cpal::ErrorKind::DeviceChanged {
+                return; // rerouted by the system; the stream goes on
             }
-            let pushed = ring.push_slice(&scratch[..frames]);
-            c.dropped
-                .fetch_add((frames - pushed) as u64, Ordering::Relaxed);
-            c.received.fetch_add(frames as u64, Ordering::Relaxed);
-        }
-        let now = origin.elapsed().as_nanos() as u64;
-        c.last_data_ns.store(now.max(1), Ordering::Relaxed);
-    };
-    let on_error = move |e: cpal::Error| {
-        if e.kind() == cpal::ErrorKind::DeviceChanged {
-            return; // rerouted by the server; the stream goes on
-        }
-        if let Ok(mut slot) = error_counters.error.lock() {
-            *slot = Some(e.to_string());
-        }
-        error_counters.failed.store(true, Ordering::Relaxed);
-    };
-    device.build_input_stream::<T, _, _>(config, on_data, on_error, Some(START_TIMEOUT))
-}
+            if let Ok(mut slot) = error_counters.error.lock() {
+                *slot = Some(e.to_string());
+            }
+            error_counters.failed.store(true, Ordering::Relaxed);
+        };
+        device.build_input_stream::<T, _, _>(config, on_data, on_error, Some(START_TIMEOUT))
+    }
 
-/// Starts a stream with a deadline: some hosts block in `play()` until the first data.
-fn start(stream: cpal::Stream, timeout: Duration) -> Result<cpal::Stream, String> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let r = stream.play().map(|()| stream);
-        let _ = tx.send(r);
-    });
-    match rx.recv_timeout(timeout) {
-        Ok(Ok(s)) => Ok(s),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!(
-            "the device did not start within {} s",
-            timeout.as_secs()
-        )),
+    /// Starts a stream with a deadline: some hosts block in `play()` until the first data.
+    fn start(stream: cpal::Stream, timeout: Duration) -> Result<cpal::Stream, String> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let r = stream.play().map(|()| stream);
+            let _ = tx.send(r);
+        });
+        match rx.recv_timeout(timeout) {
+            Ok(Ok(s)) => Ok(s),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!(
+                "the device did not start within {} s",
+                timeout.as_secs()
+            )),
+        }
+    }
+
+    /// Notices a device that is gone: the system moves its streams elsewhere silently.
+    pub struct Watch {
+        host: Option<cpal::Host>,
+    }
+
+    impl Watch {
+        pub fn new(_: Role) -> Self {
+            Self {
+                host: devices::open_host().ok(),
+            }
+        }
+
+        pub fn check(&mut self, name: &str, _: &Counters, _: &Sender<SideMsg>) -> Option<String> {
+            let host = self.host.as_ref()?;
+            match devices::by_name(host, name) {
+                Ok(None) => Some("the device disappeared".into()),
+                _ => None,
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@
 pub mod align;
 pub mod events;
 pub mod recorder;
+pub mod same_signal;
 pub mod status;
 
 use std::path::PathBuf;
@@ -29,6 +30,7 @@ use crate::vad::VadConfig;
 use align::Aligner;
 use events::{EventLog, Running};
 use recorder::Recorder;
+use same_signal::SameSignal;
 use status::Status;
 
 /// How often the stage thread wakes to drain the rings.
@@ -205,6 +207,7 @@ impl SideStage {
             gap_s: (aligner.padded[s] as f64 / sr * 10.0).round() / 10.0,
             realigned_s: (aligner.trimmed[s] as f64 / sr * 1000.0).round() / 1000.0,
             reopened: self.opens.saturating_sub(1),
+            moves: self.capture.counters.moves.load(Ordering::Relaxed),
             drift_ppm,
         }
     }
@@ -400,6 +403,7 @@ pub fn listen(
     let mut next_period = opts.period_s;
     let mut stall = test_stall();
     let mut path = PathLatency([0; 1000]);
+    let mut same = SameSignal::default();
 
     loop {
         let stopping =
@@ -431,6 +435,10 @@ pub fn listen(
             due_cap = due_cap.min((d * f64::from(SPEECH_RATE_HZ)) as u64);
         }
         let (rep, prospect) = aligner.pull([sides[0].live, sides[1].live], due_cap);
+        if let Some(w) = same.push(rep, prospect) {
+            status.note(&format!("warning: {w}"));
+            warnings.push(w);
+        }
         feed(
             rep,
             prospect,

@@ -1,11 +1,18 @@
-//! A private headless PulseAudio server per test (scripts/pulse.sh), and `twoears listen`
-//! running against it. Tests that need it skip with a message where pulseaudio is absent.
+//! A private headless sound server per test (scripts/pulse.sh), and `twoears listen`
+//! running against it. The server is plain PulseAudio, or PipeWire with WirePlumber and
+//! pipewire-pulse when `TWOEARS_SOUND_SERVER=pipewire` (`make test` runs the live tests
+//! on both). Tests that need it skip with a message where the server is not installed.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The live tests run against PipeWire (through pipewire-pulse) rather than PulseAudio.
+pub fn pipewire() -> bool {
+    std::env::var("TWOEARS_SOUND_SERVER").is_ok_and(|s| s == "pipewire")
+}
 
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pulse.sh")
@@ -16,14 +23,15 @@ pub struct Pulse {
 }
 
 impl Pulse {
-    /// Starts a server, or `None` (with a message) when pulseaudio is not installed.
+    /// Starts a server, or `None` (with a message) when it is not installed.
     pub fn start() -> Option<Self> {
-        if Command::new("pulseaudio")
-            .arg("--version")
-            .output()
-            .is_err()
-        {
-            eprintln!("SKIPPED: pulseaudio is not installed (apt-get install pulseaudio pulseaudio-utils)");
+        let (binary, packages) = if pipewire() {
+            ("pipewire", "pipewire pipewire-pulse wireplumber dbus")
+        } else {
+            ("pulseaudio", "pulseaudio pulseaudio-utils")
+        };
+        if Command::new(binary).arg("--version").output().is_err() {
+            eprintln!("SKIPPED: {binary} is not installed (apt-get install {packages})");
             return None;
         }
         let pulse = Self {
