@@ -39,6 +39,14 @@ pub struct EchoFrame {
     /// The echo level the room's coupling predicts from the recent reference, whatever
     /// the filter's state: a mic no louder than this may be nothing but echo.
     pub expected_ms: f32,
+    /// The mic carries the reference: the filter's estimate has been seen to match the
+    /// mic's waveform. False on a headset, where there is no echo to gate.
+    pub coupled: bool,
+    /// Another voice is in the mic with the echo: the rep talks over the prospect.
+    pub near_end: bool,
+    /// The loudest reference frame within the filter's reach (256 ms): what an echo in
+    /// the mic now may come from.
+    pub reach_ref_ms: f32,
 }
 
 pub struct EchoCanceller {
@@ -59,14 +67,65 @@ pub struct EchoCanceller {
     constrain_next: usize,
     adapted_frames: u32,
     ref_ms_hist: [f32; PARTS],
-    /// Smoothed ratio of echo estimate to reference power: the room's coupling.
+    /// Ratio of smoothed echo estimate to smoothed reference power: the room's coupling.
     coupling: f32,
+    coupling_echo: f32,
+    coupling_ref: f32,
     near_end_hold: u32,
     /// Smoothed mic and cleaned power over frames where only the prospect plays: their
     /// ratio is the echo return loss enhancement the filter achieves.
     erle_mic: f32,
     erle_clean: f32,
+    /// Smoothed products of mic and echo estimate: their normalised correlation says
+    /// whether the estimate is the mic's echo or the filter chasing the rep's voice.
+    corr_my: f32,
+    corr_mm: f32,
+    corr_yy: f32,
+    coupling_seen: Coupling,
+    /// Reference-active frames since the last sign of coupling.
+    uncoupled_frames: u32,
+    /// Reference-active frames in a row in which the estimate matched the mic.
+    coupled_run: u32,
+    /// The latest smoothed correlation of mic and echo estimate.
+    last_corr: f32,
+    /// Reference-active frames since the estimate last matched the mic closely.
+    since_tracked: u32,
+    /// Reference-active frames in which it did.
+    tracked_frames: u32,
 }
+
+/// What the canceller knows about the echo path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Coupling {
+    /// Not enough reference yet to tell.
+    Unknown,
+    /// The mic carries no measurable echo (a headset).
+    Absent,
+    /// The mic carries the reference.
+    Present,
+}
+
+/// Correlation above which the estimate tracks the echo path closely (echo alone).
+const TRACKING_CORR: f32 = 0.8;
+/// The estimate is trusted to tell double talk once it has tracked the path this long
+/// (2 s of reference: a filter still learning the room loses the echo now and then),
+/// and for this long after it last did (6 s).
+const TRACKED_BEFORE_TRUST: u32 = 125;
+const TRUSTED_FOR: u32 = 375;
+/// With a trusted estimate, a correlation below this means another voice is in the mic.
+const DOUBLE_TALK_CORR: f32 = 0.5;
+/// Correlation of mic and echo estimate above which the mic carries the reference.
+const COUPLED_CORR: f32 = 0.6;
+/// Echo estimate power, relative to the mic, below which a match proves nothing (-30 dB).
+const ECHO_AUDIBLE: f32 = 1e-3;
+/// Reference-active frames in a row that must match before the path counts as present.
+const COUPLED_RUN: u32 = 3;
+/// Below this the estimate is the filter's noise, not an echo.
+const UNCOUPLED_CORR: f32 = 0.3;
+/// Reference-active frames with no sign of an echo before the path counts as absent
+/// (0.3 s), and before a path seen earlier counts as gone (20 s: a headset plugged in).
+const ABSENT_AFTER: u32 = 19;
+const GONE_AFTER: u32 = 1250;
 
 /// Cancellation (power ratio, 6 dB) the filter must achieve before its echo estimate is
 /// trusted to gate the rep's speech.
@@ -106,9 +165,75 @@ impl EchoCanceller {
             adapted_frames: 0,
             ref_ms_hist: [0.0; PARTS],
             coupling: 0.0,
+            coupling_echo: 0.0,
+            coupling_ref: 0.0,
             near_end_hold: 0,
             erle_mic: 0.0,
             erle_clean: 0.0,
+            corr_my: 0.0,
+            corr_mm: 0.0,
+            corr_yy: 0.0,
+            coupling_seen: Coupling::Unknown,
+            uncoupled_frames: 0,
+            coupled_run: 0,
+            last_corr: 0.0,
+            since_tracked: u32::MAX,
+            tracked_frames: 0,
+        }
+    }
+
+    /// Updates the evidence for an echo path from one reference-active frame.
+    fn observe_coupling(&mut self, mic: &[f32]) {
+        let (mut my, mut yy) = (0.0, 0.0);
+        let scale = 1.0 / M as f32;
+        for (m, y) in mic.iter().zip(&self.time[N..]) {
+            let y = y * scale;
+            my += m * y;
+            yy += y * y;
+        }
+        let mm: f32 = mic.iter().map(|m| m * m).sum();
+        // About 80 ms of memory: long enough to average a frame's noise, short enough to
+        // see the echo between the rep's words.
+        const A: f32 = 0.8;
+        self.corr_my = A * self.corr_my + (1.0 - A) * my;
+        self.corr_mm = A * self.corr_mm + (1.0 - A) * mm;
+        self.corr_yy = A * self.corr_yy + (1.0 - A) * yy;
+        let denom = (self.corr_mm * self.corr_yy).sqrt();
+        let corr = if denom > 0.0 {
+            self.corr_my / denom
+        } else {
+            0.0
+        };
+
+        self.last_corr = corr;
+        self.since_tracked = if corr > TRACKING_CORR {
+            self.tracked_frames = self.tracked_frames.saturating_add(1);
+            0
+        } else {
+            self.since_tracked.saturating_add(1)
+        };
+        // An estimate far below the mic can match it by chance for a frame; an echo that
+        // matters is within 30 dB of the mic, and matches for several frames in a row.
+        let audible = self.corr_yy > ECHO_AUDIBLE * self.corr_mm;
+        self.coupled_run = if corr > COUPLED_CORR && audible {
+            self.coupled_run + 1
+        } else {
+            0
+        };
+        if self.coupled_run >= COUPLED_RUN {
+            self.coupling_seen = Coupling::Present;
+            self.uncoupled_frames = 0;
+            return;
+        }
+        if corr < UNCOUPLED_CORR {
+            self.uncoupled_frames = self.uncoupled_frames.saturating_add(1);
+        }
+        let limit = match self.coupling_seen {
+            Coupling::Present => GONE_AFTER,
+            _ => ABSENT_AFTER,
+        };
+        if self.uncoupled_frames >= limit {
+            self.coupling_seen = Coupling::Absent;
         }
     }
 
@@ -149,6 +274,9 @@ impl EchoCanceller {
                 converged: self.adapted_frames >= WARMUP_FRAMES
                     && self.erle_mic > MIN_ERLE * self.erle_clean,
                 expected_ms: 0.0,
+                coupled: self.coupling_seen != Coupling::Absent,
+                near_end: false,
+                reach_ref_ms: 0.0,
             };
         }
 
@@ -169,20 +297,34 @@ impl EchoCanceller {
             out[i] = mic[i] - y;
         }
         echo_ms /= N as f32;
+        if ref_ms > REF_FLOOR {
+            self.observe_coupling(mic);
+        }
         let clean_ms = mean_square(out);
 
         // Double talk: once converged, an error much louder than the expected echo means
         // the rep is speaking; adapt slowly then, and for a while after.
         if ref_ms > REF_FLOOR {
-            self.coupling = if self.coupling == 0.0 {
-                echo_ms / ref_ms
-            } else {
-                0.98 * self.coupling + 0.02 * (echo_ms / ref_ms)
-            };
+            // A ratio of smoothed powers: a ratio per frame explodes on the quiet frames
+            // at the end of a word, when the echo tail outlasts the reference.
+            let first = self.coupling_ref == 0.0;
+            let a = if first { 1.0 } else { 0.02 };
+            self.coupling_echo += a * (echo_ms - self.coupling_echo);
+            self.coupling_ref += a * (ref_ms - self.coupling_ref);
+            self.coupling = self.coupling_echo / self.coupling_ref;
         }
         let converged = self.adapted_frames >= WARMUP_FRAMES;
         let expected = echo_ms.max(self.coupling * ref_ms);
-        if converged && clean_ms > 2.0 * expected + REF_FLOOR && mic_ms > 1.5 * expected {
+        let trusted = self.coupling_seen == Coupling::Present
+            && self.tracked_frames >= TRACKED_BEFORE_TRUST
+            && self.since_tracked < TRUSTED_FOR;
+        // Double talk, from the waveform: the estimate that matched the echo no longer
+        // matches the mic, and the mic is louder than the echo alone would be.
+        let near_end =
+            ref_ms > REF_FLOOR && trusted && self.last_corr < DOUBLE_TALK_CORR && mic_ms > expected;
+        if near_end
+            || (converged && clean_ms > 2.0 * expected + REF_FLOOR && mic_ms > 1.5 * expected)
+        {
             self.near_end_hold = 8;
         } else if self.near_end_hold > 0 {
             self.near_end_hold -= 1;
@@ -203,12 +345,24 @@ impl EchoCanceller {
             self.adapt(out, mu);
             self.adapted_frames = self.adapted_frames.saturating_add(1);
         }
+        let coupled = self.coupling_seen != Coupling::Absent;
+        // With no echo path, subtracting the filter's estimate would only add noise
+        // drawn from the prospect to the rep's voice: pass the mic through.
+        let clean_ms = if coupled {
+            clean_ms
+        } else {
+            out.copy_from_slice(mic);
+            mic_ms
+        };
         EchoFrame {
             echo_ms,
             clean_ms,
             reference_active,
             converged: cancelling,
             expected_ms: self.coupling * recent_ref,
+            coupled,
+            near_end,
+            reach_ref_ms: self.ref_ms_hist.iter().copied().fold(0.0, f32::max),
         }
     }
 
@@ -334,6 +488,75 @@ mod tests {
             .sum::<f32>()
             / near[span].iter().map(|n| n * n).sum::<f32>();
         assert!(kept > 0.8, "near-end speech kept at {kept:.2} of its level");
+    }
+
+    fn coupled_after(mic: &[f32], reference: &[f32]) -> (bool, Vec<f32>) {
+        let mut aec = EchoCanceller::new();
+        let mut out = vec![0f32; mic.len()];
+        let mut coupled = true;
+        for ((m, r), o) in mic
+            .chunks_exact(N)
+            .zip(reference.chunks_exact(N))
+            .zip(out.chunks_exact_mut(N))
+        {
+            coupled = aec.process(m, r, o).coupled;
+        }
+        (coupled, out)
+    }
+
+    #[test]
+    fn a_headset_mic_with_double_talk_is_left_as_it_is() {
+        // The rep talks over the prospect from the first frame; the mic never hears them.
+        let x = noise(N * 190, 1);
+        let mic = noise(N * 190, 99);
+        let (coupled, out) = coupled_after(&mic, &x);
+        assert!(!coupled, "no echo path");
+        let tail = N * 130..N * 190;
+        assert!(
+            out[tail.clone()] == mic[tail],
+            "the mic passes through untouched"
+        );
+    }
+
+    #[test]
+    fn an_echo_path_is_seen_even_under_double_talk() {
+        let x = noise(16_000 * 4, 1);
+        let near = noise(16_000 * 4, 99);
+        let mut mic = echo_of(&x, 560, 0.7);
+        for i in 16_000..16_000 * 4 {
+            mic[i] += near[i];
+        }
+        assert!(coupled_after(&mic, &x).0);
+    }
+
+    #[test]
+    fn a_converged_filter_tells_double_talk_from_echo() {
+        let x = noise(16_000 * 8, 1);
+        let near = noise(16_000 * 8, 99);
+        let mut mic = echo_of(&x, 560, 0.5);
+        // Echo alone for 5 s, then the rep talks over it.
+        for i in 16_000 * 5..16_000 * 8 {
+            mic[i] += near[i];
+        }
+        let mut aec = EchoCanceller::new();
+        let mut out = [0f32; N];
+        let (mut echo_only, mut double) = (Vec::new(), Vec::new());
+        for (i, (m, r)) in mic.chunks_exact(N).zip(x.chunks_exact(N)).enumerate() {
+            let f = aec.process(m, r, &mut out);
+            let t = (i * N) as f32 / 16_000.0;
+            if (3.0..5.0).contains(&t) {
+                echo_only.push(f.near_end);
+            } else if t > 5.2 {
+                double.push(f.near_end);
+            }
+        }
+        let share = |v: &[bool]| v.iter().filter(|&&b| b).count() as f32 / v.len() as f32;
+        assert!(
+            share(&echo_only) < 0.05,
+            "echo alone: {}",
+            share(&echo_only)
+        );
+        assert!(share(&double) > 0.8, "double talk: {}", share(&double));
     }
 
     #[test]

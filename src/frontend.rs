@@ -213,9 +213,11 @@ impl FrontEnd {
         let rep_score = self.vad[0].score(&clean, rep_loud);
         let prospect_score = self.vad[1].score(prospect, prospect_loud);
         let echo_free = !echo.reference_active
+            || !echo.coupled
             || (echo.clean_ms > ECHO_GATE * echo.echo_ms
-                && rep_ms > ABOVE_ECHO * echo.expected_ms
-                && (echo.converged || echo.clean_ms > prospect_ms));
+                && (echo.near_end
+                    || (rep_ms > ABOVE_ECHO * echo.expected_ms
+                        && (echo.converged || echo.clean_ms > echo.reach_ref_ms))));
         let rep_voiced = self.vad[0].is_voiced(rep_score) && rep_loud && echo_free;
         let prospect_voiced = self.vad[1].is_voiced(prospect_score) && prospect_loud;
         for (side, voiced, audio) in [

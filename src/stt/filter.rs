@@ -76,9 +76,36 @@ fn collapse_repeats(text: &str) -> String {
     kept.iter().map(|&k| words[k]).collect::<Vec<_>>().join(" ")
 }
 
+/// Drops an unfinished last sentence that restarts an earlier one of the same chunk
+/// ("The horizon seems extremely distant. The horizon"): whisper, decoding a short
+/// window, begins the chunk again after its end. A real restart would be finished.
+fn drop_restarted_tail(text: &str) -> String {
+    let trimmed = text.trim_end();
+    let Some(cut) = trimmed.rfind(['.', '?', '!']) else {
+        return text.to_string();
+    };
+    let (done, tail) = trimmed.split_at(cut + 1);
+    let key = |s: &str| normalise(s);
+    let tail_key = key(tail);
+    if tail_key.is_empty() || tail_key.split(' ').count() > 4 {
+        return text.to_string();
+    }
+    let tail_words: Vec<&str> = tail_key.split(' ').collect();
+    let restarts = done.split_inclusive(['.', '?', '!']).any(|sentence| {
+        let sentence = key(sentence);
+        let words: Vec<&str> = sentence.split(' ').collect();
+        words.len() > tail_words.len() && words.starts_with(&tail_words)
+    });
+    if restarts {
+        done.to_string()
+    } else {
+        text.to_string()
+    }
+}
+
 /// The segment's text to keep, or `None` when it is a hallucination.
 pub fn keep(text: &str, no_speech_prob: f32) -> Option<String> {
-    let text = collapse_repeats(&strip_annotations(text));
+    let text = drop_restarted_tail(&collapse_repeats(&strip_annotations(text)));
     let norm = normalise(&text);
     if norm.is_empty() || HALLUCINATIONS.contains(&norm.as_str()) {
         return None;
@@ -125,7 +152,25 @@ mod tests {
                 "Customers see more replies. Customers see more replies. Customers",
                 0.0
             ),
-            Some("Customers see more replies. Customers".into())
+            Some("Customers see more replies.".into())
+        );
+    }
+
+    #[test]
+    fn drops_an_unfinished_restart_of_the_chunk() {
+        assert_eq!(
+            keep("The horizon seems extremely distant. The horizon", 0.0),
+            Some("The horizon seems extremely distant.".into())
+        );
+        // An unfinished sentence of its own is kept: the chunk was cut mid-phrase.
+        assert_eq!(
+            keep("We use a spreadsheet. The problem is", 0.0),
+            Some("We use a spreadsheet. The problem is".into())
+        );
+        // A word-prefix is not a restart ("The hor" of "The horizon" is not a word match).
+        assert_eq!(
+            keep("Then we ship it. The", 0.0),
+            Some("Then we ship it. The".into())
         );
     }
 
