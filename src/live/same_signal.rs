@@ -1,18 +1,26 @@
 //! Notices the two sides carrying one signal: both captures on the same device (a stream
 //! the sound server moved, a wrong `--system`). An echo is delayed, filtered and quieter;
 //! the same device twice is the same samples at the same level within a few
-//! milliseconds. Runs on the stage thread over the aligned 16 kHz blocks.
+//! tens of milliseconds. Runs on the stage thread over the aligned 16 kHz blocks; the
+//! cross-correlation goes through an FFT planned once.
 
-/// Samples are averaged in fours: 4 kHz keeps voice and makes the lag search cheap.
-const DECIMATE: usize = 4;
-/// Two seconds of decimated audio per verdict.
-const WINDOW: usize = 16_000 / DECIMATE * 2;
-/// Lags searched either way: 10 ms, what aligning two streams of one device leaves.
-const MAX_LAG: usize = 40;
-/// Mean square (decimated) below which a side is too quiet to compare.
+use std::sync::Arc;
+
+use realfft::num_complex::Complex32;
+use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+
+/// Two seconds of audio per verdict, at the full 16 kHz: averaging down would blur the
+/// fraction of a sample by which two streams of one device may be apart.
+const WINDOW: usize = 32_000;
+/// Lags searched either way: 100 ms. Two streams of one device reach us that far apart
+/// (PipeWire buffers each stream on its own).
+const MAX_LAG: usize = 1_600;
+/// FFT length: the window and its zero padding, so lags do not wrap around.
+const FFT_LEN: usize = 65_536;
+/// Mean square below which a side is too quiet to compare.
 const FLOOR: f32 = 1e-6;
 /// Correlation and level difference that no echo reaches: the same samples twice.
-const SAME_CORR: f32 = 0.97;
+const SAME_CORR: f32 = 0.95;
 const SAME_LEVEL_DB: f32 = 2.0;
 /// Windows in a row before a warning.
 const WINDOWS: u32 = 2;
@@ -20,19 +28,30 @@ const WINDOWS: u32 = 2;
 pub struct SameSignal {
     rep: Vec<f32>,
     prospect: Vec<f32>,
-    acc: [f32; 2],
-    filled: usize,
+    fft: Arc<dyn RealToComplex<f32>>,
+    ifft: Arc<dyn ComplexToReal<f32>>,
+    time: Vec<f32>,
+    spec: [Vec<Complex32>; 2],
+    scratch: Vec<Complex32>,
     in_a_row: u32,
     warned: bool,
 }
 
 impl Default for SameSignal {
     fn default() -> Self {
+        let mut planner = RealFftPlanner::<f32>::new();
+        let fft = planner.plan_fft_forward(FFT_LEN);
+        let ifft = planner.plan_fft_inverse(FFT_LEN);
+        let spec = [fft.make_output_vec(), fft.make_output_vec()];
+        let scratch = vec![Complex32::default(); fft.get_scratch_len().max(ifft.get_scratch_len())];
         Self {
             rep: Vec::with_capacity(WINDOW),
             prospect: Vec::with_capacity(WINDOW),
-            acc: [0.0; 2],
-            filled: 0,
+            time: fft.make_input_vec(),
+            fft,
+            ifft,
+            spec,
+            scratch,
             in_a_row: 0,
             warned: false,
         }
@@ -49,19 +68,12 @@ impl SameSignal {
     pub fn push(&mut self, rep: &[f32], prospect: &[f32]) -> Option<String> {
         let mut verdict = None;
         for (r, p) in rep.iter().zip(prospect) {
-            self.acc[0] += r;
-            self.acc[1] += p;
-            self.filled += 1;
-            if self.filled == DECIMATE {
-                self.rep.push(self.acc[0] / DECIMATE as f32);
-                self.prospect.push(self.acc[1] / DECIMATE as f32);
-                self.acc = [0.0; 2];
-                self.filled = 0;
-                if self.rep.len() == WINDOW {
-                    verdict = verdict.or(self.judge());
-                    self.rep.clear();
-                    self.prospect.clear();
-                }
+            self.rep.push(*r);
+            self.prospect.push(*p);
+            if self.rep.len() == WINDOW {
+                verdict = verdict.or(self.judge());
+                self.rep.clear();
+                self.prospect.clear();
             }
         }
         verdict
@@ -73,15 +85,29 @@ impl SameSignal {
             return None; // a silent side proves nothing either way
         }
         let level_db = 10.0 * (r / p).log10();
-        let corr = (0..=2 * MAX_LAG)
-            .map(|k| {
-                let n = WINDOW - 2 * MAX_LAG;
-                let a = &self.rep[MAX_LAG..MAX_LAG + n];
-                let b = &self.prospect[k..k + n];
-                let ab: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-                ab / (mean_square(a) * mean_square(b)).sqrt() / n as f32
-            })
-            .fold(0.0f32, f32::max);
+        // Cross-correlation at every lag: IFFT(conj(R) * P), over the whole window's energy.
+        for (k, x) in [&self.rep, &self.prospect].into_iter().enumerate() {
+            self.time.fill(0.0);
+            self.time[..WINDOW].copy_from_slice(x);
+            self.fft
+                .process_with_scratch(&mut self.time, &mut self.spec[k], &mut self.scratch)
+                .expect("sizes fixed in new");
+        }
+        let (rep_spec, prospect_spec) = self.spec.split_at_mut(1);
+        for (a, b) in rep_spec[0].iter_mut().zip(&prospect_spec[0]) {
+            *a = a.conj() * b;
+        }
+        rep_spec[0][0].im = 0.0;
+        rep_spec[0][FFT_LEN / 2].im = 0.0;
+        self.ifft
+            .process_with_scratch(&mut rep_spec[0], &mut self.time, &mut self.scratch)
+            .expect("sizes fixed in new");
+        // Per lag, over the energy of the part of the window both sides cover at that lag.
+        let norm =
+            |c: f32, lag: usize| c / (FFT_LEN as f32 * (WINDOW - lag) as f32 * (r * p).sqrt());
+        let ahead = (0..=MAX_LAG).map(|k| norm(self.time[k], k));
+        let behind = (1..=MAX_LAG).map(|k| norm(self.time[FFT_LEN - k], k));
+        let corr = ahead.chain(behind).fold(0.0f32, f32::max);
         let same = corr > SAME_CORR && level_db.abs() < SAME_LEVEL_DB;
         self.in_a_row = if same { self.in_a_row + 1 } else { 0 };
         if self.in_a_row < WINDOWS || self.warned {
@@ -115,8 +141,8 @@ mod tests {
     #[test]
     fn one_device_captured_twice_is_noticed_once() {
         let x = voice(16_000 * 6, 1);
-        let mut late = vec![0.0; 48];
-        late.extend_from_slice(&x[..x.len() - 48]); // 3 ms apart
+        let mut late = vec![0.0; 960];
+        late.extend_from_slice(&x[..x.len() - 960]); // 60 ms apart, as PipeWire can have them
         let mut s = SameSignal::default();
         let warnings: Vec<_> = x
             .chunks(160)
