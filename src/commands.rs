@@ -128,7 +128,7 @@ fn review(args: ReviewArgs) -> Result<()> {
             if let Some(total) = total_s.filter(|t| *t > 0.0) {
                 bar.set_position((done_s / total * 1000.0).min(1000.0) as u64);
             }
-            bar.set_message(format!("{} of call", crate::report::clock(done_s)));
+            bar.set_message(format!("{} of call", crate::event::clock(done_s)));
         }
     };
     let report = crate::review::review(&spec, stt.as_ref(), rules, &mut progress)?;

@@ -1,5 +1,8 @@
 //! The messages stages exchange: the front end's frames, turns and speech chunks, the
-//! transcriber's segments. Call times are seconds from the start of the call.
+//! transcriber's segments; the two sides and what each holds. Call times are seconds
+//! from the start of the call.
+
+use std::ops::{Index, IndexMut};
 
 use serde::Serialize;
 
@@ -13,12 +16,78 @@ pub enum Side {
 }
 
 impl Side {
+    pub const BOTH: [Side; 2] = [Side::Rep, Side::Prospect];
+
     pub fn other(self) -> Self {
         match self {
             Self::Rep => Self::Prospect,
             Self::Prospect => Self::Rep,
         }
     }
+}
+
+/// One value per side of the call, indexed by [`Side`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct PerSide<T> {
+    pub rep: T,
+    pub prospect: T,
+}
+
+impl<T> PerSide<T> {
+    pub fn new(rep: T, prospect: T) -> Self {
+        Self { rep, prospect }
+    }
+
+    /// Builds each side's value from the side.
+    pub fn from_fn(mut f: impl FnMut(Side) -> T) -> Self {
+        Self {
+            rep: f(Side::Rep),
+            prospect: f(Side::Prospect),
+        }
+    }
+
+    pub fn map<U>(&self, mut f: impl FnMut(&T) -> U) -> PerSide<U> {
+        PerSide {
+            rep: f(&self.rep),
+            prospect: f(&self.prospect),
+        }
+    }
+
+    /// (side, value) for both sides, rep first.
+    pub fn iter(&self) -> impl Iterator<Item = (Side, &T)> {
+        [(Side::Rep, &self.rep), (Side::Prospect, &self.prospect)].into_iter()
+    }
+}
+
+impl<T> Index<Side> for PerSide<T> {
+    type Output = T;
+    fn index(&self, side: Side) -> &T {
+        match side {
+            Side::Rep => &self.rep,
+            Side::Prospect => &self.prospect,
+        }
+    }
+}
+
+impl<T> IndexMut<Side> for PerSide<T> {
+    fn index_mut(&mut self, side: Side) -> &mut T {
+        match side {
+            Side::Rep => &mut self.rep,
+            Side::Prospect => &mut self.prospect,
+        }
+    }
+}
+
+/// Call time as m:ss.
+pub fn clock(t_s: f64) -> String {
+    let t = t_s.max(0.0).round() as u64;
+    format!("{}:{:02}", t / 60, t % 60)
+}
+
+/// Seconds rounded to the millisecond, as reports carry them; `+ 0.0` turns the -0.0 an
+/// empty float sum gives into 0.0.
+pub fn round_ms(t_s: f64) -> f64 {
+    (t_s * 1000.0).round() / 1000.0 + 0.0
 }
 
 /// One side's speech, cut at a pause, for the transcriber.

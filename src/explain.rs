@@ -6,7 +6,7 @@ use std::io::Write;
 
 use serde_json::Value;
 
-use crate::report::clock;
+use crate::event::clock;
 
 /// Writes one paragraph per alert.
 ///

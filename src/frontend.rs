@@ -4,7 +4,7 @@
 //! Runs on a stage thread, never on the audio callback.
 
 use crate::echo::EchoCanceller;
-use crate::event::{Chunk, Event, Side};
+use crate::event::{Chunk, Event, PerSide, Side};
 use crate::vad::{Change, SideVad, VadConfig, FRAME, FRAME_S};
 
 /// A rep frame counts as speech only if the cleaned mic is this much louder (power ratio)
@@ -143,8 +143,8 @@ impl Chunker {
 
 pub struct FrontEnd {
     aec: EchoCanceller,
-    vad: [SideVad; 2],
-    chunkers: [Chunker; 2],
+    vad: PerSide<SideVad>,
+    chunkers: PerSide<Chunker>,
     rep_pending: Vec<f32>,
     prospect_pending: Vec<f32>,
     clean: [f32; FRAME],
@@ -155,11 +155,8 @@ impl FrontEnd {
     pub fn new(cfg: VadConfig, chunks: ChunkPolicy) -> Self {
         Self {
             aec: EchoCanceller::new(),
-            vad: [SideVad::new(cfg), SideVad::new(cfg)],
-            chunkers: [
-                Chunker::new(Side::Rep, chunks),
-                Chunker::new(Side::Prospect, chunks),
-            ],
+            vad: PerSide::from_fn(|_| SideVad::new(cfg)),
+            chunkers: PerSide::from_fn(|side| Chunker::new(side, chunks)),
             rep_pending: Vec::with_capacity(FRAME * 64),
             prospect_pending: Vec::with_capacity(FRAME * 64),
             clean: [0.0; FRAME],
@@ -206,50 +203,48 @@ impl FrontEnd {
         let t_end_s = t_s + FRAME_S;
         let echo = self.aec.process(rep, prospect, &mut self.clean);
         let clean = self.clean;
-        let rep_loud = self.vad[0].loud_enough(echo.clean_ms);
+        let rep_loud = self.vad.rep.loud_enough(echo.clean_ms);
         let rep_ms = rep.iter().map(|v| v * v).sum::<f32>() / FRAME as f32;
         let prospect_ms = prospect.iter().map(|v| v * v).sum::<f32>() / FRAME as f32;
-        let prospect_loud = self.vad[1].loud_enough(prospect_ms);
-        let rep_score = self.vad[0].score(&clean, rep_loud);
-        let prospect_score = self.vad[1].score(prospect, prospect_loud);
+        let prospect_loud = self.vad.prospect.loud_enough(prospect_ms);
+        let rep_score = self.vad.rep.score(&clean, rep_loud);
+        let prospect_score = self.vad.prospect.score(prospect, prospect_loud);
         let echo_free = !echo.reference_active
             || !echo.coupled
             || (echo.clean_ms > ECHO_GATE * echo.echo_ms
                 && (echo.near_end
                     || (rep_ms > ABOVE_ECHO * echo.expected_ms
                         && (echo.converged || echo.clean_ms > echo.reach_ref_ms))));
-        let rep_voiced = self.vad[0].is_voiced(rep_score) && rep_loud && echo_free;
-        let prospect_voiced = self.vad[1].is_voiced(prospect_score) && prospect_loud;
+        let rep_voiced = self.vad.rep.is_voiced(rep_score) && rep_loud && echo_free;
+        let prospect_voiced = self.vad.prospect.is_voiced(prospect_score) && prospect_loud;
         for (side, voiced, audio) in [
             (Side::Rep, rep_voiced, &clean),
             (Side::Prospect, prospect_voiced, prospect),
         ] {
-            let i = side as usize;
-            let change = self.vad[i].turns.frame(t_s, voiced);
+            let change = self.vad[side].turns.frame(t_s, voiced);
             match change {
                 Change::Started(start_s) => events.push(Event::TurnStarted { side, start_s }),
                 Change::Ended(turn) => events.push(Event::TurnEnded { side, turn }),
                 Change::None => {}
             }
-            self.chunkers[i].frame(audio, t_end_s, change, voiced, chunks);
+            self.chunkers[side].frame(audio, t_end_s, change, voiced, chunks);
         }
         events.push(Event::Frame {
             t_s: t_end_s,
-            rep: self.vad[0].turns.is_active(),
-            prospect: self.vad[1].turns.is_active(),
+            rep: self.vad.rep.turns.is_active(),
+            prospect: self.vad.prospect.turns.is_active(),
         });
         self.frames += 1;
     }
 
     /// Ends the call: closes open turns and flushes their chunks.
     pub fn finish(&mut self, events: &mut Vec<Event>, chunks: &mut Vec<Chunk>) {
-        for side in [Side::Rep, Side::Prospect] {
-            let i = side as usize;
-            let change = self.vad[i].turns.finish();
+        for side in Side::BOTH {
+            let change = self.vad[side].turns.finish();
             if let Change::Ended(turn) = change {
                 events.push(Event::TurnEnded { side, turn });
             }
-            self.chunkers[i].finish(change, chunks);
+            self.chunkers[side].finish(change, chunks);
         }
     }
 }

@@ -6,6 +6,7 @@
 //! `live` from the devices (with alignment, recording, event log and status line), `model`
 //! converts and installs Whisper models, `cli` and `commands` face the user.
 
+pub mod align;
 pub mod capture;
 pub mod cli;
 pub mod commands;
@@ -21,6 +22,7 @@ pub mod pipeline;
 pub mod report;
 pub mod resample;
 pub mod review;
+pub mod source;
 pub mod stt;
 pub mod talk;
 pub mod vad;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
 use crate::detect::{Alert, CallState, DetectConfig, Detector};
-use crate::event::{Chunk, Event, Segment, Side};
+use crate::event::{round_ms, Chunk, Event, Segment, Side};
 use crate::frontend::{ChunkPolicy, FrontEnd};
 use crate::report::{Report, SttStats, TurnRecord, SCHEMA};
 use crate::stt::engine::{Engine, SttError};
@@ -77,8 +77,8 @@ fn spawn_worker(settings: &SttSettings) -> Result<Worker, SttError> {
                         let heard = Heard {
                             segment: Segment {
                                 side: chunk.side,
-                                start_s: (chunk.start_s * 1000.0).round() / 1000.0,
-                                end_s: (chunk.end_s * 1000.0).round() / 1000.0,
+                                start_s: round_ms(chunk.start_s),
+                                end_s: round_ms(chunk.end_s),
                                 text: h.text,
                             },
                             chunk_end_s: chunk.end_s,
@@ -262,12 +262,12 @@ impl Pipeline {
                 .join()
                 .expect("stt worker panicked");
             stats.dropped_chunks = self.dropped_chunks;
-            stats.audio_s = (stats.audio_s * 1000.0).round() / 1000.0;
-            stats.busy_s = (stats.busy_s * 1000.0).round() / 1000.0;
+            stats.audio_s = round_ms(stats.audio_s);
+            stats.busy_s = round_ms(stats.busy_s);
             stt = Some(stats);
             model = Some(w.model_name);
         }
-        let duration_s = (self.front.now_s() * 1000.0).round() / 1000.0;
+        let duration_s = round_ms(self.front.now_s());
         let rep_questions = self.detector.rep_questions();
         let talk = self.detector.state.talk.figures(duration_s, rep_questions);
         let talk_turns = &self.detector.state.talk;
@@ -276,8 +276,8 @@ impl Pipeline {
             .flat_map(|side| {
                 talk_turns.turns(side).iter().map(move |t| TurnRecord {
                     side,
-                    start_s: (t.start_s * 1000.0).round() / 1000.0,
-                    end_s: (t.end_s * 1000.0).round() / 1000.0,
+                    start_s: round_ms(t.start_s),
+                    end_s: round_ms(t.end_s),
                 })
             })
             .collect();

@@ -5,7 +5,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::detect::{Alert, DetectConfig};
-use crate::event::{Segment, Side};
+use crate::event::{clock, Segment, Side};
 use crate::talk::TalkFigures;
 
 pub const SCHEMA: &str = "twoears.report/1";
@@ -75,12 +75,6 @@ pub struct CaptureStats {
     /// first stretch of uninterrupted audio, after 3 s); null under 30 s. Resolution is
     /// about one device period over the span: 10 ms in 60 s is 170 ppm.
     pub drift_ppm: Option<f64>,
-}
-
-/// Call time as m:ss.
-pub fn clock(t_s: f64) -> String {
-    let t = t_s.max(0.0).round() as u64;
-    format!("{}:{:02}", t / 60, t % 60)
 }
 
 impl Report {

@@ -8,6 +8,7 @@ use crate::frontend::ChunkPolicy;
 use crate::input::{CallReader, InputSpec};
 use crate::pipeline::{Backpressure, Pipeline, SttSettings};
 use crate::report::Report;
+use crate::source::drive;
 use crate::vad::VadConfig;
 
 /// Reviews the call in `spec`; `progress` is told the call seconds done so far.
@@ -29,11 +30,9 @@ pub fn review(
         Backpressure::Wait,
     )
     .context("cannot start speech-to-text")?;
-    let (mut rep, mut prospect) = (Vec::new(), Vec::new());
-    while reader.next(&mut rep, &mut prospect) {
-        pipeline.push(&rep, &prospect);
-        progress(pipeline.now_s(), reader.duration_s);
-    }
+    drive(&mut reader, &mut pipeline, |reader, block| {
+        progress(block.pipeline.now_s(), reader.duration_s);
+    });
     reader.check_not_empty()?;
     Ok(pipeline.finish(reader.warnings()))
 }

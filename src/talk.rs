@@ -11,17 +11,11 @@
 
 use serde::Serialize;
 
-use crate::event::Side;
+use crate::event::{round_ms, PerSide, Side};
 use crate::vad::Turn;
 
 /// Turns shorter than this that start over the other side are backchannels, not interruptions.
 pub const BACKCHANNEL_MAX_S: f64 = 1.0;
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PerSide<T> {
-    pub rep: T,
-    pub prospect: T,
-}
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TalkFigures {
@@ -39,7 +33,7 @@ pub struct TalkFigures {
 /// The turns of a call so far.
 #[derive(Debug, Default, Clone)]
 pub struct TalkAccount {
-    turns: [Vec<Turn>; 2],
+    turns: PerSide<Vec<Turn>>,
 }
 
 fn total(turns: &[Turn]) -> f64 {
@@ -53,35 +47,30 @@ fn clipped(turns: &[Turn], lo: f64, hi: f64) -> f64 {
         .sum()
 }
 
-fn round3(v: f64) -> f64 {
-    // `+ 0.0` turns the -0.0 an empty float sum gives into 0.0.
-    (v * 1000.0).round() / 1000.0 + 0.0
-}
-
 impl TalkAccount {
     pub fn add(&mut self, side: Side, turn: Turn) {
-        self.turns[side as usize].push(turn);
+        self.turns[side].push(turn);
     }
 
     pub fn turns(&self, side: Side) -> &[Turn] {
-        &self.turns[side as usize]
+        &self.turns[side]
     }
 
     /// Seconds a side spoke in [lo, hi], counting an open turn from `open_since` to `hi`.
     pub fn spoken_in(&self, side: Side, lo: f64, hi: f64, open_since: Option<f64>) -> f64 {
-        let closed = clipped(&self.turns[side as usize], lo, hi);
+        let closed = clipped(&self.turns[side], lo, hi);
         let open = open_since.map_or(0.0, |s| (hi - s.max(lo)).max(0.0));
         closed + open
     }
 
     fn overlap(&self) -> f64 {
-        let (a, b) = (&self.turns[0], &self.turns[1]);
+        let (a, b) = (&self.turns.rep, &self.turns.prospect);
         a.iter().map(|t| clipped(b, t.start_s, t.end_s)).sum()
     }
 
     fn longest_monologue(&self, side: Side) -> f64 {
-        let mine = &self.turns[side as usize];
-        let theirs = &self.turns[side.other() as usize];
+        let mine = &self.turns[side];
+        let theirs = &self.turns[side.other()];
         let mut best = 0f64;
         let mut run: Option<(f64, f64)> = None;
         for t in mine {
@@ -102,10 +91,10 @@ impl TalkAccount {
     }
 
     fn all_turns(&self) -> Vec<(Side, Turn)> {
-        let mut all: Vec<(Side, Turn)> = self.turns[0]
+        let mut all: Vec<(Side, Turn)> = self
+            .turns
             .iter()
-            .map(|t| (Side::Rep, *t))
-            .chain(self.turns[1].iter().map(|t| (Side::Prospect, *t)))
+            .flat_map(|(side, turns)| turns.iter().map(move |t| (side, *t)))
             .collect();
         all.sort_by(|a, b| a.1.start_s.total_cmp(&b.1.start_s));
         all
@@ -138,8 +127,8 @@ impl TalkAccount {
     }
 
     fn interruptions(&self, side: Side) -> u32 {
-        let theirs = &self.turns[side.other() as usize];
-        self.turns[side as usize]
+        let theirs = &self.turns[side.other()];
+        self.turns[side]
             .iter()
             .filter(|t| t.end_s - t.start_s >= BACKCHANNEL_MAX_S)
             .filter(|t| {
@@ -152,28 +141,28 @@ impl TalkAccount {
 
     /// The figures for a call of `duration_s` with `rep_questions` counted from the transcript.
     pub fn figures(&self, duration_s: f64, rep_questions: u32) -> TalkFigures {
-        let rep_s = total(&self.turns[0]);
-        let prospect_s = total(&self.turns[1]);
+        let rep_s = total(&self.turns.rep);
+        let prospect_s = total(&self.turns.prospect);
         let minutes = duration_s / 60.0;
         TalkFigures {
-            rep_s: round3(rep_s),
-            prospect_s: round3(prospect_s),
-            overlap_s: round3(self.overlap()),
+            rep_s: round_ms(rep_s),
+            prospect_s: round_ms(prospect_s),
+            overlap_s: round_ms(self.overlap()),
             rep_ratio: if rep_s + prospect_s > 0.0 {
                 (rep_s / (rep_s + prospect_s) * 10_000.0).round() / 10_000.0
             } else {
                 0.0
             },
             longest_monologue_s: PerSide {
-                rep: round3(self.longest_monologue(Side::Rep)),
-                prospect: round3(self.longest_monologue(Side::Prospect)),
+                rep: round_ms(self.longest_monologue(Side::Rep)),
+                prospect: round_ms(self.longest_monologue(Side::Prospect)),
             },
             interactivity_per_min: if minutes > 0.0 {
-                round3(self.switches() as f64 / minutes)
+                round_ms(self.switches() as f64 / minutes)
             } else {
                 0.0
             },
-            patience_s: round3(self.patience()),
+            patience_s: round_ms(self.patience()),
             interruptions: PerSide {
                 rep: self.interruptions(Side::Rep),
                 prospect: self.interruptions(Side::Prospect),

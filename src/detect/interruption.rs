@@ -6,8 +6,7 @@
 use serde::Serialize;
 
 use super::{Alert, AlertKind, CallState};
-use crate::event::Side;
-use crate::report::clock;
+use crate::event::{clock, Side};
 use crate::talk::BACKCHANNEL_MAX_S;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -57,7 +56,7 @@ impl Interruption {
         if side != Side::Rep {
             return;
         }
-        self.candidate = state.open_since[Side::Prospect as usize]
+        self.candidate = state.open_since[Side::Prospect]
             .filter(|p| start_s - p >= self.cfg.min_prospect_s)
             .map(|p| (start_s, p));
     }
@@ -76,7 +75,7 @@ impl Interruption {
             .last()
             .filter(|t| t.start_s >= rep_start)
             .map(|t| t.end_s);
-        let rep_long = match (state.open_since[Side::Rep as usize], rep_end) {
+        let rep_long = match (state.open_since[Side::Rep], rep_end) {
             (Some(_), _) => state.now_s - rep_start >= BACKCHANNEL_MAX_S,
             (None, Some(end)) => end - rep_start >= BACKCHANNEL_MAX_S,
             (None, None) => false,
@@ -114,6 +113,7 @@ impl Interruption {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::PerSide;
     use crate::talk::TalkAccount;
     use crate::vad::Turn;
 
@@ -133,7 +133,7 @@ mod tests {
         }
         CallState {
             talk,
-            open_since: open,
+            open_since: PerSide::new(open[0], open[1]),
             now_s,
             segments: Vec::new(),
         }

@@ -14,7 +14,7 @@ pub mod trigger;
 
 use serde::Serialize;
 
-use crate::event::{Event, Segment, Side};
+use crate::event::{Event, PerSide, Segment, Side};
 use crate::talk::TalkAccount;
 
 /// Every rule's switches and thresholds, as the rules file names them; the defaults are
@@ -108,14 +108,27 @@ pub struct Alert {
 /// Everything the rules may look at: turns so far, the transcript so far, the clock.
 pub struct CallState {
     pub talk: TalkAccount,
-    pub open_since: [Option<f64>; 2],
+    pub open_since: PerSide<Option<f64>>,
     pub now_s: f64,
     pub segments: Vec<Segment>,
 }
 
 impl CallState {
     pub fn speaking(&self, side: Side) -> bool {
-        self.open_since[side as usize].is_some()
+        self.open_since[side].is_some()
+    }
+
+    /// Seconds `side` spoke from `lo` to now, its open turn included.
+    pub fn spoken_since(&self, side: Side, lo: f64) -> f64 {
+        self.talk
+            .spoken_in(side, lo.max(0.0), self.now_s, self.open_since[side])
+    }
+
+    /// The rep's share of the speech from `lo` to now; `None` when nobody spoke.
+    pub fn rep_share_since(&self, lo: f64) -> Option<f64> {
+        let rep = self.spoken_since(Side::Rep, lo);
+        let prospect = self.spoken_since(Side::Prospect, lo);
+        (rep + prospect > 0.0).then(|| rep / (rep + prospect))
     }
 
     /// Sentences of the rep's transcript so far that satisfy `pred`.
@@ -149,7 +162,7 @@ impl Detector {
         Self {
             state: CallState {
                 talk: TalkAccount::default(),
-                open_since: [None, None],
+                open_since: PerSide::default(),
                 now_s: 0.0,
                 segments: Vec::new(),
             },
@@ -199,10 +212,10 @@ impl Detector {
                 if let Some(r) = self.interruption.as_mut() {
                     r.on_turn_start(&self.state, *side, *start_s);
                 }
-                self.state.open_since[*side as usize] = Some(*start_s);
+                self.state.open_since[*side] = Some(*start_s);
             }
             Event::TurnEnded { side, turn } => {
-                self.state.open_since[*side as usize] = None;
+                self.state.open_since[*side] = None;
                 self.state.talk.add(*side, *turn);
             }
             Event::Transcript {

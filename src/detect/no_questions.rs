@@ -4,10 +4,8 @@
 use serde::Serialize;
 
 use super::language::{is_question, sentences};
-use super::talk_rules::TalkRatio;
 use super::{Alert, AlertKind, CallState};
-use crate::event::Side;
-use crate::report::clock;
+use crate::event::{clock, Side};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NoQuestionsConfig {
@@ -68,7 +66,7 @@ impl NoQuestions {
             self.quiet_until_s = q.end_s + self.cfg.window_s;
             return None;
         }
-        let share = TalkRatio::share(state, self.cfg.window_s)?;
+        let share = state.rep_share_since(state.now_s - self.cfg.window_s)?;
         if share < self.cfg.min_rep_share {
             return None;
         }
@@ -94,7 +92,7 @@ impl NoQuestions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Segment;
+    use crate::event::{PerSide, Segment};
     use crate::talk::TalkAccount;
     use crate::vad::Turn;
 
@@ -112,7 +110,7 @@ mod tests {
         }
         CallState {
             talk,
-            open_since: [None, None],
+            open_since: PerSide::default(),
             now_s,
             segments,
         }

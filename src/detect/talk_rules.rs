@@ -29,24 +29,12 @@ impl TalkRatio {
         }
     }
 
-    /// The rep's share of speech in the trailing window ending at `now_s`.
-    pub fn share(state: &CallState, window_s: f64) -> Option<f64> {
-        let lo = (state.now_s - window_s).max(0.0);
-        let rep = state
-            .talk
-            .spoken_in(Side::Rep, lo, state.now_s, state.open_since[0]);
-        let pro = state
-            .talk
-            .spoken_in(Side::Prospect, lo, state.now_s, state.open_since[1]);
-        (rep + pro > 0.0).then(|| rep / (rep + pro))
-    }
-
     pub fn tick(&mut self, state: &CallState) -> Option<Alert> {
         if state.now_s < self.next_check_s || state.now_s < self.min_elapsed_s {
             return None;
         }
         self.next_check_s = state.now_s + CHECK_EVERY_S;
-        let share = Self::share(state, self.window_s)?;
+        let share = state.rep_share_since(state.now_s - self.window_s)?;
         if self.armed && share > self.max {
             self.armed = false;
             let mins = self.window_s / 60.0;
@@ -94,7 +82,7 @@ impl Monologue {
         }
         if self.run_start_s.is_none() {
             // The run starts at the rep's turn, but never before the prospect's last word.
-            let rep_start = state.open_since[Side::Rep as usize]?;
+            let rep_start = state.open_since[Side::Rep]?;
             let prospect_end = state
                 .talk
                 .turns(Side::Prospect)
@@ -116,7 +104,7 @@ impl Monologue {
                 "You have been talking for {:.0} seconds without hearing from them. Pause and ask what they think.",
                 long
             ),
-            evidence: format!("rep speaking since {} with no prospect speech", crate::report::clock(start)),
+            evidence: format!("rep speaking since {} with no prospect speech", crate::event::clock(start)),
         })
     }
 }

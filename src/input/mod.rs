@@ -5,7 +5,10 @@ pub mod file;
 
 use std::path::PathBuf;
 
+use crate::align::Aligner;
+use crate::event::{PerSide, Side};
 use crate::resample::ToSpeechRate;
+use crate::source::CallSource;
 use file::AudioFile;
 
 #[derive(Debug, thiserror::Error)]
@@ -79,22 +82,23 @@ enum Pick {
     Mix,
 }
 
-struct Side {
+/// One side's resampler and the scratch it picks its channel into.
+struct SideDecoder {
     resampler: ToSpeechRate,
-    queue: Vec<f32>,
     scratch: Vec<f32>,
+    speech: Vec<f32>,
 }
 
-impl Side {
+impl SideDecoder {
     fn new(rate_hz: u32) -> Self {
         Self {
             resampler: ToSpeechRate::new(rate_hz).expect("rate validated on open"),
-            queue: Vec::new(),
             scratch: Vec::new(),
+            speech: Vec::new(),
         }
     }
 
-    fn push(&mut self, block: &[f32], channels: usize, pick: &Pick) {
+    fn push(&mut self, block: &[f32], channels: usize, pick: &Pick, out: &mut Aligner, side: Side) {
         self.scratch.clear();
         match *pick {
             Pick::Channel(c) => self
@@ -106,22 +110,28 @@ impl Side {
                     .map(|f| f.iter().sum::<f32>() / channels as f32),
             ),
         }
-        self.resampler.push(&self.scratch, &mut self.queue);
+        self.speech.clear();
+        self.resampler.push(&self.scratch, &mut self.speech);
+        out.push(side, &self.speech);
+    }
+
+    fn finish(&mut self, out: &mut Aligner, side: Side) {
+        self.speech.clear();
+        self.resampler.finish(&mut self.speech);
+        out.push(side, &self.speech);
     }
 }
 
 /// Hands out aligned 16 kHz rep/prospect samples from the recording(s).
 pub struct CallReader {
-    files: Vec<(AudioFile, Vec<(usize, Pick)>)>,
-    sides: [Side; 2],
+    files: Vec<(AudioFile, Vec<(Side, Pick)>)>,
+    sides: PerSide<SideDecoder>,
+    aligned: Aligner,
     ended: Vec<bool>,
     warned: Vec<String>,
     padded: bool,
     pub duration_s: Option<f64>,
 }
-
-pub const REP: usize = 0;
-pub const PROSPECT: usize = 1;
 
 impl CallReader {
     /// Opens the input and checks its channel layout.
@@ -177,9 +187,13 @@ impl CallReader {
                 Ok(Self {
                     files: vec![(
                         f,
-                        vec![(REP, Pick::Channel(rep)), (PROSPECT, Pick::Channel(pro))],
+                        vec![
+                            (Side::Rep, Pick::Channel(rep)),
+                            (Side::Prospect, Pick::Channel(pro)),
+                        ],
                     )],
-                    sides: [Side::new(rate), Side::new(rate)],
+                    sides: PerSide::from_fn(|_| SideDecoder::new(rate)),
+                    aligned: Aligner::default(),
                     ended: vec![false],
                     warned: Vec::new(),
                     padded: false,
@@ -189,17 +203,18 @@ impl CallReader {
             InputSpec::Pair { rep, prospect } => {
                 let r = AudioFile::open(rep)?;
                 let q = AudioFile::open(prospect)?;
-                let sides = [Side::new(r.rate_hz), Side::new(q.rate_hz)];
+                let sides = PerSide::new(SideDecoder::new(r.rate_hz), SideDecoder::new(q.rate_hz));
                 let duration_s = match (r.duration_s(), q.duration_s()) {
                     (Some(a), Some(b)) => Some(a.max(b)),
                     _ => None,
                 };
                 Ok(Self {
                     files: vec![
-                        (r, vec![(REP, Pick::Mix)]),
-                        (q, vec![(PROSPECT, Pick::Mix)]),
+                        (r, vec![(Side::Rep, Pick::Mix)]),
+                        (q, vec![(Side::Prospect, Pick::Mix)]),
                     ],
                     sides,
+                    aligned: Aligner::default(),
                     ended: vec![false, false],
                     warned: Vec::new(),
                     padded: false,
@@ -216,83 +231,25 @@ impl CallReader {
         match file.next_block() {
             Some(block) => {
                 for (side, pick) in picks.iter() {
-                    self.sides[*side].push(block, channels, pick);
+                    self.sides[*side].push(block, channels, pick, &mut self.aligned, *side);
                 }
                 true
             }
             None => {
                 for (side, _) in picks.iter() {
-                    let s = &mut self.sides[*side];
-                    s.resampler.finish(&mut s.queue);
+                    self.sides[*side].finish(&mut self.aligned, *side);
                 }
                 false
             }
         }
     }
 
-    /// Moves the next aligned samples into `rep` and `prospect` (cleared first, equal
-    /// lengths). Returns false once everything has been handed out.
-    pub fn next(&mut self, rep: &mut Vec<f32>, prospect: &mut Vec<f32>) -> bool {
-        const WANT: usize = 4096;
-        loop {
-            let short = (0..self.files.len())
-                .filter(|&i| !self.ended[i])
-                .find(|&i| {
-                    self.files[i]
-                        .1
-                        .iter()
-                        .any(|(s, _)| self.sides[*s].queue.len() < WANT)
-                });
-            match short {
-                Some(i) => {
-                    if !self.pull(i) {
-                        self.ended[i] = true;
-                    }
-                }
-                None => break,
-            }
-        }
-        // A side whose file has ended is padded with silence while the other goes on.
-        let side_ended = |side: usize| {
-            self.files
-                .iter()
-                .zip(&self.ended)
-                .any(|((_, picks), &ended)| ended && picks.iter().any(|(s, _)| *s == side))
-        };
-        let lens = [
-            self.sides[REP].queue.len(),
-            self.sides[PROSPECT].queue.len(),
-        ];
-        let live: Vec<usize> = (0..2)
-            .filter(|&s| !side_ended(s))
-            .map(|s| lens[s])
-            .collect();
-        let n = live
+    /// Whether every file feeding `side` has ended.
+    fn side_ended(&self, side: Side) -> bool {
+        self.files
             .iter()
-            .copied()
-            .min()
-            .unwrap_or_else(|| lens[0].max(lens[1]));
-        if n == 0 {
-            return false;
-        }
-        if self.files.len() == 2 && !self.padded {
-            if let Some(short) = (0..2).find(|&s| side_ended(s) && lens[s] < n) {
-                self.padded = true;
-                self.warned.push(format!(
-                    "{} is shorter than {}; padded it with silence",
-                    self.files[short].0.path.display(),
-                    self.files[1 - short].0.path.display()
-                ));
-            }
-        }
-        for (side, out) in [(REP, rep), (PROSPECT, prospect)] {
-            let q = &mut self.sides[side].queue;
-            out.clear();
-            let take = n.min(q.len());
-            out.extend(q.drain(..take));
-            out.resize(n, 0.0);
-        }
-        true
+            .zip(&self.ended)
+            .any(|((_, picks), &ended)| ended && picks.iter().any(|(s, _)| *s == side))
     }
 
     /// Problems met while reading that did not stop the review.
@@ -333,5 +290,63 @@ impl CallReader {
             }),
             None => Ok(()),
         }
+    }
+}
+
+impl CallSource for CallReader {
+    fn next(&mut self, rep: &mut Vec<f32>, prospect: &mut Vec<f32>) -> bool {
+        const WANT: usize = 4096;
+        loop {
+            let short = (0..self.files.len())
+                .filter(|&i| !self.ended[i])
+                .find(|&i| {
+                    self.files[i]
+                        .1
+                        .iter()
+                        .any(|(s, _)| self.aligned.queued(*s) < WANT)
+                });
+            match short {
+                Some(i) => {
+                    if !self.pull(i) {
+                        self.ended[i] = true;
+                    }
+                }
+                None => break,
+            }
+        }
+        // A side whose file has ended is padded with silence while the other goes on.
+        let live = PerSide::from_fn(|s| !self.side_ended(s));
+        if self.files.len() == 2 && !self.padded {
+            let n = Side::BOTH
+                .into_iter()
+                .filter(|&s| live[s])
+                .map(|s| self.aligned.queued(s))
+                .min();
+            let short = Side::BOTH
+                .into_iter()
+                .find(|&s| !live[s] && n.is_some_and(|n| self.aligned.queued(s) < n));
+            if let Some(short) = short {
+                self.padded = true;
+                let path = |s: Side| {
+                    let i = usize::from(s == Side::Prospect);
+                    self.files[i].0.path.display().to_string()
+                };
+                self.warned.push(format!(
+                    "{} is shorter than {}; padded it with silence",
+                    path(short),
+                    path(short.other())
+                ));
+            }
+        }
+        let (r, p) = if live.rep || live.prospect {
+            self.aligned.pull(live, 0)
+        } else {
+            self.aligned.drain()
+        };
+        rep.clear();
+        rep.extend_from_slice(r);
+        prospect.clear();
+        prospect.extend_from_slice(p);
+        !rep.is_empty()
     }
 }

@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use crate::detect::Alert;
-use crate::report::clock;
+use crate::event::clock;
 
 use super::events::Running;
 

@@ -1,0 +1,364 @@
+//! The two live devices as a call source: drains both rings every few milliseconds,
+//! resamples each side to 16 kHz and aligns them on one timeline (the echo canceller needs
+//! the prospect's audio as its reference, sample for sample), with silence for a side
+//! that delivers nothing. Says what happens to the devices, and measures their drift and
+//! the audio path's latency.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use ringbuf::traits::{Consumer, Observer};
+
+use super::drift::DriftFit;
+use super::latency::PathLatency;
+use super::same_signal::SameSignal;
+use crate::align::Aligner;
+use crate::capture::side::{SideCapture, SideMsg};
+use crate::capture::{CaptureError, Role};
+use crate::event::{clock, round_ms, PerSide, Side};
+use crate::report::CaptureStats;
+use crate::resample::{ResampleError, ToSpeechRate, SPEECH_RATE_HZ};
+use crate::source::CallSource;
+
+/// How often the source wakes to drain the rings.
+const TICK: Duration = Duration::from_millis(5);
+/// A side silent this long counts as gone: the other side no longer waits for it.
+const GONE_AFTER_S: f64 = 0.3;
+/// When neither side delivers, the timeline follows the wall clock this far behind.
+const WALL_LAG_S: f64 = 0.1;
+/// Drift is measured from this long after the start.
+const DRIFT_SETTLE_S: f64 = 3.0;
+/// Drift needs this much uninterrupted audio to mean anything.
+const DRIFT_MIN_S: f64 = 30.0;
+
+const SPEECH_RATE: f64 = SPEECH_RATE_HZ as f64;
+
+/// Something about the devices the rep should hear of.
+pub enum Note {
+    /// Changes nothing (the server moved a stream and it was moved back; a side is back).
+    Info(String),
+    /// Goes into the report's warnings.
+    Warning(String),
+}
+
+/// One side between its ring and the aligner.
+struct SideStage {
+    capture: SideCapture,
+    ring: Option<ringbuf::HeapCons<f32>>,
+    resampler: Option<ToSpeechRate>,
+    rate_hz: u32,
+    raw: Vec<f32>,
+    speech: Vec<f32>,
+    live: bool,
+    lost_reason: Option<String>,
+    gone_at: Option<f64>,
+    opens: u32,
+    drift: DriftFit,
+    /// Dropped-frame count already replaced by silence.
+    dropped_seen: u64,
+}
+
+impl SideStage {
+    fn new(capture: SideCapture) -> Self {
+        Self {
+            capture,
+            ring: None,
+            resampler: None,
+            rate_hz: 0,
+            raw: vec![0.0; 4096],
+            speech: Vec::with_capacity(4096),
+            live: false,
+            lost_reason: None,
+            gone_at: None,
+            opens: 0,
+            drift: DriftFit::default(),
+            dropped_seen: 0,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        self.capture.role.label()
+    }
+
+    /// Takes the supervisor's news.
+    fn poll(&mut self, notes: &mut Vec<Note>) -> Result<(), ResampleError> {
+        while let Ok(msg) = self.capture.msgs.try_recv() {
+            match msg {
+                SideMsg::Opened { ring, rate_hz } => {
+                    if rate_hz != self.rate_hz || self.resampler.is_none() {
+                        self.resampler = Some(ToSpeechRate::low_latency(rate_hz)?);
+                        self.rate_hz = rate_hz;
+                    }
+                    self.ring = Some(ring);
+                    self.opens += 1;
+                }
+                SideMsg::Lost { reason } => {
+                    self.ring = None;
+                    if self.lost_reason.is_none() {
+                        notes.push(Note::Warning(format!(
+                            "{} {}: {reason}; reopening it when it comes back",
+                            self.name(),
+                            self.capture.device.name
+                        )));
+                    }
+                    self.lost_reason = Some(reason);
+                }
+                SideMsg::Note(text) => notes.push(match text.strip_prefix("warning: ") {
+                    Some(w) => Note::Warning(w.to_string()),
+                    None => Note::Info(text),
+                }),
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves what the ring holds, at 16 kHz, into the aligner.
+    fn drain(&mut self, side: Side, wall_s: f64, aligner: &mut Aligner) {
+        let (Some(ring), Some(rs)) = (self.ring.as_mut(), self.resampler.as_mut()) else {
+            return;
+        };
+        let dropped = self.capture.counters.dropped.load(Ordering::Relaxed);
+        loop {
+            let n = ring.pop_slice(&mut self.raw);
+            if n == 0 {
+                break;
+            }
+            self.speech.clear();
+            rs.push(&self.raw[..n], &mut self.speech);
+            aligner.push(side, &self.speech);
+            if ring.is_empty() {
+                break;
+            }
+        }
+        // Frames the full ring refused came after what it held: silence in their place
+        // keeps this side on the wall clock.
+        if dropped > self.dropped_seen {
+            let lost = (dropped - self.dropped_seen) as f64 / f64::from(self.rate_hz);
+            self.dropped_seen = dropped;
+            aligner.push_silence(side, (lost * SPEECH_RATE) as usize);
+        }
+        // Drift from the device's steady state: the first seconds carry start-up bursts.
+        if self.opens == 1 && self.lost_reason.is_none() && wall_s >= DRIFT_SETTLE_S {
+            let frames = self.capture.counters.received.load(Ordering::Relaxed);
+            if frames > 0 {
+                self.drift.add(wall_s, frames as f64);
+            }
+        }
+    }
+
+    /// Updates liveness; reports a side going or coming back.
+    fn check(&mut self, now_ns: u64, call_s: f64, notes: &mut Vec<Note>) {
+        let live = self.ring.is_some() && self.capture.silent_for(now_ns) < GONE_AFTER_S;
+        let gone = !live && (self.live || self.lost_reason.is_some());
+        if gone && self.gone_at.is_none() {
+            self.gone_at = Some(call_s);
+            if self.ring.is_some() {
+                notes.push(Note::Warning(format!(
+                    "{} {} stopped delivering audio at {}; recording silence for it",
+                    self.name(),
+                    self.capture.device.name,
+                    clock(call_s)
+                )));
+            }
+        } else if live {
+            if let Some(at) = self.gone_at.take() {
+                notes.push(Note::Info(format!(
+                    "{} {} is back at {} after {:.1} s of silence",
+                    self.name(),
+                    self.capture.device.name,
+                    clock(call_s),
+                    call_s - at
+                )));
+            }
+            self.lost_reason = None;
+        }
+        self.live = live;
+    }
+
+    fn stats(&self, side: Side, aligner: &Aligner) -> CaptureStats {
+        let drift_ppm = self
+            .drift
+            .rate()
+            .filter(|_| self.drift.span_s() >= DRIFT_MIN_S && self.rate_hz > 0)
+            .map(|r| ((r / f64::from(self.rate_hz) - 1.0) * 1e6).round());
+        CaptureStats {
+            side,
+            device: self.capture.device.name.clone(),
+            rate_hz: self.rate_hz,
+            dropped_frames: self.capture.counters.dropped.load(Ordering::Relaxed),
+            gap_s: (aligner.padded[side] as f64 / SPEECH_RATE * 10.0).round() / 10.0,
+            realigned_s: round_ms(aligner.trimmed[side] as f64 / SPEECH_RATE),
+            reopened: self.opens.saturating_sub(1),
+            moves: self.capture.counters.moves.load(Ordering::Relaxed),
+            drift_ppm,
+        }
+    }
+}
+
+/// What a finished live source leaves for the report.
+pub struct CaptureSummary {
+    pub capture: Vec<CaptureStats>,
+    pub audio_path_ms: [f64; 3],
+}
+
+pub struct LiveSource<'a> {
+    sides: PerSide<SideStage>,
+    aligner: Aligner,
+    origin: Instant,
+    stop: &'a AtomicBool,
+    duration_s: Option<f64>,
+    notes: Vec<Note>,
+    same: SameSignal,
+    path: PathLatency,
+    stall: Option<(f64, f64)>,
+    ended: bool,
+}
+
+/// Fault injection for the tests: `TWOEARS_TEST_STALL=AT:SECS` stalls the stage thread
+/// for SECS seconds once the call reaches AT seconds, as a starved machine would.
+fn test_stall() -> Option<(f64, f64)> {
+    let v = std::env::var("TWOEARS_TEST_STALL").ok()?;
+    let (at, secs) = v.split_once(':')?;
+    Some((at.parse().ok()?, secs.parse().ok()?))
+}
+
+impl<'a> LiveSource<'a> {
+    /// Opens both devices now, so a bad name or a missing server fails before the call.
+    ///
+    /// # Errors
+    /// No server, an unknown or ambiguous device, or one that will not open.
+    pub fn open(
+        mic: Option<&str>,
+        system: Option<&str>,
+        stop: &'a AtomicBool,
+        duration_s: Option<f64>,
+    ) -> Result<Self, CaptureError> {
+        let origin = Instant::now();
+        let mic = SideCapture::start(Role::Mic, mic, origin)?;
+        let system = SideCapture::start(Role::System, system, origin)?;
+        Ok(Self {
+            sides: PerSide::new(SideStage::new(mic), SideStage::new(system)),
+            aligner: Aligner::live(),
+            origin,
+            stop,
+            duration_s,
+            notes: Vec::new(),
+            same: SameSignal::default(),
+            path: PathLatency::default(),
+            stall: test_stall(),
+            ended: false,
+        })
+    }
+
+    /// The devices' server names: (mic, system audio).
+    pub fn devices(&self) -> (&str, &str) {
+        (
+            &self.sides.rep.capture.device.name,
+            &self.sides.prospect.capture.device.name,
+        )
+    }
+
+    /// What happened to the devices since the last call.
+    pub fn take_notes(&mut self) -> std::vec::Drain<'_, Note> {
+        self.notes.drain(..)
+    }
+
+    /// Frames lost to a full ring so far, both sides.
+    pub fn dropped_frames(&self) -> u64 {
+        self.sides
+            .iter()
+            .map(|(_, s)| s.capture.counters.dropped.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    fn call_s(&self) -> f64 {
+        self.aligner.fed as f64 / SPEECH_RATE
+    }
+
+    /// Ends the capture; what each device delivered and lost.
+    pub fn finish(self) -> CaptureSummary {
+        let capture = Side::BOTH
+            .into_iter()
+            .map(|s| self.sides[s].stats(s, &self.aligner))
+            .collect();
+        CaptureSummary {
+            capture,
+            audio_path_ms: self.path.summary(),
+        }
+    }
+
+    fn copy(out: (&[f32], &[f32]), rep: &mut Vec<f32>, prospect: &mut Vec<f32>) {
+        rep.clear();
+        rep.extend_from_slice(out.0);
+        prospect.clear();
+        prospect.extend_from_slice(out.1);
+    }
+}
+
+impl CallSource for LiveSource<'_> {
+    fn next(&mut self, rep: &mut Vec<f32>, prospect: &mut Vec<f32>) -> bool {
+        if self.ended {
+            return false;
+        }
+        let call_s = self.call_s();
+        if self.stop.load(Ordering::Relaxed) || self.duration_s.is_some_and(|d| call_s >= d) {
+            // The call is over: what is still queued belongs to it.
+            let wall_s = self.origin.elapsed().as_secs_f64();
+            for s in Side::BOTH {
+                self.sides[s].drain(s, wall_s, &mut self.aligner);
+            }
+            Self::copy(self.aligner.drain(), rep, prospect);
+            self.ended = true;
+            return true;
+        }
+        std::thread::sleep(TICK);
+        if let Some((_, secs)) = self.stall.take_if(|(at, _)| call_s >= *at) {
+            std::thread::sleep(Duration::from_secs_f64(secs));
+        }
+        let now = self.origin.elapsed();
+        let now_ns = now.as_nanos() as u64;
+        let wall_s = now.as_secs_f64();
+        for s in Side::BOTH {
+            let stage = &mut self.sides[s];
+            if let Err(e) = stage.poll(&mut self.notes) {
+                self.notes.push(Note::Warning(format!(
+                    "{} {}: {e}; its audio is dropped",
+                    stage.name(),
+                    stage.capture.device.name
+                )));
+                stage.ring = None;
+            }
+            stage.drain(s, wall_s, &mut self.aligner);
+            stage.check(now_ns, call_s, &mut self.notes);
+        }
+        let mut due = ((wall_s - WALL_LAG_S).max(0.0) * SPEECH_RATE) as u64;
+        if let Some(d) = self.duration_s {
+            due = due.min((d * SPEECH_RATE) as u64);
+        }
+        let live = self.sides.map(|s| s.live);
+        let out = self.aligner.pull(live, due);
+        if let Some(w) = self.same.push(out.0, out.1) {
+            self.notes.push(Note::Warning(w));
+        }
+        Self::copy(out, rep, prospect);
+        true
+    }
+
+    fn consumed(&mut self, now_s: f64) {
+        // The sample waiting longest: since the last callback, plus what the resampler,
+        // the aligner and the VAD's frame still hold.
+        let now_ns = self.origin.elapsed().as_nanos() as u64;
+        let in_vad = self.call_s() - now_s;
+        for s in Side::BOTH {
+            let stage = &self.sides[s];
+            if let (true, Some(rs)) = (stage.live, stage.resampler.as_ref()) {
+                self.path.add(
+                    stage.capture.silent_for(now_ns)
+                        + rs.held_s()
+                        + self.aligner.queued(s) as f64 / SPEECH_RATE
+                        + in_vad,
+                );
+            }
+        }
+    }
+}
