@@ -22,23 +22,23 @@ const MU: f32 = 0.5;
 const WARMUP_FRAMES: u32 = 60;
 /// Frames of reference (16 ms each) whose echo can dominate the current mic frame.
 const RECENT: usize = 8;
-/// Mean square below this (about -60 dBFS) is too quiet to adapt on.
+/// Mean square (power) below this (about -60 dBFS) is too quiet to adapt on.
 const REF_FLOOR: f32 = 1e-6;
 
 /// Per-frame result, besides the cleaned samples.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EchoFrame {
-    /// Mean square of the filter's echo estimate.
-    pub echo_ms: f32,
-    /// Mean square of the mic after cancellation.
-    pub clean_ms: f32,
+    /// Mean square (power) of the filter's echo estimate.
+    pub echo_power: f32,
+    /// Mean square (power) of the mic after cancellation.
+    pub clean_power: f32,
     /// The reference carried sound in the last 256 ms.
     pub reference_active: bool,
     /// The filter cancels well enough (6 dB or more) for its echo estimate to be trusted.
     pub converged: bool,
     /// The echo level the room's coupling predicts from the recent reference, whatever
     /// the filter's state: a mic no louder than this may be nothing but echo.
-    pub expected_ms: f32,
+    pub expected_power: f32,
     /// The mic carries the reference: the filter's estimate has been seen to match the
     /// mic's waveform. False on a headset, where there is no echo to gate.
     pub coupled: bool,
@@ -46,7 +46,7 @@ pub struct EchoFrame {
     pub near_end: bool,
     /// The loudest reference frame within the filter's reach (256 ms): what an echo in
     /// the mic now may come from.
-    pub reach_ref_ms: f32,
+    pub reach_ref_power: f32,
 }
 
 pub struct EchoCanceller {
@@ -66,7 +66,7 @@ pub struct EchoCanceller {
     /// Which partition gets its weights constrained this frame (round robin).
     constrain_next: usize,
     adapted_frames: u32,
-    ref_ms_hist: [f32; PARTS],
+    ref_power_hist: [f32; PARTS],
     /// Ratio of smoothed echo estimate to smoothed reference power: the room's coupling.
     coupling: f32,
     coupling_echo: f32,
@@ -163,7 +163,7 @@ impl EchoCanceller {
             ifft_scratch,
             constrain_next: 0,
             adapted_frames: 0,
-            ref_ms_hist: [0.0; PARTS],
+            ref_power_hist: [0.0; PARTS],
             coupling: 0.0,
             coupling_echo: 0.0,
             coupling_ref: 0.0,
@@ -240,15 +240,15 @@ impl EchoCanceller {
     /// Cancels the echo of `reference` in `mic` (both one frame), writing the result to `out`.
     pub fn process(&mut self, mic: &[f32], reference: &[f32], out: &mut [f32]) -> EchoFrame {
         debug_assert!(mic.len() == N && reference.len() == N && out.len() == N);
-        let ref_ms = mean_square(reference);
-        self.ref_ms_hist.rotate_right(1);
-        self.ref_ms_hist[0] = ref_ms;
-        let reference_active = self.ref_ms_hist.iter().any(|&e| e > REF_FLOOR);
-        let recent_ref = self.ref_ms_hist[..RECENT]
+        let ref_power = mean_square(reference);
+        self.ref_power_hist.rotate_right(1);
+        self.ref_power_hist[0] = ref_power;
+        let reference_active = self.ref_power_hist.iter().any(|&e| e > REF_FLOOR);
+        let recent_ref = self.ref_power_hist[..RECENT]
             .iter()
             .copied()
             .fold(0.0, f32::max);
-        let mic_ms = mean_square(mic);
+        let mic_power = mean_square(mic);
 
         // Newest reference spectrum from the last two blocks (overlap-save).
         self.time[..N].copy_from_slice(&self.ref_prev);
@@ -268,15 +268,15 @@ impl EchoCanceller {
             // Nothing played for 256 ms: no echo can be in the mic.
             out.copy_from_slice(mic);
             return EchoFrame {
-                echo_ms: 0.0,
-                clean_ms: mic_ms,
+                echo_power: 0.0,
+                clean_power: mic_power,
                 reference_active,
                 converged: self.adapted_frames >= WARMUP_FRAMES
                     && self.erle_mic > MIN_ERLE * self.erle_clean,
-                expected_ms: 0.0,
+                expected_power: 0.0,
                 coupled: self.coupling_seen != Coupling::Absent,
                 near_end: false,
-                reach_ref_ms: 0.0,
+                reach_ref_power: 0.0,
             };
         }
 
@@ -290,51 +290,53 @@ impl EchoCanceller {
         }
         self.inverse_spec();
         let scale = 1.0 / M as f32;
-        let mut echo_ms = 0.0;
+        let mut echo_power = 0.0;
         for i in 0..N {
             let y = self.time[N + i] * scale;
-            echo_ms += y * y;
+            echo_power += y * y;
             out[i] = mic[i] - y;
         }
-        echo_ms /= N as f32;
-        if ref_ms > REF_FLOOR {
+        echo_power /= N as f32;
+        if ref_power > REF_FLOOR {
             self.observe_coupling(mic);
         }
-        let clean_ms = mean_square(out);
+        let clean_power = mean_square(out);
 
         // Double talk: once converged, an error much louder than the expected echo means
         // the rep is speaking; adapt slowly then, and for a while after.
-        if ref_ms > REF_FLOOR {
+        if ref_power > REF_FLOOR {
             // A ratio of smoothed powers: a ratio per frame explodes on the quiet frames
             // at the end of a word, when the echo tail outlasts the reference.
             let first = self.coupling_ref == 0.0;
             let a = if first { 1.0 } else { 0.02 };
-            self.coupling_echo += a * (echo_ms - self.coupling_echo);
-            self.coupling_ref += a * (ref_ms - self.coupling_ref);
+            self.coupling_echo += a * (echo_power - self.coupling_echo);
+            self.coupling_ref += a * (ref_power - self.coupling_ref);
             self.coupling = self.coupling_echo / self.coupling_ref;
         }
         let converged = self.adapted_frames >= WARMUP_FRAMES;
-        let expected = echo_ms.max(self.coupling * ref_ms);
+        let expected = echo_power.max(self.coupling * ref_power);
         let trusted = self.coupling_seen == Coupling::Present
             && self.tracked_frames >= TRACKED_BEFORE_TRUST
             && self.since_tracked < TRUSTED_FOR;
         // Double talk, from the waveform: the estimate that matched the echo no longer
         // matches the mic, and the mic is louder than the echo alone would be.
-        let near_end =
-            ref_ms > REF_FLOOR && trusted && self.last_corr < DOUBLE_TALK_CORR && mic_ms > expected;
+        let near_end = ref_power > REF_FLOOR
+            && trusted
+            && self.last_corr < DOUBLE_TALK_CORR
+            && mic_power > expected;
         if near_end
-            || (converged && clean_ms > 2.0 * expected + REF_FLOOR && mic_ms > 1.5 * expected)
+            || (converged && clean_power > 2.0 * expected + REF_FLOOR && mic_power > 1.5 * expected)
         {
             self.near_end_hold = 8;
         } else if self.near_end_hold > 0 {
             self.near_end_hold -= 1;
         }
-        if ref_ms > REF_FLOOR && self.near_end_hold == 0 {
-            self.erle_mic = 0.97 * self.erle_mic + 0.03 * mic_ms;
-            self.erle_clean = 0.97 * self.erle_clean + 0.03 * clean_ms;
+        if ref_power > REF_FLOOR && self.near_end_hold == 0 {
+            self.erle_mic = 0.97 * self.erle_mic + 0.03 * mic_power;
+            self.erle_clean = 0.97 * self.erle_clean + 0.03 * clean_power;
         }
         let cancelling = converged && self.erle_mic > MIN_ERLE * self.erle_clean;
-        let mu = if ref_ms <= REF_FLOOR {
+        let mu = if ref_power <= REF_FLOOR {
             0.0
         } else if self.near_end_hold > 0 {
             MU * 0.02
@@ -348,21 +350,21 @@ impl EchoCanceller {
         let coupled = self.coupling_seen != Coupling::Absent;
         // With no echo path, subtracting the filter's estimate would only add noise
         // drawn from the prospect to the rep's voice: pass the mic through.
-        let clean_ms = if coupled {
-            clean_ms
+        let clean_power = if coupled {
+            clean_power
         } else {
             out.copy_from_slice(mic);
-            mic_ms
+            mic_power
         };
         EchoFrame {
-            echo_ms,
-            clean_ms,
+            echo_power,
+            clean_power,
             reference_active,
             converged: cancelling,
-            expected_ms: self.coupling * recent_ref,
+            expected_power: self.coupling * recent_ref,
             coupled,
             near_end,
-            reach_ref_ms: self.ref_ms_hist.iter().copied().fold(0.0, f32::max),
+            reach_ref_power: self.ref_power_hist.iter().copied().fold(0.0, f32::max),
         }
     }
 

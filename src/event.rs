@@ -84,10 +84,10 @@ pub fn clock(t_s: f64) -> String {
     format!("{}:{:02}", t / 60, t % 60)
 }
 
-/// Seconds rounded to the millisecond, as reports carry them; `+ 0.0` turns the -0.0 an
-/// empty float sum gives into 0.0.
-pub fn round_ms(t_s: f64) -> f64 {
-    (t_s * 1000.0).round() / 1000.0 + 0.0
+/// Rounded to three decimals, as reports carry figures (times to the millisecond);
+/// `+ 0.0` turns the -0.0 an empty float sum gives into 0.0.
+pub fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0 + 0.0
 }
 
 /// One side's speech, cut at a pause, for the transcriber.

@@ -5,7 +5,10 @@
 
 use crate::echo::EchoCanceller;
 use crate::event::{Chunk, Event, PerSide, Side};
+use crate::resample::SPEECH_RATE_HZ;
 use crate::vad::{Change, SideVad, VadConfig, FRAME, FRAME_S};
+
+const RATE: f64 = SPEECH_RATE_HZ as f64;
 
 /// A rep frame counts as speech only if the cleaned mic is this much louder (power ratio)
 /// than the echo the canceller predicted: leaked prospect speech left over after
@@ -63,7 +66,7 @@ impl Chunker {
             policy,
             quiet_s: 0.0,
             preroll: Vec::with_capacity(FRAME * 40),
-            buf: Vec::with_capacity(16_000 * 12),
+            buf: Vec::with_capacity(RATE as usize * 12),
             buf_start_s: 0.0,
             open: false,
         }
@@ -79,13 +82,12 @@ impl Chunker {
     }
 
     fn emit(&mut self, end_s: f64, out: &mut Vec<Chunk>) {
-        let n =
-            (((end_s - self.buf_start_s) * 16_000.0).round().max(0.0) as usize).min(self.buf.len());
+        let n = (((end_s - self.buf_start_s) * RATE).round().max(0.0) as usize).min(self.buf.len());
         if n > 0 {
             out.push(Chunk {
                 side: self.side,
                 start_s: self.buf_start_s,
-                end_s: self.buf_start_s + n as f64 / 16_000.0,
+                end_s: self.buf_start_s + n as f64 / RATE,
                 samples: self.buf[..n].to_vec(),
             });
         }
@@ -106,12 +108,11 @@ impl Chunker {
         match change {
             Change::Started(start_s) => {
                 let from_s = (start_s - PAD_S).max(0.0);
-                let back =
-                    (((t_end_s - from_s) * 16_000.0).round() as usize).min(self.preroll.len());
+                let back = (((t_end_s - from_s) * RATE).round() as usize).min(self.preroll.len());
                 self.buf.clear();
                 self.buf
                     .extend_from_slice(&self.preroll[self.preroll.len() - back..]);
-                self.buf_start_s = t_end_s - back as f64 / 16_000.0;
+                self.buf_start_s = t_end_s - back as f64 / RATE;
                 self.open = true;
             }
             Change::Ended(turn) => {
@@ -203,18 +204,18 @@ impl FrontEnd {
         let t_end_s = t_s + FRAME_S;
         let echo = self.aec.process(rep, prospect, &mut self.clean);
         let clean = self.clean;
-        let rep_loud = self.vad.rep.loud_enough(echo.clean_ms);
-        let rep_ms = rep.iter().map(|v| v * v).sum::<f32>() / FRAME as f32;
-        let prospect_ms = prospect.iter().map(|v| v * v).sum::<f32>() / FRAME as f32;
-        let prospect_loud = self.vad.prospect.loud_enough(prospect_ms);
+        let rep_loud = self.vad.rep.loud_enough(echo.clean_power);
+        let rep_power = rep.iter().map(|v| v * v).sum::<f32>() / FRAME as f32;
+        let prospect_power = prospect.iter().map(|v| v * v).sum::<f32>() / FRAME as f32;
+        let prospect_loud = self.vad.prospect.loud_enough(prospect_power);
         let rep_score = self.vad.rep.score(&clean, rep_loud);
         let prospect_score = self.vad.prospect.score(prospect, prospect_loud);
         let echo_free = !echo.reference_active
             || !echo.coupled
-            || (echo.clean_ms > ECHO_GATE * echo.echo_ms
+            || (echo.clean_power > ECHO_GATE * echo.echo_power
                 && (echo.near_end
-                    || (rep_ms > ABOVE_ECHO * echo.expected_ms
-                        && (echo.converged || echo.clean_ms > echo.reach_ref_ms))));
+                    || (rep_power > ABOVE_ECHO * echo.expected_power
+                        && (echo.converged || echo.clean_power > echo.reach_ref_power))));
         let rep_voiced = self.vad.rep.is_voiced(rep_score) && rep_loud && echo_free;
         let prospect_voiced = self.vad.prospect.is_voiced(prospect_score) && prospect_loud;
         for (side, voiced, audio) in [

@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
 use crate::detect::{Alert, CallState, DetectConfig, Detector};
-use crate::event::{round_ms, Chunk, Event, Segment, Side};
+use crate::event::{round3, Chunk, Event, Segment};
 use crate::frontend::{ChunkPolicy, FrontEnd};
-use crate::report::{Report, SttStats, TurnRecord, SCHEMA};
+use crate::report::{CallRecord, SttStats};
+use crate::resample::SPEECH_RATE_HZ;
 use crate::stt::engine::{Engine, SttError};
 use crate::vad::VadConfig;
 
@@ -71,14 +72,14 @@ fn spawn_worker(settings: &SttSettings) -> Result<Worker, SttError> {
                 let result = engine.transcribe(&chunk.samples);
                 stats.busy_s += started.elapsed().as_secs_f64();
                 stats.chunks += 1;
-                stats.audio_s += chunk.samples.len() as f64 / 16_000.0;
+                stats.audio_s += chunk.samples.len() as f64 / f64::from(SPEECH_RATE_HZ);
                 match result {
                     Ok(h) if !h.text.is_empty() => {
                         let heard = Heard {
                             segment: Segment {
                                 side: chunk.side,
-                                start_s: round_ms(chunk.start_s),
-                                end_s: round_ms(chunk.end_s),
+                                start_s: round3(chunk.start_s),
+                                end_s: round3(chunk.end_s),
                                 text: h.text,
                             },
                             chunk_end_s: chunk.end_s,
@@ -245,11 +246,12 @@ impl Pipeline {
     }
 
     /// Ends the call: flushes open turns, waits for the last transcripts, builds the report.
-    pub fn finish(mut self, warnings: Vec<String>) -> Report {
+    /// Ends the call: flushes the front end, waits for the last transcripts, and hands
+    /// over what the report is made of.
+    pub fn finish(mut self) -> CallRecord {
         self.front.finish(&mut self.events, &mut self.chunks);
         self.dispatch();
         let mut stt = None;
-        let mut model = None;
         if let Some(mut w) = self.worker.take() {
             drop(w.chunks.take());
             for h in w.heard.clone().iter() {
@@ -262,43 +264,17 @@ impl Pipeline {
                 .join()
                 .expect("stt worker panicked");
             stats.dropped_chunks = self.dropped_chunks;
-            stats.audio_s = round_ms(stats.audio_s);
-            stats.busy_s = round_ms(stats.busy_s);
-            stt = Some(stats);
-            model = Some(w.model_name);
+            stt = Some((w.model_name, stats));
         }
-        let duration_s = round_ms(self.front.now_s());
         let rep_questions = self.detector.rep_questions();
-        let talk = self.detector.state.talk.figures(duration_s, rep_questions);
-        let talk_turns = &self.detector.state.talk;
-        let mut turns: Vec<TurnRecord> = [Side::Rep, Side::Prospect]
-            .into_iter()
-            .flat_map(|side| {
-                talk_turns.turns(side).iter().map(move |t| TurnRecord {
-                    side,
-                    start_s: round_ms(t.start_s),
-                    end_s: round_ms(t.end_s),
-                })
-            })
-            .collect();
-        turns.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
-        let mut alerts = self.detector.alerts.clone();
-        alerts.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
-        for a in &mut alerts {
-            a.at_s = (a.at_s * 100.0).round() / 100.0;
-        }
-        Report {
-            schema: SCHEMA,
-            duration_s,
-            model,
-            talk,
-            turns,
+        CallRecord {
+            duration_s: self.front.now_s(),
+            talk: self.detector.state.talk,
+            rep_questions,
             segments: self.segments,
-            alerts,
+            alerts: self.detector.alerts,
             rules: self.rules,
             stt,
-            live: None,
-            warnings,
         }
     }
 }

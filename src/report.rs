@@ -5,8 +5,8 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::detect::{Alert, DetectConfig};
-use crate::event::{clock, Segment, Side};
-use crate::talk::TalkFigures;
+use crate::event::{clock, round3, Segment, Side};
+use crate::talk::{TalkAccount, TalkFigures};
 
 pub const SCHEMA: &str = "twoears.report/1";
 
@@ -44,6 +44,64 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveStats>,
     pub warnings: Vec<String>,
+}
+
+/// What a finished pipeline knows of the call, before it is a report.
+pub struct CallRecord {
+    pub duration_s: f64,
+    pub talk: TalkAccount,
+    pub rep_questions: u32,
+    pub segments: Vec<Segment>,
+    pub alerts: Vec<Alert>,
+    pub rules: DetectConfig,
+    /// The model's name and the transcriber's figures, when speech-to-text ran.
+    pub stt: Option<(String, SttStats)>,
+}
+
+impl Report {
+    /// The report of a call: the pipeline's record, the live capture's figures (listen
+    /// only) and the warnings met on the way.
+    pub fn from_call(call: CallRecord, live: Option<LiveStats>, warnings: Vec<String>) -> Self {
+        let duration_s = round3(call.duration_s);
+        let talk = call.talk.figures(duration_s, call.rep_questions);
+        let mut turns: Vec<TurnRecord> = Side::BOTH
+            .into_iter()
+            .flat_map(|side| {
+                call.talk.turns(side).iter().map(move |t| TurnRecord {
+                    side,
+                    start_s: round3(t.start_s),
+                    end_s: round3(t.end_s),
+                })
+            })
+            .collect();
+        turns.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+        let mut alerts = call.alerts;
+        alerts.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+        for a in &mut alerts {
+            a.at_s = (a.at_s * 100.0).round() / 100.0;
+        }
+        let (model, stt) = match call.stt {
+            Some((model, mut stats)) => {
+                stats.audio_s = round3(stats.audio_s);
+                stats.busy_s = round3(stats.busy_s);
+                (Some(model), Some(stats))
+            }
+            None => (None, None),
+        };
+        Self {
+            schema: SCHEMA,
+            duration_s,
+            model,
+            talk,
+            turns,
+            segments: call.segments,
+            alerts,
+            rules: call.rules,
+            stt,
+            live,
+            warnings,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

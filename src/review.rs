@@ -1,15 +1,22 @@
 //! Review mode: feeds a recording through the same pipeline live capture feeds, as fast as
 //! the machine allows, and builds the call report.
 
-use anyhow::{Context, Result};
-
 use crate::detect::DetectConfig;
 use crate::frontend::ChunkPolicy;
-use crate::input::{CallReader, InputSpec};
+use crate::input::{CallReader, InputError, InputSpec};
 use crate::pipeline::{Backpressure, Pipeline, SttSettings};
 use crate::report::Report;
 use crate::source::drive;
+use crate::stt::engine::SttError;
 use crate::vad::VadConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("cannot start speech-to-text")]
+    Stt(#[source] SttError),
+}
 
 /// Reviews the call in `spec`; `progress` is told the call seconds done so far.
 ///
@@ -20,7 +27,7 @@ pub fn review(
     stt: Option<&SttSettings>,
     rules: DetectConfig,
     progress: &mut dyn FnMut(f64, Option<f64>),
-) -> Result<Report> {
+) -> Result<Report, ReviewError> {
     let mut reader = CallReader::open(spec)?;
     let mut pipeline = Pipeline::new(
         VadConfig::default(),
@@ -29,10 +36,14 @@ pub fn review(
         stt,
         Backpressure::Wait,
     )
-    .context("cannot start speech-to-text")?;
+    .map_err(ReviewError::Stt)?;
     drive(&mut reader, &mut pipeline, |reader, block| {
         progress(block.pipeline.now_s(), reader.duration_s);
     });
     reader.check_not_empty()?;
-    Ok(pipeline.finish(reader.warnings()))
+    Ok(Report::from_call(
+        pipeline.finish(),
+        None,
+        reader.warnings(),
+    ))
 }

@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 
-use crate::event::{round_ms, PerSide, Side};
+use crate::event::{round3, PerSide, Side};
 use crate::vad::Turn;
 
 /// Turns shorter than this that start over the other side are backchannels, not interruptions.
@@ -145,24 +145,24 @@ impl TalkAccount {
         let prospect_s = total(&self.turns.prospect);
         let minutes = duration_s / 60.0;
         TalkFigures {
-            rep_s: round_ms(rep_s),
-            prospect_s: round_ms(prospect_s),
-            overlap_s: round_ms(self.overlap()),
+            rep_s: round3(rep_s),
+            prospect_s: round3(prospect_s),
+            overlap_s: round3(self.overlap()),
             rep_ratio: if rep_s + prospect_s > 0.0 {
                 (rep_s / (rep_s + prospect_s) * 10_000.0).round() / 10_000.0
             } else {
                 0.0
             },
             longest_monologue_s: PerSide {
-                rep: round_ms(self.longest_monologue(Side::Rep)),
-                prospect: round_ms(self.longest_monologue(Side::Prospect)),
+                rep: round3(self.longest_monologue(Side::Rep)),
+                prospect: round3(self.longest_monologue(Side::Prospect)),
             },
             interactivity_per_min: if minutes > 0.0 {
-                round_ms(self.switches() as f64 / minutes)
+                round3(self.switches() as f64 / minutes)
             } else {
                 0.0
             },
-            patience_s: round_ms(self.patience()),
+            patience_s: round3(self.patience()),
             interruptions: PerSide {
                 rep: self.interruptions(Side::Rep),
                 prospect: self.interruptions(Side::Prospect),

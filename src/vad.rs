@@ -6,7 +6,7 @@
 use earshot::Detector;
 
 pub const FRAME: usize = 256;
-pub const FRAME_S: f64 = FRAME as f64 / 16_000.0;
+pub const FRAME_S: f64 = FRAME as f64 / crate::resample::SPEECH_RATE_HZ as f64;
 
 /// Tuning of the turn tracker.
 #[derive(Debug, Clone, Copy)]

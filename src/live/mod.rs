@@ -14,20 +14,40 @@ pub mod status;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
-use anyhow::{Context, Result};
-
+use crate::capture::CaptureError;
 use crate::detect::DetectConfig;
-use crate::event::{round_ms, Side};
+use crate::event::{round3, Side};
 use crate::frontend::ChunkPolicy;
 use crate::pipeline::{Backpressure, Pipeline, SttSettings};
 use crate::report::{LiveStats, Report};
 use crate::source::drive;
+use crate::stt::engine::SttError;
 use crate::vad::VadConfig;
 
 use events::{EventLog, Running};
 use recorder::Recorder;
 use source::{LiveSource, Note};
 use status::Status;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    #[error("{}: cannot create the recording; check the directory exists and is writable", path.display())]
+    Recording {
+        path: PathBuf,
+        #[source]
+        source: hound::Error,
+    },
+    #[error("{}: cannot create the event log; check the directory exists and is writable", path.display())]
+    EventLog {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start speech-to-text")]
+    Stt(#[source] SttError),
+}
 
 pub struct ListenOptions {
     pub mic: Option<String>,
@@ -54,13 +74,13 @@ fn running(pipeline: &Pipeline, dropped_frames: u64) -> Running {
         (false, false) => None,
     };
     Running {
-        at_s: round_ms(now),
-        rep_s: round_ms(st.spoken_since(Side::Rep, 0.0)),
-        prospect_s: round_ms(st.spoken_since(Side::Prospect, 0.0)),
-        rep_ratio: round_ms(ratio(0.0)),
-        rep_ratio_5min: round_ms(ratio(now - 300.0)),
+        at_s: round3(now),
+        rep_s: round3(st.spoken_since(Side::Rep, 0.0)),
+        prospect_s: round3(st.spoken_since(Side::Prospect, 0.0)),
+        rep_ratio: round3(ratio(0.0)),
+        rep_ratio_5min: round3(ratio(now - 300.0)),
         speaking,
-        rep_turn_s: round_ms(st.open_since.rep.map_or(0.0, |s| now - s)),
+        rep_turn_s: round3(st.open_since.rep.map_or(0.0, |s| now - s)),
         stt_dropped_chunks: pipeline.dropped_chunks(),
         dropped_frames,
     }
@@ -75,16 +95,14 @@ pub fn listen(
     stt: Option<&SttSettings>,
     stop: &AtomicBool,
     status: &mut Status,
-) -> Result<Report> {
+) -> Result<Report, ListenError> {
     let mut recorder = opts
         .record
         .as_deref()
         .map(|p| {
-            Recorder::create(p).with_context(|| {
-                format!(
-                    "{}: cannot create the recording; check the directory exists and is writable",
-                    p.display()
-                )
+            Recorder::create(p).map_err(|source| ListenError::Recording {
+                path: p.to_path_buf(),
+                source,
             })
         })
         .transpose()?;
@@ -92,11 +110,9 @@ pub fn listen(
         .events
         .as_deref()
         .map(|p| {
-            EventLog::open(p).with_context(|| {
-                format!(
-                    "{}: cannot create the event log; check the directory exists and is writable",
-                    p.display()
-                )
+            EventLog::open(p).map_err(|source| ListenError::EventLog {
+                path: p.to_path_buf(),
+                source,
             })
         })
         .transpose()?;
@@ -107,7 +123,7 @@ pub fn listen(
         stt,
         Backpressure::Drop,
     )
-    .context("cannot start speech-to-text")?;
+    .map_err(ListenError::Stt)?;
 
     let mut source = LiveSource::open(
         opts.mic.as_deref(),
@@ -168,8 +184,8 @@ pub fn listen(
             ));
         }
     }
-    let mut report = pipeline.finish(Vec::new());
-    if let Some(stt) = report.stt.as_ref().filter(|s| s.dropped_chunks > 0) {
+    let call = pipeline.finish();
+    if let Some((_, stt)) = call.stt.as_ref().filter(|(_, s)| s.dropped_chunks > 0) {
         warnings.push(format!(
             "speech-to-text fell behind and skipped {} chunks; their words are missing from \
              the transcript (talk figures are complete)",
@@ -185,10 +201,10 @@ pub fn listen(
     for w in &warnings[live_warnings..] {
         status.note(&format!("warning: {w}"));
     }
-    report.live = Some(LiveStats {
+    let live = LiveStats {
         capture: summary.capture,
         audio_path_ms: summary.audio_path_ms,
-    });
-    report.warnings = warnings;
+    };
+    let report = Report::from_call(call, Some(live), warnings);
     Ok(report)
 }

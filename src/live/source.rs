@@ -15,7 +15,7 @@ use super::same_signal::SameSignal;
 use crate::align::Aligner;
 use crate::capture::side::{SideCapture, SideMsg};
 use crate::capture::{CaptureError, Role};
-use crate::event::{clock, round_ms, PerSide, Side};
+use crate::event::{clock, round3, PerSide, Side};
 use crate::report::CaptureStats;
 use crate::resample::{ResampleError, ToSpeechRate, SPEECH_RATE_HZ};
 use crate::source::CallSource;
@@ -187,7 +187,7 @@ impl SideStage {
             rate_hz: self.rate_hz,
             dropped_frames: self.capture.counters.dropped.load(Ordering::Relaxed),
             gap_s: (aligner.padded[side] as f64 / SPEECH_RATE * 10.0).round() / 10.0,
-            realigned_s: round_ms(aligner.trimmed[side] as f64 / SPEECH_RATE),
+            realigned_s: round3(aligner.trimmed[side] as f64 / SPEECH_RATE),
             reopened: self.opens.saturating_sub(1),
             moves: self.capture.counters.moves.load(Ordering::Relaxed),
             drift_ppm,

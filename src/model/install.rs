@@ -115,8 +115,8 @@ pub enum InstallError {
     Write { dir: String, source: std::io::Error },
     #[error("the converted model does not transcribe the check clip correctly (heard {heard:?}); nothing was installed")]
     Check { heard: String },
-    #[error("the converted model cannot be loaded ({0}); nothing was installed")]
-    Load(String),
+    #[error("the converted model cannot be loaded; nothing was installed")]
+    Load(#[source] crate::stt::engine::SttError),
     #[error("no models directory: pass --dir, or set HOME")]
     NoDir,
 }
@@ -410,8 +410,7 @@ pub fn wer(reference: &str, hyp: &str) -> f64 {
 
 /// Transcribes the check clip with the model at `path`; returns what it heard.
 fn check(path: &Path, threads: usize) -> Result<String, InstallError> {
-    let mut engine =
-        Engine::load(path, threads, None).map_err(|e| InstallError::Load(e.to_string()))?;
+    let mut engine = Engine::load(path, threads, None).map_err(InstallError::Load)?;
     let reader = hound::WavReader::new(CHECK_CLIP).expect("bundled clip is a valid WAV");
     let samples: Vec<f32> = reader
         .into_samples::<i16>()
@@ -419,7 +418,7 @@ fn check(path: &Path, threads: usize) -> Result<String, InstallError> {
         .collect();
     let heard = engine
         .transcribe(&samples)
-        .map_err(|e| InstallError::Load(e.to_string()))?
+        .map_err(InstallError::Load)?
         .text;
     if wer(CHECK_TEXT, &heard) > CHECK_MAX_WER {
         return Err(InstallError::Check { heard });

@@ -8,10 +8,12 @@ use whisper_rs::{
 };
 
 use super::filter;
+use crate::resample::SPEECH_RATE_HZ;
 
-pub const SAMPLE_RATE_HZ: usize = 16_000;
+/// Whisper's input rate is the pipeline's speech rate.
+const RATE: usize = SPEECH_RATE_HZ as usize;
 /// whisper.cpp refuses input shorter than a second, so shorter chunks are padded to this.
-const MIN_INPUT_SAMPLES: usize = SAMPLE_RATE_HZ * 105 / 100;
+const MIN_INPUT_SAMPLES: usize = RATE * 105 / 100;
 /// Encoder frames per second of audio (whisper's 1500 frames cover 30 s).
 const FRAMES_PER_S: f32 = 50.0;
 /// Encoder frames beyond the audio: too tight a window garbles the end of a chunk.
@@ -46,7 +48,7 @@ pub struct Engine {
 /// Whisper's encoder window for a chunk: 50 frames per second plus a margin (a 7 s clip is
 /// garbled at 256 frames and fine at 384), rounded up to a multiple of 32, at most 1500.
 pub fn audio_ctx_for(samples: usize) -> i32 {
-    let secs = samples as f32 / SAMPLE_RATE_HZ as f32;
+    let secs = samples as f32 / RATE as f32;
     let frames = (secs * FRAMES_PER_S + CTX_MARGIN_FRAMES).ceil() as i32;
     (((frames + 31) / 32) * 32).min(1500)
 }
@@ -114,7 +116,7 @@ impl Engine {
         params.set_suppress_nst(true);
         // Speech runs at most ~5 tokens a second; a cap stops whisper looping on short or
         // noisy chunks ("Right, right, right, ...").
-        params.set_max_tokens((samples.len() as f32 / SAMPLE_RATE_HZ as f32 * 6.0) as i32 + 10);
+        params.set_max_tokens((samples.len() as f32 / RATE as f32 * 6.0) as i32 + 10);
         // Temperature fallback re-decodes a chunk up to five times; on chunks of a few
         // seconds with a token cap it cost 5% of the time and gained no accuracy here.
         params.set_temperature_inc(0.0);
@@ -155,11 +157,11 @@ mod tests {
     #[test]
     fn audio_ctx_keeps_a_margin_over_50_frames_per_second() {
         for secs in [1.0f32, 3.0, 7.0, 10.0, 12.0] {
-            let ctx = audio_ctx_for((secs * SAMPLE_RATE_HZ as f32) as usize);
+            let ctx = audio_ctx_for((secs * RATE as f32) as usize);
             assert!(ctx as f32 >= secs * 50.0 + 32.0, "{secs} s -> {ctx}");
             assert_eq!(ctx % 32, 0);
         }
-        assert!(audio_ctx_for(7 * SAMPLE_RATE_HZ) >= 384);
-        assert_eq!(audio_ctx_for(40 * SAMPLE_RATE_HZ), 1500);
+        assert!(audio_ctx_for(7 * RATE) >= 384);
+        assert_eq!(audio_ctx_for(40 * RATE), 1500);
     }
 }
