@@ -1,10 +1,11 @@
 //! twoears: a local, private listening monitor for sales calls.
 //!
-//! The modules follow the data flow: `input` (decode) or `capture` (live devices) -> `resample` -> `echo` -> `vad`
-//! -> `frontend` (turns and speech chunks) -> `stt` -> `detect` (rules) -> `talk` and
-//! `report`; `pipeline` wires the stages, `review` feeds it from a recording,
-//! `live` from the devices (with alignment, recording, event log and status line), `model`
-//! converts and installs Whisper models, `cli` and `commands` face the user.
+//! The modules follow the data flow: a call source, `input` (a recording) or `live` (the
+//! devices of `capture`), hands `source::drive` aligned 16 kHz blocks (`align`,
+//! `resample`); the `pipeline` runs `echo` -> `vad` -> `frontend` (turns and speech chunks)
+//! -> `stt` -> `detect` (rules) and `talk`; `report` builds the call report. `review` is
+//! file mode, `model` converts and installs Whisper models, `cli` and `commands` face the
+//! user.
 
 pub mod align;
 pub mod capture;

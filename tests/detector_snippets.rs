@@ -3,7 +3,7 @@
 //! turn, and of trigger detection in the prospect's turns. Prints both; each must stay at
 //! or above 0.9.
 
-use twoears::detect::{language, trigger, AlertKind, DetectConfig, Detector};
+use twoears::detect::{text, trigger, AlertKind, DetectConfig, Detector};
 use twoears::event::{Event, Segment, Side};
 use twoears::vad::Turn;
 
@@ -55,7 +55,7 @@ fn has_trigger(s: &Snippet) -> bool {
     s.lines
         .iter()
         .filter(|(who, _)| who == "P")
-        .flat_map(|(_, text)| language::sentences(text))
+        .flat_map(|(_, text)| text::sentences(text))
         .any(|x| trigger::trigger(&x).is_some())
 }
 

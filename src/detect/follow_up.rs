@@ -5,7 +5,8 @@
 
 use serde::Serialize;
 
-use super::language::{is_question, normalise, sentences, Phrases};
+use super::language::Phrases;
+use super::text::{is_question, normalise, sentences};
 use super::{Alert, AlertKind};
 use crate::event::{Segment, Side};
 

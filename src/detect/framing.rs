@@ -3,7 +3,7 @@
 //! as the subject of a capability verb, offers and calls to action, customer results,
 //! prices, benefits addressed to "you". The reasons that scored are the evidence.
 
-use super::language::normalise;
+use super::text::{has, normalise};
 
 /// A sentence presents the product at this score.
 const THRESHOLD: f32 = 1.0;
@@ -311,10 +311,6 @@ const RECAP: &[&str] = &[
     "let me make sure",
     "to recap",
 ];
-
-fn has(norm: &str, phrase: &str) -> bool {
-    norm.contains(&format!(" {phrase} "))
-}
 
 fn agentive(w: &str) -> bool {
     let one = w.strip_suffix('s').unwrap_or(w);

@@ -10,6 +10,7 @@ pub mod no_questions;
 pub mod pitch;
 pub mod rules;
 pub mod talk_rules;
+pub mod text;
 pub mod trigger;
 
 use serde::Serialize;
@@ -136,12 +137,7 @@ impl CallState {
         self.segments
             .iter()
             .filter(|s| s.side == Side::Rep)
-            .map(|s| {
-                language::sentences(&s.text)
-                    .iter()
-                    .filter(|x| pred(x))
-                    .count() as u32
-            })
+            .map(|s| text::sentences(&s.text).iter().filter(|x| pred(x)).count() as u32)
             .sum()
     }
 }
@@ -240,6 +236,6 @@ impl Detector {
 
     /// Questions the rep asked, from the transcript.
     pub fn rep_questions(&self) -> u32 {
-        self.state.rep_sentences(language::is_question)
+        self.state.rep_sentences(text::is_question)
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::language::{is_question, sentences};
+use super::text::{is_question, sentences};
 use super::{Alert, AlertKind, CallState};
 use crate::event::{clock, Side};
 

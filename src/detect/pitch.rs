@@ -4,7 +4,8 @@
 
 use serde::Serialize;
 
-use super::language::{self, is_open_question, is_question, Phrases};
+use super::language::Phrases;
+use super::text::{self, is_open_question, is_question};
 use super::{Alert, AlertKind, CallState};
 use crate::event::{Segment, Side};
 
@@ -53,16 +54,10 @@ fn open_trigger(
             break;
         }
         match seg.side {
-            Side::Rep
-                if language::sentences(&seg.text)
-                    .iter()
-                    .any(|s| is_question(s)) =>
-            {
-                return None
-            }
+            Side::Rep if text::sentences(&seg.text).iter().any(|s| is_question(s)) => return None,
             Side::Rep => {}
             Side::Prospect => {
-                for sentence in language::sentences(&seg.text).iter().rev() {
+                for sentence in text::sentences(&seg.text).iter().rev() {
                     if let Some(t) = phrases.trigger(sentence) {
                         return Some((sentence.clone(), t));
                     }
@@ -81,7 +76,7 @@ fn invited(state: &CallState, phrases: &Phrases) -> bool {
         .rev()
         .take_while(|s| s.side == Side::Prospect)
         .any(|s| {
-            language::sentences(&s.text)
+            text::sentences(&s.text)
                 .iter()
                 .any(|x| phrases.invitation(x))
         })
@@ -111,7 +106,7 @@ impl PitchRule {
             return None;
         }
         // The rep's declarative sentences that present the product; questions do not count.
-        let (sentence, framing) = language::sentences(&seg.text)
+        let (sentence, framing) = text::sentences(&seg.text)
             .into_iter()
             .filter(|s| !is_question(s))
             .find_map(|s| self.phrases.product_framing(&s).map(|f| (s, f)))?;

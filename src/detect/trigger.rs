@@ -4,7 +4,7 @@
 //! a tool of the trade), absence ("we don't have ...", "nobody ..."), and the vocabulary of
 //! complaint.
 
-use super::language::{is_question, normalise};
+use super::text::{has, is_question, normalise};
 
 /// Verbs of how a team works.
 const USE_VERBS: &[&str] = &[
@@ -191,10 +191,6 @@ const STOCK: &[&str] = &[
     "no issue",
     "no issues",
 ];
-
-fn has(norm: &str, phrase: &str) -> bool {
-    norm.contains(&format!(" {phrase} "))
-}
 
 /// What kind of trigger a prospect sentence carries, if any.
 pub fn trigger(sentence: &str) -> Option<&'static str> {
