@@ -472,7 +472,7 @@ fn a_capture_the_server_moves_elsewhere_is_moved_back() {
     let Some(pulse) = Pulse::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let l = pulse.listen(
-        &["--no-stt", "--duration", "6", "-q", "--json", "r.json"],
+        &["--no-stt", "--duration", "10", "-q", "--json", "r.json"],
         dir.path(),
     );
     let pid = l.child.id();
@@ -482,7 +482,8 @@ fn a_capture_the_server_moves_elsewhere_is_moved_back() {
         .0;
     let mic = stream(&pulse, pid, "twoears: microphone").expect("our mic capture");
     pulse.pactl(&["move-source-output", &output, "virtmic"]);
-    l.wait_for("moved it back", Duration::from_secs(3));
+    // PipeWire may take a few seconds to answer while WirePlumber relinks the graph.
+    l.wait_for("moved it back", Duration::from_secs(8));
     assert_eq!(
         stream(&pulse, pid, "twoears: call audio"),
         Some((output, "callsink.monitor".into())),
