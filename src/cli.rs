@@ -108,7 +108,8 @@ fn positive_seconds(s: &str) -> Result<f64, String> {
 
 #[derive(Debug, Args)]
 pub struct SttArgs {
-    /// Whisper model (ggml file); default: $TWOEARS_MODEL, then the installed tiny.en.
+    /// Whisper model: an installed model's name (tiny.en, base) or a ggml file; default:
+    /// $TWOEARS_MODEL, then the installed tiny.en.
     #[arg(long, value_name = "PATH")]
     pub model: Option<PathBuf>,
     /// Skip speech-to-text: talk figures and talk alerts only.

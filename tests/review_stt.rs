@@ -37,6 +37,36 @@ fn real_human_speech_is_transcribed_on_the_rep_side() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let r = report(&json);
+    assert_eq!(r["model"], "tiny.en");
+    // An installed model is named as well as given by path; an unknown name is one line.
+    let by_name = dir.path().join("by-name.json");
+    let out = twoears(
+        &[
+            "review",
+            "-q",
+            "--model",
+            "tiny.en",
+            "--json",
+            by_name.to_str().unwrap(),
+            "--rep",
+            jfk.to_str().unwrap(),
+            "--prospect",
+            silence.to_str().unwrap(),
+        ],
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(report(&by_name)["segments"], r["segments"]);
+    let out = twoears(
+        &["review", "--model", "no-such-model", jfk.to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("twoears model install no-such-model") && err.trim().lines().count() == 1,
+        "{err}"
+    );
     let segs = r["segments"].as_array().unwrap();
     assert!(
         segs.iter().all(|s| s["side"] == "rep"),

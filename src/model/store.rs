@@ -73,6 +73,13 @@ pub enum FindError {
     EnvMissing(String),
     #[error("no Whisper model found (looked in {looked}); install one with `twoears model install`, or run with --no-stt")]
     NotInstalled { looked: String },
+    #[error("no installed model named {name:?} (looked in {looked}); install it with `twoears model install {name}`, or pass the path of a ggml model file")]
+    UnknownName { name: String, looked: String },
+}
+
+/// Whether `--model` names an installed model (`base`, `tiny.en`) rather than a file.
+fn is_name(value: &Path) -> bool {
+    value.components().count() == 1 && value.extension().is_none_or(|e| e != "bin")
 }
 
 /// Finds the model a run should use, in the documented order.
@@ -80,12 +87,33 @@ pub enum FindError {
 /// # Errors
 /// An explicit path or `$TWOEARS_MODEL` that does not exist, or no model anywhere.
 pub fn find(explicit: Option<&Path>, name: &str) -> Result<PathBuf, FindError> {
+    let dirs: Vec<PathBuf> = [checkout_models_dir(), user_models_dir()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let looked = || {
+        dirs.iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let installed = |name: &str| {
+        dirs.iter()
+            .map(|d| d.join(file_name(name)))
+            .find(|p| p.is_file())
+    };
     if let Some(p) = explicit {
-        return if p.is_file() {
-            Ok(p.to_path_buf())
-        } else {
-            Err(FindError::Missing(p.display().to_string()))
-        };
+        if p.is_file() {
+            return Ok(p.to_path_buf());
+        }
+        if is_name(p) {
+            let name = p.to_string_lossy();
+            return installed(&name).ok_or_else(|| FindError::UnknownName {
+                name: name.into_owned(),
+                looked: looked(),
+            });
+        }
+        return Err(FindError::Missing(p.display().to_string()));
     }
     if let Some(p) = std::env::var_os("TWOEARS_MODEL").filter(|v| !v.is_empty()) {
         let p = PathBuf::from(p);
@@ -95,23 +123,7 @@ pub fn find(explicit: Option<&Path>, name: &str) -> Result<PathBuf, FindError> {
             Err(FindError::EnvMissing(p.display().to_string()))
         };
     }
-    let dirs: Vec<PathBuf> = [checkout_models_dir(), user_models_dir()]
-        .into_iter()
-        .flatten()
-        .collect();
-    for d in &dirs {
-        let p = d.join(file_name(name));
-        if p.is_file() {
-            return Ok(p);
-        }
-    }
-    Err(FindError::NotInstalled {
-        looked: dirs
-            .iter()
-            .map(|d| d.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
-    })
+    installed(name).ok_or_else(|| FindError::NotInstalled { looked: looked() })
 }
 
 /// Installed models in `dir`: (model path, manifest if present).
@@ -149,6 +161,20 @@ mod tests {
         assert!(err.to_string().contains("/nonexistent/ggml.bin"));
         let f = tempfile::NamedTempFile::new().unwrap();
         assert_eq!(find(Some(f.path()), DEFAULT_MODEL).unwrap(), f.path());
+    }
+
+    #[test]
+    fn a_bare_name_is_an_installed_model_not_a_file() {
+        assert!(is_name(Path::new("base")));
+        assert!(is_name(Path::new("tiny.en")));
+        assert!(!is_name(Path::new("ggml-base.bin")));
+        assert!(!is_name(Path::new("models/base")));
+        let err = find(Some(Path::new("no-such-model")), DEFAULT_MODEL).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("twoears model install no-such-model"),
+            "{err}"
+        );
     }
 
     #[test]
