@@ -32,11 +32,12 @@ pub struct ChunkPolicy {
 }
 
 impl ChunkPolicy {
-    /// Review: long chunks, which whisper transcribes best and fastest.
+    /// Review: long chunks, which whisper transcribes best and fastest, cut at a real
+    /// pause between phrases (a cut inside a word loses the words around it).
     pub const REVIEW: Self = Self {
         soft_s: 6.0,
-        hard_s: 10.0,
-        pause_s: 0.0,
+        hard_s: 20.0,
+        pause_s: 0.2,
     };
     /// Live: cut at the first pause between phrases, so a pitch reaches the detector a
     /// second or two after it was said rather than at the end of a long turn.
@@ -302,6 +303,27 @@ mod tests {
         assert_eq!(live.len(), 2, "{live:?}");
         assert!((live[0] - 6.0).abs() < 0.05 && (live[1] - 12.0).abs() < 0.05);
         let review = cuts(ChunkPolicy::REVIEW, &[(13.0, true)]);
-        assert_eq!(review.len(), 1);
+        assert!(
+            review.is_empty(),
+            "review waits for a pause up to 20 s: {review:?}"
+        );
+        let review = cuts(ChunkPolicy::REVIEW, &[(41.0, true)]);
+        assert_eq!(review.len(), 2, "{review:?}");
+        assert!((review[0] - 20.0).abs() < 0.05 && (review[1] - 40.0).abs() < 0.05);
+    }
+
+    #[test]
+    fn review_chunks_end_at_a_pause_not_inside_a_word() {
+        // A 16 ms unvoiced frame inside a word (a stop consonant) is no place to cut.
+        let speech = [
+            (6.5, true),
+            (0.05, false),
+            (1.0, true),
+            (0.3, false), // between sentences
+            (2.0, true),
+        ];
+        let review = cuts(ChunkPolicy::REVIEW, &speech);
+        assert_eq!(review.len(), 1, "{review:?}");
+        assert!((review[0] - 7.75).abs() < 0.05, "cut at {review:?}");
     }
 }

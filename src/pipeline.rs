@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
 use crate::detect::{Alert, CallState, DetectConfig, Detector};
-use crate::event::{round3, Chunk, Event, Segment};
+use crate::event::{round3, Chunk, Event, PerSide, Segment};
 use crate::frontend::{ChunkPolicy, FrontEnd};
 use crate::report::{CallRecord, SttStats};
 use crate::resample::SPEECH_RATE_HZ;
@@ -67,9 +67,16 @@ fn spawn_worker(settings: &SttSettings) -> Result<Worker, SttError> {
                 audio_s: 0.0,
                 busy_s: 0.0,
             };
+            // What each side said last: the next chunk's context.
+            let mut said = PerSide::<String>::default();
             for chunk in chunk_rx {
                 let started = Instant::now();
-                let result = engine.transcribe(&chunk.samples);
+                let result = engine.transcribe(&chunk.samples, &said[chunk.side]);
+                if let Ok(h) = &result {
+                    if !h.text.is_empty() {
+                        said[chunk.side].clone_from(&h.text);
+                    }
+                }
                 stats.busy_s += started.elapsed().as_secs_f64();
                 stats.chunks += 1;
                 stats.audio_s += chunk.samples.len() as f64 / f64::from(SPEECH_RATE_HZ);

@@ -417,7 +417,7 @@ fn check(path: &Path, threads: usize) -> Result<String, InstallError> {
         .map(|s| s.unwrap_or(0) as f32 / 32768.0)
         .collect();
     let heard = engine
-        .transcribe(&samples)
+        .transcribe(&samples, "")
         .map_err(InstallError::Load)?
         .text;
     if wer(CHECK_TEXT, &heard) > CHECK_MAX_WER {

@@ -42,8 +42,13 @@ pub struct Engine {
     threads: i32,
     language: Option<String>,
     pad: Vec<f32>,
+    /// The previous words of the same speaker, as whisper's prompt tokens.
+    prompt: Vec<std::ffi::c_int>,
     model_name: String,
 }
+
+/// Tokens of the previous text given as context: enough for a sentence or two.
+const PROMPT_TOKENS: usize = 48;
 
 /// Whisper's encoder window for a chunk: 50 frames per second plus a margin (a 7 s clip is
 /// garbled at 256 frames and fine at 384), rounded up to a multiple of 32, at most 1500.
@@ -84,6 +89,7 @@ impl Engine {
             threads: threads.max(1) as i32,
             language: language.map(str::to_owned),
             pad: Vec::with_capacity(MIN_INPUT_SAMPLES),
+            prompt: Vec::with_capacity(PROMPT_TOKENS),
             model_name,
         })
     }
@@ -92,11 +98,20 @@ impl Engine {
         &self.model_name
     }
 
-    /// Transcribes one chunk of 16 kHz mono audio (at most 30 s).
+    /// Transcribes one chunk of 16 kHz mono audio (at most 30 s). `context` is what the
+    /// same speaker said just before (the previous chunk's text): with it, a chunk that
+    /// starts mid-thought is heard as the continuation it is.
     ///
     /// # Errors
     /// whisper.cpp reported a failure for this chunk; the caller logs it and goes on.
-    pub fn transcribe(&mut self, samples: &[f32]) -> Result<Heard, SttError> {
+    pub fn transcribe(&mut self, samples: &[f32], context: &str) -> Result<Heard, SttError> {
+        self.prompt.clear();
+        if !context.is_empty() {
+            if let Ok(tokens) = self._ctx.tokenize(context, 4 * PROMPT_TOKENS) {
+                let from = tokens.len().saturating_sub(PROMPT_TOKENS);
+                self.prompt.extend_from_slice(&tokens[from..]);
+            }
+        }
         let input = if samples.len() < MIN_INPUT_SAMPLES {
             self.pad.clear();
             self.pad.extend_from_slice(samples);
@@ -110,6 +125,7 @@ impl Engine {
         params.set_audio_ctx(audio_ctx_for(input.len()));
         params.set_language(Some(self.language.as_deref().unwrap_or("en")));
         params.set_no_context(true);
+        params.set_tokens(&self.prompt);
         params.set_no_timestamps(true);
         params.set_single_segment(true);
         params.set_suppress_blank(true);

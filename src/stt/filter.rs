@@ -87,7 +87,7 @@ fn drop_restarted_tail(text: &str) -> String {
     let (done, tail) = trimmed.split_at(cut + 1);
     let key = |s: &str| normalise(s);
     let tail_key = key(tail);
-    if tail_key.is_empty() || tail_key.split(' ').count() > 4 {
+    if tail_key.is_empty() {
         return text.to_string();
     }
     let tail_words: Vec<&str> = tail_key.split(' ').collect();
@@ -161,6 +161,13 @@ mod tests {
         assert_eq!(
             keep("The horizon seems extremely distant. The horizon", 0.0),
             Some("The horizon seems extremely distant.".into())
+        );
+        assert_eq!(
+            keep(
+                "The chasing is what eats our week. The chasing is what eats our",
+                0.0
+            ),
+            Some("The chasing is what eats our week.".into())
         );
         // An unfinished sentence of its own is kept: the chunk was cut mid-phrase.
         assert_eq!(
