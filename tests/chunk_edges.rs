@@ -79,23 +79,7 @@ fn speech_transcribed_in_chunks_loses_and_repeats_no_words() {
 
     // In chunks: the call reviewed as a rep who speaks and a prospect who listens.
     let json = dir.path().join("r.json");
-    let out = twoears(
-        &[
-            "review",
-            "-q",
-            "--model",
-            model.to_str().unwrap(),
-            "--json",
-            json.to_str().unwrap(),
-            "--rep",
-            rep.to_str().unwrap(),
-            "--prospect",
-            silence.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let r = report(&json);
+    let r = review_sides(dir.path(), model.to_str().unwrap(), &rep, &silence, &json);
     let segments: Vec<&str> = r["segments"]
         .as_array()
         .unwrap()

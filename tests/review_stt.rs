@@ -13,50 +13,14 @@ fn real_human_speech_is_transcribed_on_the_rep_side() {
     let dir = tempfile::tempdir().unwrap();
     let jfk = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/jfk.wav");
     let silence = dir.path().join("silence.wav");
-    run_ok(
-        std::process::Command::new("sox")
-            .arg(&jfk)
-            .arg(&silence)
-            .args(["vol", "0"]),
-    );
+    silence_like(&jfk, &silence);
     let json = dir.path().join("r.json");
-    let out = twoears(
-        &[
-            "review",
-            "-q",
-            "--model",
-            model.to_str().unwrap(),
-            "--json",
-            json.to_str().unwrap(),
-            "--rep",
-            jfk.to_str().unwrap(),
-            "--prospect",
-            silence.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let r = report(&json);
-    assert_eq!(r["model"], "tiny.en");
+    let r = review_sides(dir.path(), model.to_str().unwrap(), &jfk, &silence, &json);
     // An installed model is named as well as given by path; an unknown name is one line.
     let by_name = dir.path().join("by-name.json");
-    let out = twoears(
-        &[
-            "review",
-            "-q",
-            "--model",
-            "tiny.en",
-            "--json",
-            by_name.to_str().unwrap(),
-            "--rep",
-            jfk.to_str().unwrap(),
-            "--prospect",
-            silence.to_str().unwrap(),
-        ],
-        Path::new(env!("CARGO_MANIFEST_DIR")),
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(report(&by_name)["segments"], r["segments"]);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let named = review_sides(root, "tiny.en", &jfk, &silence, &by_name);
+    assert_eq!(named["segments"], r["segments"]);
     let out = twoears(
         &["review", "--model", "no-such-model", jfk.to_str().unwrap()],
         dir.path(),

@@ -85,6 +85,39 @@ pub fn call(dir: &Path, rep: &str, prospect: &str) -> (PathBuf, f64, f64) {
     (out, dr, dp)
 }
 
+/// A file of the same length as `src`, silent: the side of a call that says nothing.
+pub fn silence_like(src: &Path, dst: &Path) {
+    run_ok(Command::new("sox").arg(src).arg(dst).args(["vol", "0"]));
+}
+
+/// Reviews `rep` against `prospect` with `model` (a path, or an installed model's name),
+/// from `cwd`; returns the report written to `json`.
+pub fn review_sides(
+    cwd: &Path,
+    model: &str,
+    rep: &Path,
+    prospect: &Path,
+    json: &Path,
+) -> serde_json::Value {
+    let out = twoears(
+        &[
+            "review",
+            "-q",
+            "--model",
+            model,
+            "--json",
+            json.to_str().unwrap(),
+            "--rep",
+            rep.to_str().unwrap(),
+            "--prospect",
+            prospect.to_str().unwrap(),
+        ],
+        cwd,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    report(json)
+}
+
 pub fn report(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("report written"))
         .expect("report is JSON")
