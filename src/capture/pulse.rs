@@ -24,11 +24,20 @@ pub struct Capture {
     pub rate_hz: u32,
 }
 
+/// How long closing a stream may wait for the server.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
 impl Drop for Capture {
     fn drop(&mut self) {
         if let Some(s) = self.stream.take() {
-            // Bounded: a server that went away answers at once with an error.
-            let _ = block_on(s.delete());
+            // A server that went away answers at once; one that hangs must not hang the
+            // end of the call, so the close gets a deadline (and its thread is left).
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = block_on(s.delete());
+                let _ = tx.send(());
+            });
+            let _ = rx.recv_timeout(CLOSE_TIMEOUT);
         }
         let _ = &self.client;
     }

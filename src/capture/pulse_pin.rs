@@ -132,6 +132,14 @@ impl Pin {
             .map(|o| (o.index, o.source_index)))
     }
 
+    /// Whether the server has a source named `name`.
+    ///
+    /// # Errors
+    /// The control connection failed.
+    pub fn has_source(&mut self, name: &str) -> Result<bool, PinError> {
+        Ok(self.source(None, Some(name))?.is_some())
+    }
+
     /// Finds our stream and, when the server moved it off `source` and `correct` holds,
     /// moves it back.
     ///

@@ -229,6 +229,19 @@ mod backend {
         counters: &Arc<Counters>,
         origin: Instant,
     ) -> Result<(Stream, HeapCons<f32>, u32), CaptureError> {
+        // Ask on our own connection first: the stream's client cannot be shut down once
+        // connected, so a reopen that fails after connecting would leave it behind.
+        let present = Pin::connect(role).and_then(|mut p| p.has_source(name));
+        match present {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(CaptureError::Open {
+                    device: name.to_string(),
+                    cause: "the sound server has no such device (now)".into(),
+                })
+            }
+            Err(e) => return Err(CaptureError::NoServer(e.to_string())),
+        }
         let counters = counters.clone();
         let (capture, ring) = pulse::open(name, role, PERIOD_S, START_TIMEOUT, move |rate| {
             let (mut feed, ring) = Feed::new(rate, &counters, origin);

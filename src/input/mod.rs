@@ -317,11 +317,14 @@ impl CallSource for CallReader {
         // A side whose file has ended is padded with silence while the other goes on.
         let live = PerSide::from_fn(|s| !self.side_ended(s));
         if self.files.len() == 2 && !self.padded {
+            // What the call goes on with: the shortest live side, or the longest queue
+            // when both files ended in this block.
             let n = Side::BOTH
                 .into_iter()
                 .filter(|&s| live[s])
                 .map(|s| self.aligned.queued(s))
-                .min();
+                .min()
+                .or_else(|| Side::BOTH.into_iter().map(|s| self.aligned.queued(s)).max());
             let short = Side::BOTH
                 .into_iter()
                 .find(|&s| !live[s] && n.is_some_and(|n| self.aligned.queued(s) < n));

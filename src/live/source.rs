@@ -301,7 +301,8 @@ impl CallSource for LiveSource<'_> {
             return false;
         }
         let call_s = self.call_s();
-        if self.stop.load(Ordering::Relaxed) || self.duration_s.is_some_and(|d| call_s >= d) {
+        let due_cap = self.duration_s.map(|d| (d * SPEECH_RATE).ceil() as u64);
+        if self.stop.load(Ordering::Relaxed) || due_cap.is_some_and(|cap| self.aligner.fed >= cap) {
             // The call is over: what is still queued belongs to it.
             let wall_s = self.origin.elapsed().as_secs_f64();
             for s in Side::BOTH {
@@ -332,8 +333,8 @@ impl CallSource for LiveSource<'_> {
             stage.check(now_ns, call_s, &mut self.notes);
         }
         let mut due = ((wall_s - WALL_LAG_S).max(0.0) * SPEECH_RATE) as u64;
-        if let Some(d) = self.duration_s {
-            due = due.min((d * SPEECH_RATE) as u64);
+        if let Some(cap) = due_cap {
+            due = due.min(cap);
         }
         let live = self.sides.map(|s| s.live);
         let out = self.aligner.pull(live, due);
