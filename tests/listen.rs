@@ -472,7 +472,7 @@ fn a_capture_the_server_moves_elsewhere_is_moved_back() {
     let Some(pulse) = Pulse::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let l = pulse.listen(
-        &["--no-stt", "--duration", "10", "-q", "--json", "r.json"],
+        &["--no-stt", "--duration", "16", "-q", "--json", "r.json"],
         dir.path(),
     );
     let pid = l.child.id();
@@ -481,9 +481,23 @@ fn a_capture_the_server_moves_elsewhere_is_moved_back() {
         .expect("our capture of the output monitor")
         .0;
     let mic = stream(&pulse, pid, "twoears: microphone").expect("our mic capture");
-    pulse.pactl(&["move-source-output", &output, "virtmic"]);
-    // PipeWire may take a few seconds to answer while WirePlumber relinks the graph.
-    l.wait_for("moved it back", Duration::from_secs(8));
+    // WirePlumber under load can drop a move request (the stream stays where it was and
+    // nothing moved it back): ask again, as a user would, until the server acts on it.
+    let mut asked: u64 = 0;
+    let start = std::time::Instant::now();
+    while !l.stderr().contains("moved it back") {
+        let waited = start.elapsed();
+        assert!(
+            waited < Duration::from_secs(12),
+            "no \"moved it back\" after {asked} move requests; stderr:\n{}",
+            l.stderr()
+        );
+        if waited >= Duration::from_secs(3 * asked) {
+            pulse.pactl(&["move-source-output", &output, "virtmic"]);
+            asked += 1;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert_eq!(
         stream(&pulse, pid, "twoears: call audio"),
         Some((output, "callsink.monitor".into())),
@@ -497,7 +511,11 @@ fn a_capture_the_server_moves_elsewhere_is_moved_back() {
     let f = l.wait(Duration::from_secs(20));
     assert_eq!(f.code, Some(0), "{}", f.stderr);
     let r = json(&dir.path().join("r.json"));
-    assert_eq!(capture(&r, "prospect")["moves"], 1, "{r}");
+    let moves = capture(&r, "prospect")["moves"].as_u64().unwrap();
+    assert!(
+        (1..=asked).contains(&moves),
+        "{moves} moves for {asked} requests: {r}"
+    );
     assert_eq!(capture(&r, "rep")["moves"], 0, "{r}");
 }
 
