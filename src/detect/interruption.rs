@@ -136,6 +136,7 @@ mod tests {
             open_since: PerSide::new(open[0], open[1]),
             now_s,
             segments: Vec::new(),
+            readings: Vec::new(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! An alert's `at_s` is the call time at which a live monitor would raise it. The talk
 //! rules read only VAD events, so they never wait for speech-to-text.
 
+pub mod acts;
 pub mod follow_up;
 pub mod framing;
 pub mod interruption;
@@ -13,10 +14,13 @@ pub mod talk_rules;
 pub mod text;
 pub mod trigger;
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::event::{Event, PerSide, Segment, Side};
 use crate::talk::TalkAccount;
+use acts::{Act, ActReader, Reading};
 
 /// Every rule's switches and thresholds, as the rules file names them; the defaults are
 /// `rules.example.toml`.
@@ -28,8 +32,10 @@ pub struct DetectConfig {
     pub no_questions: no_questions::NoQuestionsConfig,
     pub interruption: interruption::InterruptionConfig,
     pub follow_up_missed: follow_up::FollowUpConfig,
-    /// Phrases that extend the built-in language features.
+    /// Phrases that extend the built-in language features (the word-list reader).
     pub phrases: language::Phrases,
+    /// Example sentences that extend the act classifier's labelled ones.
+    pub examples: Vec<(Act, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -69,6 +75,7 @@ impl Default for DetectConfig {
             interruption: interruption::InterruptionConfig::default(),
             follow_up_missed: follow_up::FollowUpConfig::default(),
             phrases: language::Phrases::default(),
+            examples: Vec::new(),
         }
     }
 }
@@ -112,6 +119,8 @@ pub struct CallState {
     pub open_since: PerSide<Option<f64>>,
     pub now_s: f64,
     pub segments: Vec<Segment>,
+    /// Each segment's sentences, read into acts (parallel to `segments`).
+    pub readings: Vec<Vec<Reading>>,
 }
 
 impl CallState {
@@ -132,18 +141,25 @@ impl CallState {
         (rep + prospect > 0.0).then(|| rep / (rep + prospect))
     }
 
-    /// Sentences of the rep's transcript so far that satisfy `pred`.
-    pub fn rep_sentences(&self, pred: impl Fn(&str) -> bool) -> u32 {
+    /// Sentences of the rep's transcript so far whose act satisfies `pred`.
+    pub fn rep_acts(&self, pred: impl Fn(Act) -> bool) -> u32 {
+        self.read_segments()
+            .filter(|(s, _)| s.side == Side::Rep)
+            .map(|(_, r)| r.iter().filter(|x| pred(x.act)).count() as u32)
+            .sum()
+    }
+
+    /// Segments with their readings, oldest first.
+    pub fn read_segments(&self) -> impl DoubleEndedIterator<Item = (&Segment, &[Reading])> + '_ {
         self.segments
             .iter()
-            .filter(|s| s.side == Side::Rep)
-            .map(|s| text::sentences(&s.text).iter().filter(|x| pred(x)).count() as u32)
-            .sum()
+            .zip(self.readings.iter().map(Vec::as_slice))
     }
 }
 
 pub struct Detector {
     pub state: CallState,
+    reader: Arc<ActReader>,
     talk_ratio: Option<talk_rules::TalkRatio>,
     monologue: Option<talk_rules::Monologue>,
     pitch: Option<pitch::PitchRule>,
@@ -154,14 +170,24 @@ pub struct Detector {
 }
 
 impl Detector {
+    /// A detector that reads acts with the word lists (tests of single rules).
     pub fn new(cfg: DetectConfig) -> Self {
+        let words = ActReader::Words(acts::words::WordReader {
+            phrases: cfg.phrases.clone(),
+        });
+        Self::with_reader(cfg, Arc::new(words))
+    }
+
+    pub fn with_reader(cfg: DetectConfig, reader: Arc<ActReader>) -> Self {
         Self {
             state: CallState {
                 talk: TalkAccount::default(),
                 open_since: PerSide::default(),
                 now_s: 0.0,
                 segments: Vec::new(),
+                readings: Vec::new(),
             },
+            reader,
             talk_ratio: cfg
                 .talk_ratio
                 .enabled
@@ -173,7 +199,7 @@ impl Detector {
             pitch: cfg
                 .pitch
                 .enabled
-                .then(|| pitch::PitchRule::new(cfg.pitch.clone(), cfg.phrases.clone())),
+                .then(|| pitch::PitchRule::new(cfg.pitch.clone())),
             no_questions: cfg
                 .no_questions
                 .enabled
@@ -182,9 +208,10 @@ impl Detector {
                 .interruption
                 .enabled
                 .then(|| interruption::Interruption::new(cfg.interruption.clone())),
-            follow_up: cfg.follow_up_missed.enabled.then(|| {
-                follow_up::FollowUp::new(cfg.follow_up_missed.clone(), cfg.phrases.clone())
-            }),
+            follow_up: cfg
+                .follow_up_missed
+                .enabled
+                .then(|| follow_up::FollowUp::new(cfg.follow_up_missed.clone())),
             alerts: Vec::new(),
         }
     }
@@ -218,17 +245,22 @@ impl Detector {
                 segment,
                 available_s,
             } => {
+                let read: Vec<Reading> = text::sentences(&segment.text)
+                    .iter()
+                    .map(|s| self.reader.read(segment.side, s))
+                    .collect();
                 let pitch = self
                     .pitch
                     .as_mut()
-                    .and_then(|r| r.on_segment(&self.state, segment, *available_s));
+                    .and_then(|r| r.on_segment(&self.state, segment, &read, *available_s));
                 // A pitch is its own alert; the missed follow-up would only repeat it.
                 let follow_up = self
                     .follow_up
                     .as_mut()
-                    .and_then(|r| r.on_segment(segment, *available_s, pitch.is_some()));
+                    .and_then(|r| r.on_segment(segment, &read, *available_s, pitch.is_some()));
                 self.alerts.extend(pitch.into_iter().chain(follow_up));
                 self.state.segments.push(segment.clone());
+                self.state.readings.push(read);
             }
         }
         &self.alerts[before..]
@@ -236,6 +268,11 @@ impl Detector {
 
     /// Questions the rep asked, from the transcript.
     pub fn rep_questions(&self) -> u32 {
-        self.state.rep_sentences(text::is_question)
+        self.state.rep_acts(Act::is_question)
+    }
+
+    /// Which reader turns sentences into acts.
+    pub fn reader(&self) -> &ActReader {
+        &self.reader
     }
 }

@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 
-use super::text::{is_question, sentences};
 use super::{Alert, AlertKind, CallState};
 use crate::event::{clock, Side};
 
@@ -50,18 +49,17 @@ impl NoQuestions {
         self.next_check_s = now + 1.0;
         let lo = now - self.cfg.window_s;
         let rep_segments: Vec<_> = state
-            .segments
-            .iter()
-            .filter(|s| s.side == Side::Rep && s.end_s > lo)
+            .read_segments()
+            .filter(|(s, _)| s.side == Side::Rep && s.end_s > lo)
             .collect();
         // Without a transcript of the rep in the window there is nothing to judge.
         if rep_segments.is_empty() {
             return None;
         }
-        if let Some(q) = rep_segments
+        if let Some((q, _)) = rep_segments
             .iter()
             .rev()
-            .find(|s| sentences(&s.text).iter().any(|x| is_question(x)))
+            .find(|(_, read)| read.iter().any(|r| r.act.is_question()))
         {
             self.quiet_until_s = q.end_s + self.cfg.window_s;
             return None;
@@ -108,11 +106,24 @@ mod tests {
                 text: text.into(),
             });
         }
+        let words = crate::detect::acts::words::WordReader {
+            phrases: Default::default(),
+        };
+        let readings = segments
+            .iter()
+            .map(|s| {
+                crate::detect::text::sentences(&s.text)
+                    .iter()
+                    .map(|x| words.read(s.side, x))
+                    .collect()
+            })
+            .collect();
         CallState {
             talk,
             open_since: PerSide::default(),
             now_s,
             segments,
+            readings,
         }
     }
 

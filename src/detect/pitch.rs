@@ -1,11 +1,12 @@
-//! Premature pitch: the rep presents the product before discovery has earned it, or right
-//! after the prospect mentions a tool or a pain instead of asking about it. Evaluated per
-//! transcript chunk, so it fires on the first chunk that carries the pitch.
+//! Premature pitch: the rep presents the product or its price when the prospect did not
+//! ask for it, right after the prospect raised something the rep has not asked about, or
+//! before discovery (open questions asked and the prospect given the floor). Reads acts,
+//! not words: a recap, empathy or a question that names the product is never a pitch.
+//! Evaluated per transcript chunk, so it fires on the first chunk that carries the pitch.
 
 use serde::Serialize;
 
-use super::language::Phrases;
-use super::text::{self, is_open_question, is_question};
+use super::acts::{Act, Reading};
 use super::{Alert, AlertKind, CallState};
 use crate::event::{Segment, Side};
 
@@ -20,6 +21,8 @@ pub struct PitchConfig {
     pub min_prospect_share: f64,
     /// No second pitch alert within this long.
     pub cooldown_s: f64,
+    /// How sure the act reader must be that a sentence presents the product or its price.
+    pub min_confidence: f64,
 }
 
 impl Default for PitchConfig {
@@ -30,37 +33,30 @@ impl Default for PitchConfig {
             min_open_questions: 3,
             min_prospect_share: 0.4,
             cooldown_s: 60.0,
+            min_confidence: 0.4,
         }
     }
 }
 
 pub struct PitchRule {
     cfg: PitchConfig,
-    phrases: Phrases,
     last_alert_s: Option<f64>,
     /// An alert was raised and the prospect has not spoken since (one alert per rep turn).
     alerted_this_turn: bool,
 }
 
-/// The prospect's last trigger that the rep has not yet asked about.
-fn open_trigger(
-    state: &CallState,
-    phrases: &Phrases,
-    at_s: f64,
-    window_s: f64,
-) -> Option<(String, String)> {
-    for seg in state.segments.iter().rev() {
+/// The prospect's last trigger within the window that the rep has not asked about since.
+fn open_trigger(state: &CallState, at_s: f64, window_s: f64) -> Option<&Reading> {
+    for (seg, read) in state.read_segments().rev() {
         if seg.end_s < at_s - window_s {
             break;
         }
         match seg.side {
-            Side::Rep if text::sentences(&seg.text).iter().any(|s| is_question(s)) => return None,
+            Side::Rep if read.iter().any(|r| r.act.is_question()) => return None,
             Side::Rep => {}
             Side::Prospect => {
-                for sentence in text::sentences(&seg.text).iter().rev() {
-                    if let Some(t) = phrases.trigger(sentence) {
-                        return Some((sentence.clone(), t));
-                    }
+                if let Some(r) = read.iter().rev().find(|r| r.act == Act::Trigger) {
+                    return Some(r);
                 }
             }
         }
@@ -68,25 +64,31 @@ fn open_trigger(
     None
 }
 
-/// The prospect invited a presentation in their latest turn.
-fn invited(state: &CallState, phrases: &Phrases) -> bool {
+/// The prospect's latest turn asked to hear about the product (its price, a demo, how it
+/// works): the rep's answer, however long, is invited.
+fn invited(state: &CallState) -> bool {
     state
-        .segments
-        .iter()
+        .read_segments()
         .rev()
-        .take_while(|s| s.side == Side::Prospect)
-        .any(|s| {
-            text::sentences(&s.text)
-                .iter()
-                .any(|x| phrases.invitation(x))
-        })
+        .skip_while(|(s, _)| s.side == Side::Rep)
+        .take_while(|(s, _)| s.side == Side::Prospect)
+        .any(|(_, read)| read.iter().any(|r| r.act == Act::Invitation))
+}
+
+/// How a reading reads, for the evidence: its act, how sure, and what it sounds like.
+pub fn describe(r: &Reading) -> String {
+    let mut s = format!("{} ({:.2})", r.act.name(), r.confidence);
+    if !r.why.is_empty() {
+        s.push_str(", ");
+        s.push_str(&r.why);
+    }
+    s
 }
 
 impl PitchRule {
-    pub fn new(cfg: PitchConfig, phrases: Phrases) -> Self {
+    pub fn new(cfg: PitchConfig) -> Self {
         Self {
             cfg,
-            phrases,
             last_alert_s: None,
             alerted_this_turn: false,
         }
@@ -96,6 +98,7 @@ impl PitchRule {
         &mut self,
         state: &CallState,
         seg: &Segment,
+        read: &[Reading],
         available_s: f64,
     ) -> Option<Alert> {
         if seg.side != Side::Rep {
@@ -105,12 +108,10 @@ impl PitchRule {
         if self.alerted_this_turn {
             return None;
         }
-        // The rep's declarative sentences that present the product; questions do not count.
-        let (sentence, framing) = text::sentences(&seg.text)
-            .into_iter()
-            .filter(|s| !is_question(s))
-            .find_map(|s| self.phrases.product_framing(&s).map(|f| (s, f)))?;
-        if invited(state, &self.phrases) {
+        let pitch = read
+            .iter()
+            .find(|r| f64::from(r.pitch) >= self.cfg.min_confidence)?;
+        if invited(state) {
             return None;
         }
         if self
@@ -119,7 +120,7 @@ impl PitchRule {
         {
             return None;
         }
-        let open_questions = state.rep_sentences(is_open_question);
+        let open_questions = state.rep_acts(|a| a == Act::OpenQuestion);
         let rep = state.talk.spoken_in(Side::Rep, 0.0, seg.start_s, None);
         let pro = state.talk.spoken_in(Side::Prospect, 0.0, seg.start_s, None);
         let prospect_share = if rep + pro > 0.0 {
@@ -127,22 +128,27 @@ impl PitchRule {
         } else {
             0.0
         };
-        let trigger = open_trigger(state, &self.phrases, seg.start_s, self.cfg.trigger_window_s);
-        let (message, why) = if let Some((said, _)) = &trigger {
+        let discovered = open_questions >= self.cfg.min_open_questions
+            && prospect_share >= self.cfg.min_prospect_share;
+        let (message, why) = if let Some(trigger) =
+            open_trigger(state, seg.start_s, self.cfg.trigger_window_s)
+        {
             (
                 format!(
                     "They said: '{}'. Ask why before you pitch.",
-                    said.trim_end_matches(['.', '!'])
+                    trigger.sentence.trim_end_matches(['.', '!'])
                 ),
-                format!("pitch right after a trigger: {framing}"),
+                format!(
+                    "pitch right after a trigger they raised (\"{}\": {})",
+                    trigger.sentence,
+                    describe(trigger)
+                ),
             )
-        } else if open_questions < self.cfg.min_open_questions
-            || prospect_share < self.cfg.min_prospect_share
-        {
+        } else if !discovered {
             (
                 "You are pitching before you know their world. Ask about their situation first.".to_string(),
                 format!(
-                    "pitch before discovery: {framing}; {open_questions} open questions, prospect share {:.0}%",
+                    "pitch before discovery: {open_questions} open questions, prospect share {:.0}%",
                     prospect_share * 100.0
                 ),
             )
@@ -156,7 +162,7 @@ impl PitchRule {
             at_s: available_s,
             side: Side::Rep,
             message,
-            evidence: format!("\"{sentence}\" - {why}"),
+            evidence: format!("\"{}\" - {}; {why}", pitch.sentence, describe(pitch)),
         })
     }
 }

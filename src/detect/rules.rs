@@ -8,6 +8,7 @@ use std::ops::Range;
 
 use toml_edit::{Document, Item, Table};
 
+use super::acts::Act;
 use super::language::Phrases;
 use super::DetectConfig;
 
@@ -52,6 +53,7 @@ fn slot(section: &str, key: &str) -> Option<Slot> {
         ("pitch", "cooldown_s") => Secs(0.0, |c| &mut c.pitch.cooldown_s),
         ("pitch", "min_open_questions") => Count(|c| &mut c.pitch.min_open_questions),
         ("pitch", "min_prospect_share") => Share(|c| &mut c.pitch.min_prospect_share),
+        ("pitch", "min_confidence") => Share(|c| &mut c.pitch.min_confidence),
         ("no_questions", "enabled") => Bool(|c| &mut c.no_questions.enabled),
         ("no_questions", "window_s") => Secs(10.0, |c| &mut c.no_questions.window_s),
         ("no_questions", "min_rep_share") => Share(|c| &mut c.no_questions.min_rep_share),
@@ -74,6 +76,7 @@ const SECTIONS: &[&str] = &[
     "interruption",
     "follow_up_missed",
     "phrases",
+    "examples",
 ];
 
 struct Checker<'a> {
@@ -213,6 +216,30 @@ pub fn parse(text: &str) -> (DetectConfig, Vec<Problem>) {
                     SECTIONS.join(", ")
                 ),
             );
+            continue;
+        }
+        if section == "examples" {
+            for (act, item) in table.iter() {
+                let span = table.key(act).and_then(|k| k.span());
+                match Act::from_name(act) {
+                    Some(a) => {
+                        if let Some(list) = c.phrases(act, item) {
+                            cfg.examples.extend(list.into_iter().map(|t| (a, t)));
+                        }
+                    }
+                    None => c.problem(
+                        span,
+                        format!(
+                            "unknown act {act:?} in [examples]; acts: {}",
+                            crate::detect::acts::ALL
+                                .iter()
+                                .map(|a| a.name())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ),
+                }
+            }
             continue;
         }
         if section == "phrases" {

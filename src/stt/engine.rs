@@ -25,6 +25,8 @@ pub enum SttError {
     Load { path: String, reason: String },
     #[error("transcription failed: {0}")]
     Decode(String),
+    #[error("cannot load the sentence encoder ({0}); reinstall it with `twoears model install minilm`, or remove its directory to read acts with word lists")]
+    Encoder(#[source] crate::detect::acts::encoder::EncoderError),
 }
 
 /// What whisper heard in one chunk.

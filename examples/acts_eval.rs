@@ -1,0 +1,118 @@
+//! Per-act precision and recall of the sentence-encoder classifier and the word lists,
+//! side by side, on labelled sentence files (default: the held-out split, clean and ASR).
+//!   cargo run --release --example acts_eval [-- FILE.jsonl ...]
+//!   cargo run --release --example acts_eval -- --cv    leave-one-domain-out on the
+//!                                                       training data (for tuning; the
+//!                                                       held-out split is never tuned on)
+
+use twoears::detect::acts::classifier::{training_set, Classifier};
+use twoears::detect::acts::labelled::{parse, Labelled};
+use twoears::detect::acts::score::{score, targets};
+use twoears::detect::acts::words::WordReader;
+use twoears::detect::acts::{installed_encoder, ActReader};
+
+fn load(files: &[String]) -> Vec<Labelled> {
+    files
+        .iter()
+        .flat_map(|f| parse(f, &std::fs::read_to_string(f).expect("readable")).expect("labelled"))
+        .collect()
+}
+
+/// Trains without one domain at a time and reads that domain: P/R per target.
+fn cross_validate(dir: &std::path::Path) {
+    use std::collections::HashMap;
+    use twoears::detect::acts::score::Counts;
+    let (encoder, data, embs) = training_set(dir).expect("training set");
+    let encoder = std::sync::Arc::new(encoder);
+    let mut domains: Vec<&str> = data.iter().map(|l| l.domain.as_str()).collect();
+    domains.sort_unstable();
+    domains.dedup();
+    let mut total: HashMap<_, Counts> = HashMap::new();
+    for d in &domains {
+        let train: Vec<_> = data
+            .iter()
+            .zip(&embs)
+            .filter(|(l, _)| l.domain != *d)
+            .map(|(l, e)| (l.clone(), *e, 1.0))
+            .collect();
+        let c = Classifier::fit(encoder.clone(), &train);
+        for (l, e) in data.iter().zip(&embs).filter(|(l, _)| l.domain == *d) {
+            let got = c.read_embedded(l.side, &l.text, e).act;
+            for t in targets() {
+                let k = total.entry(t).or_default();
+                match (t.holds(l.act), t.holds(got)) {
+                    (true, true) => k.tp += 1,
+                    (false, true) => k.fp += 1,
+                    (true, false) => k.fn_ += 1,
+                    (false, false) => {}
+                }
+            }
+        }
+    }
+    println!(
+        "leave-one-domain-out over {} domains, {} sentences",
+        domains.len(),
+        data.len()
+    );
+    for t in targets() {
+        let k = total[&t];
+        println!("{:32} P {:.2} R {:.2}", t.name(), k.precision(), k.recall());
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let dir = installed_encoder().expect("install the encoder: twoears model install minilm");
+    if args.first().is_some_and(|a| a == "--cv") {
+        cross_validate(&dir);
+        return;
+    }
+    let t = std::time::Instant::now();
+    let embedded = ActReader::Embedded(Box::new(Classifier::load(&dir, &[]).expect("loads")));
+    eprintln!("classifier ready in {:.1} s", t.elapsed().as_secs_f64());
+    let words = ActReader::Words(WordReader {
+        phrases: Default::default(),
+    });
+    let heldout = |sub: &str| -> Vec<String> {
+        let d = format!("{}/data/acts/heldout{sub}", env!("CARGO_MANIFEST_DIR"));
+        let mut v: Vec<String> = std::fs::read_dir(&d)
+            .expect("held-out data")
+            .filter_map(|e| e.ok().map(|e| e.path().display().to_string()))
+            .filter(|p| p.ends_with(".jsonl"))
+            .collect();
+        v.sort();
+        v
+    };
+    let sets: Vec<(String, Vec<String>)> = if args.is_empty() {
+        vec![
+            ("held-out, clean text".into(), heldout("")),
+            ("held-out, ASR text (tiny.en)".into(), heldout("/asr")),
+        ]
+    } else {
+        vec![(args.join(" "), args.clone())]
+    };
+    for (name, files) in sets {
+        let data = load(&files);
+        let (e, wrong) = score(&embedded, &data);
+        let (w, _) = score(&words, &data);
+        println!("\n{name}: {} sentences\n", data.len());
+        println!("| act | encoder P | encoder R | word lists P | word lists R |");
+        println!("|---|---|---|---|---|");
+        for t in targets() {
+            let (a, b) = (e[&t], w[&t]);
+            println!(
+                "| {} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                t.name(),
+                a.precision(),
+                a.recall(),
+                b.precision(),
+                b.recall()
+            );
+        }
+        if std::env::var_os("ACTS_WRONG").is_some() {
+            for w in wrong {
+                eprintln!("  {w}");
+            }
+        }
+    }
+}

@@ -1,0 +1,336 @@
+//! The act classifier: one softmax (multinomial logistic regression) head per side over
+//! sentence embeddings, trained when it loads from the labelled sentences (their
+//! embeddings cached beside the encoder) plus the rules file's own examples. The nearest
+//! labelled sentences explain each reading ("sounds like: ...").
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::encoder::{cosine, Encoder, EncoderError, DIM};
+use super::labelled::{self, Labelled};
+use super::{form, Act, Reading};
+use crate::event::{PerSide, Side};
+
+/// A rules file's example sentences weigh this much more than one labelled sentence.
+const USER_WEIGHT: f32 = 5.0;
+const EPOCHS: usize = 300;
+const L2: f32 = 0.1;
+
+struct Example {
+    text: String,
+    act: Act,
+    emb: [f32; DIM],
+    /// The embedding and the form features, as the head reads them.
+    x: Vec<f32>,
+}
+
+/// Features the head reads.
+const D: usize = DIM + form::N;
+
+/// Softmax regression over `acts`.
+struct Head {
+    acts: &'static [Act],
+    /// One row of weights per act, the bias last.
+    w: Vec<[f32; D + 1]>,
+}
+
+pub struct Classifier {
+    encoder: Arc<Encoder>,
+    heads: PerSide<Head>,
+    examples: PerSide<Vec<Example>>,
+}
+
+fn softmax(z: &mut [f32]) {
+    let max = z.iter().copied().fold(f32::MIN, f32::max);
+    let mut sum = 0.0;
+    for v in z.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    for v in z.iter_mut() {
+        *v /= sum;
+    }
+}
+
+/// Embeddings scaled so each coordinate is about unit size, like the form features: the
+/// regression then trains with one learning rate for every feature.
+const SCALE: f32 = 19.6; // sqrt(DIM)
+
+/// What the head reads for one sentence.
+fn inputs(sentence: &str, emb: &[f32; DIM]) -> Vec<f32> {
+    emb.iter()
+        .map(|e| e * SCALE)
+        .chain(form::features(sentence))
+        .collect()
+}
+
+impl Head {
+    fn scores(&self, x: &[f32]) -> Vec<f32> {
+        let mut z: Vec<f32> = self
+            .w
+            .iter()
+            .map(|w| w[D] + w[..D].iter().zip(x).map(|(a, b)| a * b).sum::<f32>())
+            .collect();
+        softmax(&mut z);
+        z
+    }
+
+    /// Full-batch gradient descent with Adam on weighted examples.
+    fn train(acts: &'static [Act], data: &[(&[f32], Act, f32)]) -> Self {
+        let k = acts.len();
+        let mut head = Head {
+            acts,
+            w: vec![[0.0; D + 1]; k],
+        };
+        let total: f32 = data.iter().map(|d| d.2).sum::<f32>().max(1.0);
+        // Classes weigh the same overall, however many examples each has.
+        let per_class: Vec<f32> = acts
+            .iter()
+            .map(|a| {
+                data.iter()
+                    .filter(|d| d.1 == *a)
+                    .map(|d| d.2)
+                    .sum::<f32>()
+                    .max(1.0)
+            })
+            .collect();
+        let (mut m, mut v) = (vec![[0f32; D + 1]; k], vec![[0f32; D + 1]; k]);
+        let (lr, b1, b2) = (0.05f32, 0.9f32, 0.999f32);
+        for epoch in 1..=EPOCHS {
+            let mut grad = vec![[0f32; D + 1]; k];
+            for (x, act, weight) in data {
+                let p = head.scores(x);
+                let Some(truth) = acts.iter().position(|a| a == act) else {
+                    continue;
+                };
+                let w = weight * total / (k as f32 * per_class[truth]);
+                for (c, g) in grad.iter_mut().enumerate() {
+                    let err = w * (p[c] - f32::from(c == truth));
+                    for (gi, e) in g[..D].iter_mut().zip(x.iter()) {
+                        *gi += err * e;
+                    }
+                    g[D] += err;
+                }
+            }
+            let (c1, c2) = (1.0 - b1.powi(epoch as i32), 1.0 - b2.powi(epoch as i32));
+            for c in 0..k {
+                for i in 0..=D {
+                    let g = grad[c][i] / total + L2 * head.w[c][i];
+                    m[c][i] = b1 * m[c][i] + (1.0 - b1) * g;
+                    v[c][i] = b2 * v[c][i] + (1.0 - b2) * g * g;
+                    head.w[c][i] -= lr * (m[c][i] / c1) / ((v[c][i] / c2).sqrt() + 1e-8);
+                }
+            }
+        }
+        head
+    }
+}
+
+/// The cache of the training sentences' embeddings, named by the data's digest.
+fn cache_path(encoder_dir: &Path) -> PathBuf {
+    encoder_dir.join(format!("acts-{}.f32", &labelled::digest()[..16]))
+}
+
+fn read_cache(path: &Path, n: usize) -> Option<Vec<[f32; DIM]>> {
+    let bytes = std::fs::read(path).ok()?;
+    if bytes.len() != n * DIM * 4 {
+        return None;
+    }
+    Some(
+        bytes
+            .chunks_exact(DIM * 4)
+            .map(|row| {
+                let mut v = [0f32; DIM];
+                for (x, b) in v.iter_mut().zip(row.chunks_exact(4)) {
+                    *x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                }
+                v
+            })
+            .collect(),
+    )
+}
+
+/// Best effort: a read-only models directory only means embedding again next time.
+fn write_cache(path: &Path, embs: &[[f32; DIM]]) {
+    let bytes: Vec<u8> = embs
+        .iter()
+        .flatten()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    let Some(dir) = path.parent() else { return };
+    if let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir) {
+        use std::io::Write;
+        if tmp.write_all(&bytes).is_ok() {
+            let _ = tmp.persist(path);
+        }
+    }
+}
+
+/// Embeds `texts` in batches.
+fn embed_all(encoder: &Encoder, texts: &[&str]) -> Result<Vec<[f32; DIM]>, EncoderError> {
+    let mut out = Vec::with_capacity(texts.len());
+    for batch in texts.chunks(32) {
+        out.extend(encoder.embed(batch)?);
+    }
+    Ok(out)
+}
+
+/// An encoder, the labelled sentences and their embeddings, in the same order.
+pub type TrainingSet = (Encoder, Vec<Labelled>, Vec<[f32; DIM]>);
+
+/// The encoder, the compiled-in labelled sentences and their embeddings (cached beside
+/// the encoder, keyed by the data's digest).
+///
+/// # Errors
+/// The encoder cannot be loaded.
+pub fn training_set(dir: &Path) -> Result<TrainingSet, EncoderError> {
+    let encoder = Encoder::load(dir)?;
+    let data = labelled::training();
+    let cache = cache_path(dir);
+    let embs = match read_cache(&cache, data.len()) {
+        Some(e) => e,
+        None => {
+            let texts: Vec<&str> = data.iter().map(|l| l.text.as_str()).collect();
+            let e = embed_all(&encoder, &texts)?;
+            write_cache(&cache, &e);
+            e
+        }
+    };
+    Ok((encoder, data, embs))
+}
+
+impl Classifier {
+    /// Loads the encoder from `dir` and trains the heads on the labelled sentences and
+    /// `extra` (a rules file's examples: act, sentence).
+    ///
+    /// # Errors
+    /// The encoder cannot be loaded.
+    pub fn load(dir: &Path, extra: &[(Act, String)]) -> Result<Self, EncoderError> {
+        let (encoder, data, embs) = training_set(dir)?;
+        let extra_texts: Vec<&str> = extra.iter().map(|(_, t)| t.as_str()).collect();
+        let extra_embs = embed_all(&encoder, &extra_texts)?;
+        let mut all: Vec<(Labelled, [f32; DIM], f32)> = data
+            .into_iter()
+            .zip(embs)
+            .map(|(l, e)| (l, e, 1.0))
+            .collect();
+        for ((act, text), emb) in extra.iter().zip(extra_embs) {
+            for side in Side::BOTH {
+                if Act::of(side).contains(act) {
+                    let l = Labelled {
+                        text: text.clone(),
+                        side,
+                        act: *act,
+                        domain: "rules file".into(),
+                    };
+                    all.push((l, emb, USER_WEIGHT));
+                }
+            }
+        }
+        Ok(Self::fit(Arc::new(encoder), &all))
+    }
+
+    /// Trains the heads on labelled sentences with their embeddings and weights.
+    pub fn fit(encoder: Arc<Encoder>, data: &[(Labelled, [f32; DIM], f32)]) -> Self {
+        let mut examples: PerSide<Vec<Example>> = PerSide::default();
+        let mut weights: PerSide<Vec<f32>> = PerSide::default();
+        for (l, emb, weight) in data {
+            examples[l.side].push(Example {
+                text: l.text.clone(),
+                act: l.act,
+                x: inputs(&l.text, emb),
+                emb: *emb,
+            });
+            weights[l.side].push(*weight);
+        }
+        let heads = PerSide::from_fn(|side| {
+            let rows: Vec<(&[f32], Act, f32)> = examples[side]
+                .iter()
+                .zip(&weights[side])
+                .map(|(e, w)| (e.x.as_slice(), e.act, *w))
+                .collect();
+            Head::train(Act::of(side), &rows)
+        });
+        Self {
+            encoder,
+            heads,
+            examples,
+        }
+    }
+
+    /// The act of one sentence by `side`, with the nearest labelled sentences as the why.
+    pub fn read(&self, side: Side, sentence: &str) -> Reading {
+        let emb = match self.encoder.embed(&[sentence]) {
+            Ok(mut e) => e.remove(0),
+            Err(e) => {
+                return Reading {
+                    sentence: sentence.into(),
+                    act: Act::Other,
+                    confidence: 0.0,
+                    pitch: 0.0,
+                    why: e.to_string(),
+                }
+            }
+        };
+        self.read_embedded(side, sentence, &emb)
+    }
+
+    pub fn read_embedded(&self, side: Side, sentence: &str, emb: &[f32; DIM]) -> Reading {
+        let head = &self.heads[side];
+        let p = head.scores(&inputs(sentence, emb));
+        let best = |keep: &dyn Fn(Act) -> bool| {
+            head.acts.iter().zip(&p).filter(|(a, _)| keep(**a)).fold(
+                (Act::Other, f32::MIN),
+                |b, (a, x)| if *x > b.1 { (*a, *x) } else { b },
+            )
+        };
+        // A question by its form asks, whatever it names: never a presentation or a price.
+        let asks = form::asks(sentence);
+        let pitch: f32 = if asks {
+            0.0
+        } else {
+            head.acts
+                .iter()
+                .zip(&p)
+                .filter(|(a, _)| a.is_pitch())
+                .map(|(_, x)| x)
+                .sum()
+        };
+        // Presentation and price are one thing to the rules: when together they outweigh
+        // the rest, the sentence is read as the stronger of the two.
+        let (act, confidence) = if pitch > 0.5 {
+            (best(&Act::is_pitch).0, pitch)
+        } else if asks {
+            best(&|a: Act| !a.is_pitch())
+        } else {
+            best(&|_| true)
+        };
+        Reading {
+            sentence: sentence.into(),
+            act,
+            confidence,
+            pitch,
+            why: self.sounds_like(side, act, emb),
+        }
+    }
+
+    /// The two labelled sentences of `act` nearest to `emb`.
+    fn sounds_like(&self, side: Side, act: Act, emb: &[f32; DIM]) -> String {
+        let mut near: Vec<(f32, &str)> = self.examples[side]
+            .iter()
+            .filter(|e| e.act == act)
+            .map(|e| (cosine(&e.emb, emb), e.text.as_str()))
+            .collect();
+        near.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let quoted: Vec<String> = near
+            .iter()
+            .take(2)
+            .map(|(_, t)| format!("\"{t}\""))
+            .collect();
+        format!("sounds like: {}", quoted.join(", "))
+    }
+
+    pub fn encoder(&self) -> &Encoder {
+        &self.encoder
+    }
+}

@@ -1,0 +1,139 @@
+//! The labelled sentences the act classifier learns from (`data/acts/`, compiled in):
+//! sentences written in fifteen domains, and the same sentences as the shipped Whisper
+//! model heard them spoken by two voices (`data/acts/asr/`), so the classifier learns
+//! from transcripts as they really come out. The held-out domains are not compiled in.
+
+use serde::Deserialize;
+
+use super::Act;
+use crate::event::Side;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Labelled {
+    pub text: String,
+    pub side: Side,
+    pub act: Act,
+    #[serde(default)]
+    pub domain: String,
+}
+
+/// Parses JSON lines; `name` is for the error message.
+///
+/// # Errors
+/// A line that is not a labelled sentence, with its file and line number.
+pub fn parse(name: &str, text: &str) -> Result<Vec<Labelled>, String> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("{name}:{}: {e}", i + 1)))
+        .collect()
+}
+
+const TRAINING: &[(&str, &str)] = &[
+    ("dental", include_str!("../../../data/acts/dental.jsonl")),
+    (
+        "cleaning",
+        include_str!("../../../data/acts/cleaning.jsonl"),
+    ),
+    (
+        "cybersecurity",
+        include_str!("../../../data/acts/cybersecurity.jsonl"),
+    ),
+    (
+        "construction",
+        include_str!("../../../data/acts/construction.jsonl"),
+    ),
+    (
+        "shipping",
+        include_str!("../../../data/acts/shipping.jsonl"),
+    ),
+    ("legal", include_str!("../../../data/acts/legal.jsonl")),
+    (
+        "veterinary",
+        include_str!("../../../data/acts/veterinary.jsonl"),
+    ),
+    (
+        "manufacturing",
+        include_str!("../../../data/acts/manufacturing.jsonl"),
+    ),
+    (
+        "education",
+        include_str!("../../../data/acts/education.jsonl"),
+    ),
+    (
+        "property",
+        include_str!("../../../data/acts/property.jsonl"),
+    ),
+    ("hotel", include_str!("../../../data/acts/hotel.jsonl")),
+    (
+        "helpdesk",
+        include_str!("../../../data/acts/helpdesk.jsonl"),
+    ),
+    (
+        "marketing",
+        include_str!("../../../data/acts/marketing.jsonl"),
+    ),
+    ("solar", include_str!("../../../data/acts/solar.jsonl")),
+    (
+        "benefits",
+        include_str!("../../../data/acts/benefits.jsonl"),
+    ),
+    (
+        "asr/espeak",
+        include_str!("../../../data/acts/asr/espeak.jsonl"),
+    ),
+    (
+        "asr/piper",
+        include_str!("../../../data/acts/asr/piper.jsonl"),
+    ),
+];
+
+/// Every compiled-in training sentence.
+pub fn training() -> Vec<Labelled> {
+    TRAINING
+        .iter()
+        .flat_map(|(name, text)| parse(name, text).expect("compiled-in labelled data parses"))
+        .collect()
+}
+
+/// A digest of the training data, so caches built from it know when it changed.
+pub fn digest() -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (name, text) in TRAINING {
+        h.update(name.as_bytes());
+        h.update(text.as_bytes());
+    }
+    format!("{:x}", h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn training_data_parses_and_covers_every_act_of_each_side() {
+        let all = training();
+        assert!(all.len() >= 600, "{} sentences", all.len());
+        for side in Side::BOTH {
+            for act in Act::of(side) {
+                let n = all
+                    .iter()
+                    .filter(|l| l.side == side && l.act == *act)
+                    .count();
+                assert!(n >= 30, "{side:?} {act:?}: {n} examples");
+            }
+        }
+        assert!(all.iter().all(|l| Act::of(l.side).contains(&l.act)));
+    }
+
+    #[test]
+    fn a_bad_line_names_its_file_and_line() {
+        let err = parse(
+            "x.jsonl",
+            "{\"text\":\"a\",\"side\":\"rep\",\"act\":\"other\"}\n{oops}\n",
+        )
+        .unwrap_err();
+        assert!(err.starts_with("x.jsonl:2:"), "{err}");
+    }
+}

@@ -1,0 +1,92 @@
+//! Precision and recall of an act reader on labelled sentences: how `acts_eval` and the
+//! tests measure the classifier against the word lists.
+
+use std::collections::HashMap;
+
+use super::labelled::Labelled;
+use super::{Act, ActReader};
+
+/// The groups the rules decide on, besides single acts: a pitch is a presentation or a
+/// price, a question is open or closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    Act(Act),
+    Pitch,
+    Question,
+}
+
+impl Target {
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Act(a) => a.name(),
+            Target::Pitch => "pitch (presentation or price)",
+            Target::Question => "question (open or closed)",
+        }
+    }
+
+    pub fn holds(self, act: Act) -> bool {
+        match self {
+            Target::Act(a) => a == act,
+            Target::Pitch => act.is_pitch(),
+            Target::Question => act.is_question(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    pub tp: u32,
+    pub fp: u32,
+    pub fn_: u32,
+}
+
+impl Counts {
+    pub fn precision(&self) -> f64 {
+        f64::from(self.tp) / f64::from((self.tp + self.fp).max(1))
+    }
+    pub fn recall(&self) -> f64 {
+        f64::from(self.tp) / f64::from((self.tp + self.fn_).max(1))
+    }
+}
+
+/// Every target the report lists, in order.
+pub fn targets() -> Vec<Target> {
+    let mut t: Vec<Target> = super::ALL
+        .iter()
+        .filter(|a| **a != Act::Other)
+        .map(|a| Target::Act(*a))
+        .collect();
+    t.extend([Target::Pitch, Target::Question]);
+    t
+}
+
+/// Reads every sentence; counts per target, and the sentences read wrongly.
+pub fn score(reader: &ActReader, data: &[Labelled]) -> (HashMap<Target, Counts>, Vec<String>) {
+    let mut counts: HashMap<Target, Counts> = HashMap::new();
+    let mut wrong = Vec::new();
+    for l in data {
+        let read = reader.read(l.side, &l.text);
+        let got = read.act;
+        if got != l.act {
+            wrong.push(format!(
+                "{:?} {} -> {} ({:.2}, {}): {}",
+                l.side,
+                l.act.name(),
+                got.name(),
+                read.confidence,
+                read.why,
+                l.text
+            ));
+        }
+        for t in targets() {
+            let c = counts.entry(t).or_default();
+            match (t.holds(l.act), t.holds(got)) {
+                (true, true) => c.tp += 1,
+                (false, true) => c.fp += 1,
+                (true, false) => c.fn_ += 1,
+                (false, false) => {}
+            }
+        }
+    }
+    (counts, wrong)
+}

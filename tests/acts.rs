@@ -1,0 +1,172 @@
+//! The dialogue-act classifier with the installed sentence encoder (`make test` installs
+//! it): what it must get right on sentences it never saw, and the held-out split of the
+//! labelled data (domains training never saw) as the recogniser transcribed it.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use twoears::detect::acts::classifier::Classifier;
+use twoears::detect::acts::labelled::{parse, Labelled};
+use twoears::detect::acts::score::{score, Target};
+use twoears::detect::acts::words::WordReader;
+use twoears::detect::acts::{installed_encoder, Act, ActReader};
+use twoears::event::Side;
+
+fn encoder() -> PathBuf {
+    installed_encoder().expect(
+        "the sentence encoder is not installed: run `twoears model install` (make test does)",
+    )
+}
+
+fn reader() -> &'static ActReader {
+    static R: OnceLock<ActReader> = OnceLock::new();
+    R.get_or_init(|| ActReader::Embedded(Box::new(Classifier::load(&encoder(), &[]).unwrap())))
+}
+
+fn heldout(sub: &str) -> Vec<Labelled> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("data/acts/heldout")
+        .join(sub);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .flat_map(|f| {
+            parse(
+                &f.display().to_string(),
+                &std::fs::read_to_string(f).unwrap(),
+            )
+            .unwrap()
+        })
+        .collect()
+}
+
+/// Floors, not the goal: the goal is 0.9 for all three (issue 9); measured at this commit:
+/// pitch P 0.88 R 0.76, invitation P 0.86 R 0.83, trigger P 0.88 R 0.89 (word lists:
+/// 0.74/0.27, 1.00/0.25, 0.87/0.49). A change that reads worse than this fails.
+const FLOORS: [(Target, f64, f64); 3] = [
+    (Target::Pitch, 0.85, 0.72),
+    (Target::Act(Act::Invitation), 0.82, 0.8),
+    (Target::Act(Act::Trigger), 0.85, 0.85),
+];
+
+#[test]
+fn held_out_transcripts_read_pitch_invitation_and_trigger_above_their_floors() {
+    let data = heldout("asr");
+    assert!(data.len() >= 300, "{} held-out ASR sentences", data.len());
+    let (got, wrong) = score(reader(), &data);
+    let words = ActReader::Words(WordReader {
+        phrases: Default::default(),
+    });
+    let (base, _) = score(&words, &data);
+    let mut failed = Vec::new();
+    for (t, min_p, min_r) in FLOORS {
+        let (c, b) = (got[&t], base[&t]);
+        println!(
+            "{}: encoder P {:.2} R {:.2}; word lists P {:.2} R {:.2}",
+            t.name(),
+            c.precision(),
+            c.recall(),
+            b.precision(),
+            b.recall()
+        );
+        if c.precision() < min_p || c.recall() < min_r {
+            failed.push(t.name());
+        }
+        // The encoder must stay ahead of the word lists it replaces.
+        assert!(c.recall() > b.recall(), "{}", t.name());
+    }
+    assert!(
+        failed.is_empty(),
+        "below the floor: {failed:?}\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// Sentences written for this test, none in the labelled data.
+#[test]
+fn recaps_empathy_and_questions_about_the_product_are_not_pitches_and_a_tag_keeps_a_pitch() {
+    let r = reader();
+    let rep = |s: &str| r.read(Side::Rep, s).act;
+    for s in [
+        "So if I follow you, the crews fill in paper forms and the office retypes them on Friday.",
+        "That sounds like a brutal month for the whole team.",
+        "Have you ever looked at a scheduling tool like ours?",
+        "Would it help if the dashboard flagged late invoices for you?",
+    ] {
+        assert!(!rep(s).is_pitch(), "{s:?} read as {:?}", rep(s));
+    }
+    for s in [
+        "Our planner moves every job to the next free crew automatically, right?",
+        "Teams like yours usually cut their paperwork in half within the first month, you know?",
+    ] {
+        assert_eq!(rep(s), Act::Presentation, "{s:?}");
+    }
+    assert_eq!(
+        rep("It comes to nine hundred a year for each depot."),
+        Act::Price
+    );
+    assert!(!rep("Most depots take about three weeks to settle into a new routine.").is_pitch());
+}
+
+#[test]
+fn the_prospect_asking_about_the_product_is_an_invitation_and_a_pain_is_a_trigger() {
+    let r = reader();
+    let pro = |s: &str| r.read(Side::Prospect, s).act;
+    assert_eq!(
+        pro("So what would your thing actually do for a depot like ours?"),
+        Act::Invitation
+    );
+    assert_eq!(
+        pro("roughly what does something like this cost us per year"),
+        Act::Invitation
+    );
+    assert_eq!(
+        pro("Honestly the rota spreadsheet eats my whole Monday."),
+        Act::Trigger
+    );
+    assert_ne!(
+        pro("Sorry, you broke up a bit there, could you say that again?"),
+        Act::Invitation
+    );
+}
+
+#[test]
+fn a_reading_says_how_sure_it_is_and_what_it_sounds_like() {
+    let read = reader().read(Side::Rep, "Our app sends the reminder texts for you.");
+    assert_eq!(read.act, Act::Presentation);
+    assert!(read.confidence > 0.5 && read.confidence <= 1.0, "{read:?}");
+    assert!(read.why.starts_with("sounds like: \""), "{}", read.why);
+}
+
+#[test]
+fn a_rules_file_example_teaches_the_classifier_a_new_phrasing() {
+    // A house phrase for presenting that nothing labelled reads as one.
+    let odd = "Cue the orange button moment.";
+    let plain = reader().read(Side::Rep, odd).act;
+    assert_ne!(plain, Act::Presentation, "already read as a presentation");
+    let taught = Classifier::load(
+        &encoder(),
+        &[
+            (
+                Act::Presentation,
+                "Cue the orange button moment.".to_string(),
+            ),
+            (
+                Act::Presentation,
+                "Time for the orange button moment.".to_string(),
+            ),
+        ],
+    )
+    .unwrap();
+    let said = "Here comes the orange button moment.";
+    assert_eq!(
+        taught.read(Side::Rep, said).act,
+        Act::Presentation,
+        "{said}"
+    );
+}
