@@ -93,9 +93,14 @@ fn main() {
     };
     for (name, files) in sets {
         let data = load(&files);
+        let t = std::time::Instant::now();
         let (e, wrong) = score(&embedded, &data);
+        let per_ms = t.elapsed().as_secs_f64() * 1000.0 / data.len().max(1) as f64;
         let (w, _) = score(&words, &data);
-        println!("\n{name}: {} sentences\n", data.len());
+        println!(
+            "\n{name}: {} sentences, {per_ms:.1} ms per sentence read (one at a time)\n",
+            data.len()
+        );
         println!("| act | encoder P | encoder R | word lists P | word lists R |");
         println!("|---|---|---|---|---|");
         for t in targets() {

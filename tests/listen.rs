@@ -555,6 +555,13 @@ fn an_audio_server_restart_mid_call_is_survived() {
 
 #[test]
 fn a_device_that_delivers_nothing_is_reported_and_the_call_goes_on() {
+    if common::pulse::pipewire() {
+        // PipeWire resumes a suspended source as soon as a stream links to it (and keeps
+        // one in use running), so neither half can be staged there: the first half
+        // passed in some runs and not in others.
+        eprintln!("SKIPPED (PipeWire): a source cannot be held suspended");
+        return;
+    }
     let Some(pulse) = Pulse::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     // At the start: a suspended source never starts; a one-line error, no hang.
@@ -574,12 +581,6 @@ fn a_device_that_delivers_nothing_is_reported_and_the_call_goes_on() {
         "{err}"
     );
     pulse.pactl(&["suspend-source", "virtmic", "0"]);
-    if common::pulse::pipewire() {
-        // PipeWire keeps a source that is in use running through `suspend-source`, so
-        // the mid-call half cannot be staged there.
-        eprintln!("SKIPPED (PipeWire): a source in use cannot be suspended");
-        return;
-    }
 
     // Mid-call: the mic goes quiet for 4 s; silence is recorded for it, the prospect is
     // heard throughout, and the mic is picked up again when it resumes.

