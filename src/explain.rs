@@ -20,6 +20,9 @@ pub fn write(report: &Value, w: &mut dyn Write) -> std::io::Result<()> {
     if alerts.is_empty() {
         return writeln!(w, "No alerts to explain.");
     }
+    if let Some(reader) = report["acts"].as_str() {
+        writeln!(w, "Sentences were read into dialogue acts by the {reader}.")?;
+    }
     for a in alerts {
         let kind = a["kind"].as_str().unwrap_or("?");
         let at = a["at_s"].as_f64().unwrap_or(0.0);

@@ -290,7 +290,9 @@ impl Pipeline {
             stt = Some((w.model_name, stats));
         }
         let rep_questions = self.detector.rep_questions();
+        let acts = stt.is_some().then(|| self.detector.reader().kind());
         CallRecord {
+            acts,
             duration_s: self.front.now_s(),
             talk: self.detector.state.talk,
             rep_questions,

@@ -32,6 +32,9 @@ pub struct Report {
     pub duration_s: f64,
     /// The Whisper model used, or null when speech-to-text was off.
     pub model: Option<String>,
+    /// What read the transcript into dialogue acts ("sentence encoder" or "word lists"),
+    /// or null when speech-to-text was off.
+    pub acts: Option<&'static str>,
     pub talk: TalkFigures,
     /// Every speaking turn, in order of start: the call's timeline.
     pub turns: Vec<TurnRecord>,
@@ -56,6 +59,8 @@ pub struct CallRecord {
     pub rules: DetectConfig,
     /// The model's name and the transcriber's figures, when speech-to-text ran.
     pub stt: Option<(String, SttStats)>,
+    /// What read the transcript into acts, when speech-to-text ran.
+    pub acts: Option<&'static str>,
 }
 
 impl Report {
@@ -92,6 +97,7 @@ impl Report {
             schema: SCHEMA,
             duration_s,
             model,
+            acts: call.acts,
             talk,
             turns,
             segments: call.segments,

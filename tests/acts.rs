@@ -170,3 +170,22 @@ fn a_rules_file_example_teaches_the_classifier_a_new_phrasing() {
         "{said}"
     );
 }
+
+#[test]
+fn a_broken_encoder_directory_is_an_error_that_names_the_file() {
+    use twoears::detect::acts::encoder::Encoder;
+    let dir = tempfile::tempdir().unwrap();
+    let err = Encoder::load(dir.path()).err().expect("nothing there");
+    assert!(err.to_string().contains("config.json"), "{err}");
+    // Another encoder's files: the wrong embedding width is refused, not a panic later.
+    let src = encoder();
+    for f in ["model.safetensors", "tokenizer.json"] {
+        std::os::unix::fs::symlink(src.join(f), dir.path().join(f)).unwrap();
+    }
+    let config = std::fs::read_to_string(src.join("config.json"))
+        .unwrap()
+        .replace("\"hidden_size\": 384", "\"hidden_size\": 768");
+    std::fs::write(dir.path().join("config.json"), config).unwrap();
+    let err = Encoder::load(dir.path()).err().expect("wrong width");
+    assert!(err.to_string().contains("768"), "{err}");
+}

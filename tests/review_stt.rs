@@ -78,4 +78,18 @@ fn example_call_raises_the_trigger_then_pitch_alert_in_time() {
     assert!(r["talk"]["rep_questions"].as_u64().unwrap() >= 3);
     let alert = &r["alerts"][0];
     assert!(alert["evidence"].as_str().unwrap().len() > 10);
+    // The pitch is explained by its act: how sure, and the labelled sentences it is like.
+    assert_eq!(r["acts"], "sentence encoder", "{r}");
+    let pitch = r["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "pitch")
+        .unwrap();
+    let evidence = pitch["evidence"].as_str().unwrap();
+    assert!(
+        evidence.contains("presentation (") || evidence.contains("price ("),
+        "{evidence}"
+    );
+    assert!(evidence.contains("sounds like: \""), "{evidence}");
 }

@@ -338,8 +338,4 @@ impl Classifier {
             .collect();
         format!("sounds like: {}", quoted.join(", "))
     }
-
-    pub fn encoder(&self) -> &Encoder {
-        &self.encoder
-    }
 }

@@ -45,6 +45,15 @@ impl Encoder {
             |file: &str| std::fs::read(dir.join(file)).map_err(|e| load_err(file, e.to_string()));
         let config: Config = serde_json::from_slice(&read("config.json")?)
             .map_err(|e| load_err("config.json", e.to_string()))?;
+        if config.hidden_size != DIM {
+            return Err(load_err(
+                "config.json",
+                format!(
+                    "embeddings of {} values, not all-MiniLM-L6-v2's {DIM}",
+                    config.hidden_size
+                ),
+            ));
+        }
         let mut tokenizer = Tokenizer::from_bytes(read("tokenizer.json")?)
             .map_err(|e| load_err("tokenizer.json", e.to_string()))?;
         // The shipped file pads every sentence to 128 tokens: pad to the batch's longest.
