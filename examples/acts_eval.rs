@@ -28,6 +28,7 @@ fn cross_validate(dir: &std::path::Path) {
     domains.sort_unstable();
     domains.dedup();
     let mut total: HashMap<_, Counts> = HashMap::new();
+    let mut pitch_probs: Vec<(bool, f32)> = Vec::new();
     for d in &domains {
         let train: Vec<_> = data
             .iter()
@@ -37,7 +38,15 @@ fn cross_validate(dir: &std::path::Path) {
             .collect();
         let c = Classifier::fit(encoder.clone(), &train);
         for (l, e) in data.iter().zip(&embs).filter(|(l, _)| l.domain == *d) {
-            tally(&mut total, l.act, c.read_embedded(l.side, &l.text, e).act);
+            let reading = c.read_embedded(l.side, &l.text, e);
+            let got = reading.act;
+            tally(&mut total, l.act, got);
+            if l.side == twoears::event::Side::Rep {
+                pitch_probs.push((l.act.is_pitch(), reading.pitch));
+            }
+            if got != l.act && std::env::var_os("ACTS_WRONG").is_some() {
+                eprintln!("  {} -> {}: {}", l.act.name(), got.name(), l.text);
+            }
         }
     }
     println!(
@@ -48,6 +57,17 @@ fn cross_validate(dir: &std::path::Path) {
     for t in targets() {
         let k = total[&t];
         println!("{:32} P {:.2} R {:.2}", t.name(), k.precision(), k.recall());
+    }
+    for threshold in [0.3, 0.4, 0.5] {
+        let mut k = Counts::default();
+        for (truth, p) in &pitch_probs {
+            k.add(*truth, *p >= threshold);
+        }
+        println!(
+            "pitch probability >= {threshold:.1}           P {:.2} R {:.2}",
+            k.precision(),
+            k.recall()
+        );
     }
 }
 

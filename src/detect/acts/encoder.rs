@@ -8,8 +8,12 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
-/// Width of one embedding.
+/// Width of the encoder's token states.
 pub const DIM: usize = 384;
+/// Word pieces that make a sentence's opening.
+const OPENING: usize = 3;
+/// Width of one embedding: the sentence mean, its opening and its close.
+pub const WIDTH: usize = 3 * DIM;
 
 /// The files an installed encoder directory holds.
 pub const FILES: &[&str] = &["model.safetensors", "tokenizer.json", "config.json"];
@@ -79,7 +83,7 @@ impl Encoder {
     ///
     /// # Errors
     /// The tokenizer or the model failed (not expected for any text).
-    pub fn embed(&self, sentences: &[&str]) -> Result<Vec<[f32; DIM]>, EncoderError> {
+    pub fn embed(&self, sentences: &[&str]) -> Result<Vec<[f32; WIDTH]>, EncoderError> {
         if sentences.is_empty() {
             return Ok(Vec::new());
         }
@@ -103,27 +107,83 @@ impl Encoder {
             .model
             .forward(&ids, &types, Some(&mask))
             .map_err(run_err)?;
-        // Mean over the real tokens only, then unit length.
-        let pooled = (|| {
-            let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-            let sum = out.broadcast_mul(&m)?.sum(1)?;
-            let mean = sum.broadcast_div(&m.sum(1)?)?;
-            let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?;
-            mean.broadcast_div(&norm)?.to_vec2::<f32>()
-        })()
-        .map_err(run_err)?;
-        Ok(pooled
-            .into_iter()
-            .map(|row| {
-                let mut v = [0f32; DIM];
-                v.copy_from_slice(&row[..DIM]);
-                v
-            })
+        let states = out.to_vec3::<f32>().map_err(run_err)?;
+        Ok(states
+            .iter()
+            .zip(&enc)
+            .map(|(tokens, e)| pool(tokens, e.get_attention_mask()))
             .collect())
     }
 }
 
-/// Cosine similarity of two unit vectors.
-pub fn cosine(a: &[f32; DIM], b: &[f32; DIM]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+/// Token states pooled into one embedding: the mean over the real tokens, and the mean
+/// over the first [`OPENING`] word pieces (after `[CLS]`), each unit length.
+fn pool(tokens: &[Vec<f32>], mask: &[u32]) -> [f32; WIDTH] {
+    let real = mask.iter().filter(|m| **m == 1).count();
+    let mut v = [0f32; WIDTH];
+    let mut add = |half: usize, range: std::ops::Range<usize>| {
+        let part = &mut v[half * DIM..(half + 1) * DIM];
+        for t in &tokens[range] {
+            for (a, b) in part.iter_mut().zip(t) {
+                *a += b;
+            }
+        }
+        let norm = part.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+        part.iter_mut().for_each(|x| *x /= norm);
+    };
+    add(0, 0..real.max(1));
+    // [CLS] w1 w2 w3 ... [SEP]: the opening words, or [CLS] alone for an empty sentence.
+    let open = (real.saturating_sub(2)).min(OPENING);
+    add(1, if open == 0 { 0..1 } else { 1..1 + open });
+    // ... w7 w8 w9 [SEP]: a tag ("right?", "you know") or a question mark lives here.
+    add(
+        2,
+        if open == 0 {
+            0..1
+        } else {
+            real - 1 - open..real - 1
+        },
+    );
+    v
+}
+
+/// Cosine similarity of two embeddings' sentence means.
+pub fn cosine(a: &[f32; WIDTH], b: &[f32; WIDTH]) -> f32 {
+    a[..DIM].iter().zip(&b[..DIM]).map(|(x, y)| x * y).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Token states where token `i` is the unit vector along coordinate `i`.
+    fn tokens(n: usize) -> Vec<Vec<f32>> {
+        (0..n)
+            .map(|i| (0..DIM).map(|d| f32::from(u8::from(d == i))).collect())
+            .collect()
+    }
+
+    /// The coordinates a pooled part is non-zero on.
+    fn on(part: &[f32]) -> Vec<usize> {
+        (0..DIM).filter(|d| part[*d] != 0.0).collect()
+    }
+
+    #[test]
+    fn the_opening_and_the_close_pool_their_own_word_pieces_and_skip_padding() {
+        // [CLS] w1..w6 [SEP] and two padding tokens.
+        let v = pool(&tokens(10), &[1, 1, 1, 1, 1, 1, 1, 1, 0, 0]);
+        assert_eq!(on(&v[..DIM]), (0..8).collect::<Vec<_>>(), "mean");
+        assert_eq!(on(&v[DIM..2 * DIM]), [1, 2, 3], "opening");
+        assert_eq!(on(&v[2 * DIM..]), [4, 5, 6], "close");
+        for half in v.chunks(DIM) {
+            let norm: f32 = half.iter().map(|x| x * x).sum();
+            assert!((norm - 1.0).abs() < 1e-5);
+        }
+        // [CLS] w1 [SEP]: w1 is both the opening and the close.
+        let short = pool(&tokens(3), &[1, 1, 1]);
+        assert_eq!(on(&short[DIM..2 * DIM]), [1]);
+        assert_eq!(on(&short[2 * DIM..]), [1]);
+        // [CLS] [SEP] alone: no panic, finite.
+        assert!(pool(&tokens(2), &[1, 1]).iter().all(|x| x.is_finite()));
+    }
 }

@@ -1,5 +1,5 @@
 //! The labelled sentences the act classifier learns from (`data/acts/`, compiled in):
-//! sentences written in fifteen domains, and the same sentences as the shipped Whisper
+//! sentences written in twenty-seven domains, and the same sentences as the shipped Whisper
 //! model heard them spoken by two voices (`data/acts/asr/`), so the classifier learns
 //! from transcripts as they really come out. The held-out domains are not compiled in.
 
@@ -77,6 +77,45 @@ const TRAINING: &[(&str, &str)] = &[
     (
         "benefits",
         include_str!("../../../data/acts/benefits.jsonl"),
+    ),
+    (
+        "insurance",
+        include_str!("../../../data/acts/insurance.jsonl"),
+    ),
+    (
+        "restaurant",
+        include_str!("../../../data/acts/restaurant.jsonl"),
+    ),
+    ("fleet", include_str!("../../../data/acts/fleet.jsonl")),
+    (
+        "recruiting",
+        include_str!("../../../data/acts/recruiting.jsonl"),
+    ),
+    (
+        "pharmacy",
+        include_str!("../../../data/acts/pharmacy.jsonl"),
+    ),
+    ("events", include_str!("../../../data/acts/events.jsonl")),
+    (
+        "accounting",
+        include_str!("../../../data/acts/accounting.jsonl"),
+    ),
+    ("retail", include_str!("../../../data/acts/retail.jsonl")),
+    (
+        "callcenter",
+        include_str!("../../../data/acts/callcenter.jsonl"),
+    ),
+    (
+        "homecare",
+        include_str!("../../../data/acts/homecare.jsonl"),
+    ),
+    (
+        "ecommerce",
+        include_str!("../../../data/acts/ecommerce.jsonl"),
+    ),
+    (
+        "itassets",
+        include_str!("../../../data/acts/itassets.jsonl"),
     ),
     (
         "asr/espeak",

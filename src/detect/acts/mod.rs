@@ -9,6 +9,7 @@ pub mod encoder;
 pub mod form;
 pub mod labelled;
 pub mod score;
+pub mod skeleton;
 pub mod words;
 
 use std::path::{Path, PathBuf};

@@ -41,6 +41,15 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Counts one decision against the truth.
+    pub fn add(&mut self, truth: bool, got: bool) {
+        match (truth, got) {
+            (true, true) => self.tp += 1,
+            (false, true) => self.fp += 1,
+            (true, false) => self.fn_ += 1,
+            (false, false) => {}
+        }
+    }
     pub fn precision(&self) -> f64 {
         f64::from(self.tp) / f64::from((self.tp + self.fp).max(1))
     }
@@ -86,12 +95,9 @@ pub fn score(reader: &ActReader, data: &[Labelled]) -> (HashMap<Target, Counts>,
 /// Counts one reading of a sentence labelled `truth` as `got`, for every target.
 pub fn tally(counts: &mut HashMap<Target, Counts>, truth: Act, got: Act) {
     for t in targets() {
-        let c = counts.entry(t).or_default();
-        match (t.holds(truth), t.holds(got)) {
-            (true, true) => c.tp += 1,
-            (false, true) => c.fp += 1,
-            (true, false) => c.fn_ += 1,
-            (false, false) => {}
-        }
+        counts
+            .entry(t)
+            .or_default()
+            .add(t.holds(truth), t.holds(got));
     }
 }
