@@ -71,7 +71,8 @@ pub fn write_header(
         i32le(w, v)?;
     }
     i32le(w, n_mel as i32)?;
-    i32le(w, (mel.len() / n_mel) as i32)?;
+    // n_mel is checked by the caller; zero must still not divide.
+    i32le(w, mel.len().checked_div(n_mel).unwrap_or(0) as i32)?;
     for v in mel {
         w.write_all(&v.to_le_bytes())?;
     }

@@ -495,13 +495,20 @@ mod tests {
         assert_eq!(std::fs::read_dir(models.path()).unwrap().count(), 0);
     }
 
-    /// Imports `src` into a fresh models dir; returns the error and checks nothing is left.
-    fn import_fails(src: &Path) -> InstallError {
+    /// Imports `src` into a fresh models dir; returns the error and its chain as the user
+    /// sees it, and checks nothing is left.
+    fn import_fails(src: &Path) -> (InstallError, String) {
         let models = tempfile::tempdir().unwrap();
         let err = import(src, "x", Some(models.path()), 1, &mut std::io::sink()).unwrap_err();
+        let mut shown = err.to_string();
+        let mut cause = std::error::Error::source(&err);
+        while let Some(c) = cause {
+            shown = format!("{shown}: {c}");
+            cause = c.source();
+        }
         let left = std::fs::read_dir(models.path()).unwrap().count();
-        assert_eq!(left, 0, "no partial file left after: {err}");
-        err
+        assert_eq!(left, 0, "no partial file left after: {shown}");
+        (err, shown)
     }
 
     fn write_model(src: &Path, bin: Vec<u8>) {
@@ -518,8 +525,8 @@ mod tests {
     #[test]
     fn import_of_a_directory_without_model_bin_fails_cleanly() {
         let src = tempfile::tempdir().unwrap();
-        let err = import_fails(src.path());
-        assert!(err.to_string().contains("no model.bin"), "{err}");
+        let (_, err) = import_fails(src.path());
+        assert!(err.contains("no model.bin"), "{err}");
     }
 
     #[test]
@@ -529,8 +536,8 @@ mod tests {
             src.path(),
             crate::model::ct2::write("TransformerSpec", 1, &[], &[]),
         );
-        let err = import_fails(src.path());
-        assert!(err.to_string().contains("not a Whisper model"), "{err}");
+        let (_, err) = import_fails(src.path());
+        assert!(err.contains("not a Whisper model"), "{err}");
     }
 
     #[test]
@@ -544,7 +551,7 @@ mod tests {
             src.path(),
             crate::model::ct2::write("WhisperSpec", 3, &refs, &[]),
         );
-        let err = import_fails(src.path());
+        let (err, _) = import_fails(src.path());
         assert!(
             matches!(err, InstallError::Load(_) | InstallError::Check { .. }),
             "{err}"
