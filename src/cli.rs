@@ -161,6 +161,14 @@ pub enum ModelCommand {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Check installed Whisper models (or one file) in full: manifest size and sha256, and
+    /// the ggml header against the file. Loads check the hash only when the file changed.
+    Verify {
+        /// An installed model's name or a ggml file (default: every installed model).
+        model: Option<PathBuf>,
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Cores whisper may use: all of them unless told otherwise (whisper spin-waits, so never more).

@@ -20,9 +20,35 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// The models dirs a model command reads or writes.
+fn model_dirs(explicit: Option<&std::path::Path>) -> Vec<std::path::PathBuf> {
+    match explicit {
+        Some(d) => vec![d.to_path_buf()],
+        None => [store::checkout_models_dir(), store::user_models_dir()]
+            .into_iter()
+            .flatten()
+            .collect(),
+    }
+}
+
 fn model(cmd: ModelCommand) -> Result<()> {
     let threads = cli::stt_threads(None);
     let mut log = std::io::stderr();
+    let dir = match &cmd {
+        ModelCommand::Install { dir, .. }
+        | ModelCommand::Import { dir, .. }
+        | ModelCommand::List { dir }
+        | ModelCommand::Verify { dir, .. } => dir.clone(),
+    };
+    // A killed install cannot clean up after itself; the next model command does.
+    for d in model_dirs(dir.as_deref()) {
+        for p in store::clean_partials(&d) {
+            eprintln!(
+                "twoears: removed {}, left by an interrupted install",
+                p.display()
+            );
+        }
+    }
     match cmd {
         ModelCommand::Install {
             name,
@@ -65,16 +91,26 @@ fn model(cmd: ModelCommand) -> Result<()> {
             let p = install::import(&src, &name, dir.as_deref(), threads, &mut log)?;
             println!("imported {name}: {}", p.display());
         }
-        ModelCommand::List { dir } => {
-            let dirs: Vec<_> = match dir {
-                Some(d) => vec![d],
-                None => [store::checkout_models_dir(), store::user_models_dir()]
-                    .into_iter()
-                    .flatten()
+        ModelCommand::Verify { model, dir } => {
+            let paths: Vec<_> = match &model {
+                Some(m) => vec![store::find(Some(m), store::DEFAULT_MODEL)?],
+                None => model_dirs(dir.as_deref())
+                    .iter()
+                    .flat_map(|d| store::list(d))
+                    .map(|(p, _)| p)
                     .collect(),
             };
+            if paths.is_empty() {
+                anyhow::bail!("no models installed; run `twoears model install`");
+            }
+            for p in paths {
+                crate::model::verify::verify(&p, crate::model::verify::Hash::Always)?;
+                println!("{}: ok", p.display());
+            }
+        }
+        ModelCommand::List { dir } => {
             let mut any = false;
-            for d in dirs {
+            for d in model_dirs(dir.as_deref()) {
                 for (path, manifest) in store::list(&d) {
                     any = true;
                     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);

@@ -111,23 +111,30 @@ pub enum Ct2Error {
         declared: usize,
         expected: usize,
     },
+    #[error("variable {name:?} has shape {dims:?}, whose size overflows")]
+    Overflow { name: String, dims: Vec<usize> },
     #[error("alias {alias:?} points at unknown variable {target:?}")]
     Alias { alias: String, target: String },
     #[error("invalid UTF-8 in a variable name")]
     Utf8,
 }
 
-/// A parsed `model.bin`: variables by name, aliases resolved to copies of their targets.
+/// A parsed `model.bin`: variables by name, and aliases by name of their target.
 #[derive(Debug)]
 pub struct Ct2Model {
     pub spec: String,
     pub revision: u32,
     pub vars: BTreeMap<String, Variable>,
+    /// Resolved on lookup, never copied: a file may alias one large tensor thousands of
+    /// times.
+    pub aliases: BTreeMap<String, String>,
 }
 
 impl Ct2Model {
     pub fn get(&self, name: &str) -> Option<&Variable> {
-        self.vars.get(name)
+        self.vars
+            .get(name)
+            .or_else(|| self.vars.get(self.aliases.get(name)?))
     }
 }
 
@@ -197,7 +204,14 @@ pub fn parse(buf: &[u8]) -> Result<Ct2Model, Ct2Error> {
             code,
         })?;
         let declared = c.u32("variable size")? as usize;
-        let expected = dims.iter().product::<usize>().max(1) * dtype.size();
+        // The file chose these numbers: a product that wraps must not pass for small.
+        let expected = dims
+            .iter()
+            .try_fold(dtype.size(), |acc, &d| acc.checked_mul(d))
+            .ok_or_else(|| Ct2Error::Overflow {
+                name: name.clone(),
+                dims: dims.clone(),
+            })?;
         if declared != expected {
             return Err(Ct2Error::Size {
                 name,
@@ -209,22 +223,23 @@ pub fn parse(buf: &[u8]) -> Result<Ct2Model, Ct2Error> {
         vars.insert(name, Variable { dims, dtype, data });
     }
     // Older writers may end right after the variables; an alias table is optional.
+    let mut aliases = BTreeMap::new();
     if c.pos < buf.len() {
         let n = c.u32("alias count")?;
         for _ in 0..n {
             let alias = c.string("alias name")?;
             let target = c.string("alias target")?;
-            let var = vars.get(&target).cloned().ok_or_else(|| Ct2Error::Alias {
-                alias: alias.clone(),
-                target,
-            })?;
-            vars.insert(alias, var);
+            if !vars.contains_key(&target) {
+                return Err(Ct2Error::Alias { alias, target });
+            }
+            aliases.insert(alias, target);
         }
     }
     Ok(Ct2Model {
         spec,
         revision,
         vars,
+        aliases,
     })
 }
 
@@ -346,6 +361,39 @@ mod tests {
         let bin = write("TransformerSpec", 3, &[], &[]);
         let err = parse(&bin).unwrap_err();
         assert!(err.to_string().contains("not a Whisper model"), "{err}");
+    }
+
+    // Issue 11: a shape whose product wraps passed the size check as a tiny variable.
+    #[test]
+    fn a_wrapping_shape_is_refused() {
+        // By hand: `write` derives the rank from real data.
+        let mut bin = Vec::new();
+        bin.extend_from_slice(&6u32.to_le_bytes());
+        bin.extend_from_slice(&12u16.to_le_bytes());
+        bin.extend_from_slice(b"WhisperSpec\0");
+        bin.extend_from_slice(&3u32.to_le_bytes());
+        bin.extend_from_slice(&1u32.to_le_bytes());
+        bin.extend_from_slice(&2u16.to_le_bytes());
+        bin.extend_from_slice(b"a\0");
+        bin.push(4);
+        for d in [1u32 << 31, 1 << 31, 1 << 31, 1 << 31] {
+            bin.extend_from_slice(&d.to_le_bytes());
+        }
+        bin.push(DType::F32.code());
+        bin.extend_from_slice(&0u32.to_le_bytes());
+        let err = parse(&bin).unwrap_err();
+        assert!(matches!(err, Ct2Error::Overflow { .. }), "{err}");
+    }
+
+    // Issue 11: 2.2 GB for a 75 MB model when every alias copied its target.
+    #[test]
+    fn aliases_share_their_target() {
+        let names: Vec<String> = (0..10_000).map(|i| format!("alias/{i}")).collect();
+        let aliases: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "big")).collect();
+        let big = var(&[1 << 16], DType::F32, &vec![1.0; 1 << 16]);
+        let m = parse(&write("WhisperSpec", 3, &[("big", big)], &aliases)).unwrap();
+        assert_eq!(m.vars.len(), 1, "one copy of the data");
+        assert_eq!(m.get("alias/9999").unwrap().dims, [1 << 16]);
     }
 
     #[test]

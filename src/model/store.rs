@@ -20,6 +20,98 @@ pub struct Manifest {
     pub source: String,
     pub sha256: String,
     pub size_bytes: u64,
+    /// The file's mtime when its sha256 last matched; a load hashes again when it differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_mtime_ns: Option<u64>,
+}
+
+/// A file's mtime as nanoseconds since 1970, as manifests record it.
+pub fn mtime_ns(meta: &std::fs::Metadata) -> Option<u64> {
+    let d = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    u64::try_from(d.as_nanos()).ok()
+}
+
+/// Writes the manifest of `model` atomically (temp file + rename, 0600).
+///
+/// # Errors
+/// The models dir is not writable.
+pub fn write_manifest(model: &Path, manifest: &Manifest) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = model.parent().unwrap_or(Path::new("."));
+    let json = serde_json::to_string_pretty(manifest).expect("manifest serialises");
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(json.as_bytes())?;
+    tmp.persist(manifest_path(model)).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// The prefix of a file or directory being written into a models dir; it carries the
+/// writer's pid so [`clean_partials`] can tell a crashed writer from a running one.
+pub fn partial_prefix(kind: &str) -> String {
+    format!(".partial-{kind}{}-", std::process::id())
+}
+
+/// A partial left by a writer that is gone: its pid is dead, or (no pid in the name, or
+/// the pid reused) it has not been touched for a day.
+fn is_stale(name: &str, age: std::time::Duration) -> bool {
+    let Some(rest) = name.strip_prefix(".partial-") else {
+        return false;
+    };
+    let rest = rest.strip_prefix("encoder-").unwrap_or(rest);
+    let pid = rest
+        .split('-')
+        .next()
+        .and_then(|p| p.parse::<libc::pid_t>().ok())
+        .filter(|&p| p > 0);
+    let dead = pid.is_some_and(|pid| {
+        // SAFETY: signal 0 only asks whether the process exists.
+        let r = unsafe { libc::kill(pid, 0) };
+        r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    });
+    let day = std::time::Duration::from_secs(24 * 3600);
+    // A name without a pid is from an older twoears; an hour outlives any install.
+    let old = if pid.is_some() {
+        age > day
+    } else {
+        age > std::time::Duration::from_secs(3600)
+    };
+    dead || old
+}
+
+/// Removes partial files and directories that a crashed or killed install left in `dir`;
+/// returns what it removed. Partials of a running install are left alone.
+pub fn clean_partials(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for e in entries.filter_map(Result::ok) {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let age = e
+            .metadata()
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .unwrap_or_default();
+        if !is_stale(name, age) {
+            continue;
+        }
+        let path = e.path();
+        let gone = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        if gone.is_ok() {
+            removed.push(path);
+        }
+    }
+    removed
 }
 
 /// `models/` of the twoears checkout that contains the current directory, else of the
@@ -188,10 +280,41 @@ mod tests {
             source: "test".into(),
             sha256: "ab".into(),
             size_bytes: 1,
+            verified_mtime_ns: None,
         };
         std::fs::write(manifest_path(&model), serde_json::to_string(&m).unwrap()).unwrap();
         let l = list(dir.path());
         assert_eq!(l.len(), 1);
         assert_eq!(l[0].1.as_ref().unwrap().name, "tiny.en");
+    }
+
+    #[test]
+    fn only_partials_of_dead_writers_or_old_ones_are_stale() {
+        let minute = std::time::Duration::from_secs(60);
+        let me = partial_prefix("");
+        assert!(!is_stale(&format!("{me}abc.bin"), minute), "a live writer");
+        let mine = partial_prefix("encoder-");
+        assert!(
+            !is_stale(&format!("{mine}abc"), minute),
+            "a live encoder writer"
+        );
+        // pid_t max on Linux is 2^22; this one cannot exist.
+        assert!(is_stale(".partial-999999999-abc.bin", minute));
+        assert!(is_stale(".partial-encoder-999999999-abc", minute));
+        assert!(!is_stale(".partial-abc.bin", minute), "no pid, recent");
+        assert!(is_stale(".partial-abc.bin", 61 * minute), "no pid, old");
+        assert!(!is_stale("ggml-tiny.en.bin", 10_000 * minute));
+    }
+
+    #[test]
+    fn clean_partials_removes_dead_writers_files_and_dirs_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join(".partial-999999999-x.bin"), b"x").unwrap();
+        std::fs::create_dir(d.join(".partial-encoder-999999999-y")).unwrap();
+        std::fs::write(d.join(format!("{}z.bin", partial_prefix(""))), b"x").unwrap();
+        std::fs::write(d.join("ggml-tiny.en.bin"), b"x").unwrap();
+        assert_eq!(clean_partials(d).len(), 2);
+        assert_eq!(std::fs::read_dir(d).unwrap().count(), 2);
     }
 }

@@ -8,6 +8,7 @@ use whisper_rs::{
 };
 
 use super::filter;
+use crate::model::verify;
 use crate::resample::SPEECH_RATE_HZ;
 
 /// Whisper's input rate is the pipeline's speech rate.
@@ -23,6 +24,8 @@ const CTX_MARGIN_FRAMES: f32 = 48.0;
 pub enum SttError {
     #[error("{path}: cannot load the Whisper model ({reason}); reinstall it with `twoears model install`")]
     Load { path: String, reason: String },
+    #[error(transparent)]
+    Model(#[from] crate::model::verify::VerifyError),
     #[error("transcription failed: {0}")]
     Decode(String),
     #[error("cannot load the sentence encoder ({0}); reinstall it with `twoears model install minilm`, or remove its directory to read acts with word lists")]
@@ -64,7 +67,8 @@ impl Engine {
     /// Loads a ggml model. `threads` is the number of cores whisper may spin on.
     ///
     /// # Errors
-    /// The file is missing, unreadable or not a whisper.cpp model.
+    /// The file is missing, unreadable, not a whisper.cpp model, or fails verification
+    /// (its manifest or the ggml walk, before whisper.cpp reads a byte of it).
     pub fn load(path: &Path, threads: usize, language: Option<&str>) -> Result<Self, SttError> {
         whisper_rs::install_logging_hooks();
         let load_err = |reason: String| SttError::Load {
@@ -77,6 +81,7 @@ impl Engine {
         let path_str = path
             .to_str()
             .ok_or_else(|| load_err("path is not UTF-8".into()))?;
+        verify::verify(path, verify::Hash::IfChanged)?;
         let ctx = WhisperContext::new_with_params(path_str, WhisperContextParameters::default())
             .map_err(|e| load_err(format!("{e}")))?;
         let state = ctx.create_state().map_err(|e| load_err(format!("{e}")))?;
