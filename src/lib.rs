@@ -19,6 +19,7 @@ pub mod frontend;
 pub mod input;
 pub mod live;
 pub mod model;
+pub mod panic;
 pub mod pipeline;
 pub mod report;
 pub mod resample;

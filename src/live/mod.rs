@@ -184,7 +184,8 @@ pub fn listen(
             ));
         }
     }
-    let call = pipeline.finish();
+    let mut call = pipeline.finish();
+    warnings.append(&mut call.warnings);
     if let Some((_, stt)) = call.stt.as_ref().filter(|(_, s)| s.dropped_chunks > 0) {
         warnings.push(format!(
             "speech-to-text fell behind and skipped {} chunks; their words are missing from \
