@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 pub enum OutputError {
     #[error("{}: already exists; choose another name, or pass --force to replace it", path.display())]
     Exists { path: PathBuf },
+    #[error("{}: exists and is not a twoears report; choose another name, or remove it first", path.display())]
+    NotAReport { path: PathBuf },
     #[error("{}: is also the input {}; write the {what} to another file", path.display(), input.display())]
     IsInput {
         path: PathBuf,
@@ -44,8 +46,30 @@ fn file_id(path: &Path) -> Option<(u64, u64)> {
     std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
+/// Whether the regular file at `path` begins as a JSON object does: an earlier report,
+/// not a recording or a document given the wrong name.
+fn holds_a_report(path: &Path) -> bool {
+    use std::io::Read;
+    let Ok(file) = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+        .open(path)
+    else {
+        return false;
+    };
+    let mut head = Vec::with_capacity(64);
+    let regular = file.metadata().is_ok_and(|m| m.is_file());
+    let read = file.take(64).read_to_end(&mut head).is_ok();
+    let empty_or_json = head
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_none_or(|&b| b == b'{');
+    regular && read && empty_or_json
+}
+
 /// Checks, before anything runs, that no output is an input or another output, and that
-/// no output the user did not allow to be replaced exists. `-` (stdout) is no file.
+/// no output exists that may not be replaced: only `replaceable` kinds that hold a report
+/// may be, unless `force`. `-` (stdout) is no file.
 ///
 /// # Errors
 /// The first conflict found.
@@ -81,10 +105,17 @@ pub fn check(
             });
         }
         let exists = std::fs::symlink_metadata(out.path).is_ok();
-        if exists && !force && !replaceable.contains(&out.what) {
-            return Err(OutputError::Exists {
-                path: out.path.to_path_buf(),
-            });
+        if exists && !force {
+            if !replaceable.contains(&out.what) {
+                return Err(OutputError::Exists {
+                    path: out.path.to_path_buf(),
+                });
+            }
+            if !holds_a_report(out.path) {
+                return Err(OutputError::NotAReport {
+                    path: out.path.to_path_buf(),
+                });
+            }
         }
     }
     Ok(())
@@ -181,7 +212,7 @@ mod tests {
             check(&[report(&other_name)], &[&call], &["report"], true),
             Err(OutputError::IsInput { .. })
         ));
-        let new = dir.path().join("new.wav");
+        let new = dir.path().join("new.json");
         assert!(matches!(
             check(&[rec(&new), report(&new)], &[&call], &["report"], false),
             Err(OutputError::Twice { .. })
@@ -194,5 +225,14 @@ mod tests {
             false,
         )
         .unwrap();
+        // An earlier report may be replaced; another kind of file may not.
+        std::fs::write(&new, b"{\"schema\": \"twoears.report/1\"}").unwrap();
+        check(&[report(&new)], &[&call], &["report"], false).unwrap();
+        let other = dir.path().join("other.wav");
+        std::fs::write(&other, b"RIFF").unwrap();
+        assert!(matches!(
+            check(&[report(&other)], &[&call], &["report"], false),
+            Err(OutputError::NotAReport { .. })
+        ));
     }
 }

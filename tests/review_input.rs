@@ -508,6 +508,14 @@ fn the_report_never_replaces_the_call_and_is_private() {
         ],
         "write the report to another file",
     );
+    // Nor another recording given the report's name by mistake.
+    std::fs::copy(d.join("call.wav"), d.join("other.wav")).unwrap();
+    fails_with(
+        d,
+        &["review", "--no-stt", "call.wav", "--json", "other.wav"],
+        "other.wav: exists and is not a twoears report",
+    );
+    assert_eq!(std::fs::read(d.join("other.wav")).unwrap(), before);
     // A report goes out 0600 and replaces an earlier report of the same name.
     for _ in 0..2 {
         let (_, r) = review_json(d, &["call.wav"]);
