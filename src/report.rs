@@ -145,7 +145,8 @@ pub struct CaptureStats {
 }
 
 impl Report {
-    /// Writes the JSON report to `path` through a temporary file, so a reader never sees half.
+    /// Writes the JSON report to `path` through a temporary file (created 0600) renamed over
+    /// it: a reader never sees half, and a link at `path` is replaced, not followed.
     ///
     /// # Errors
     /// The directory is not writable.

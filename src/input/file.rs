@@ -38,7 +38,10 @@ fn wav_rate_hz(head: &[u8]) -> Option<u32> {
             let rate = head.get(at + 12..at + 16)?;
             return Some(u32::from_le_bytes(rate.try_into().ok()?));
         }
-        at = at.checked_add(8)?.checked_add(size + (size & 1))?;
+        // Chunks are padded to an even size.
+        at = at
+            .checked_add(8)?
+            .checked_add(size.checked_add(size & 1)?)?;
     }
     None
 }
@@ -175,7 +178,7 @@ impl AudioFile {
             skipped_frames: 0,
             next_ts: None,
             failed: None,
-            tagged_frames: tagged_ms.map(|ms| ms * u64::from(rate_hz) / 1000),
+            tagged_frames: tagged_ms.map(|ms| ms.saturating_mul(u64::from(rate_hz)) / 1000),
             container,
             frames_read: 0,
         })
@@ -216,9 +219,10 @@ impl AudioFile {
             }
             // A demuxer that drops a damaged page says nothing; the timestamps show it.
             if let Some(expected) = self.next_ts {
-                self.skipped_frames += packet.ts().saturating_sub(expected);
+                let gap = packet.ts().saturating_sub(expected);
+                self.skipped_frames = self.skipped_frames.saturating_add(gap);
             }
-            self.next_ts = Some(packet.ts() + packet.dur());
+            self.next_ts = Some(packet.ts().saturating_add(packet.dur()));
             let decoded = match self.decoder.decode(&packet) {
                 Ok(d) => d,
                 Err(SymError::DecodeError(_)) | Err(SymError::IoError(_)) => {
