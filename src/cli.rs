@@ -76,6 +76,10 @@ pub struct ListenArgs {
     /// Write alerts and running talk figures as JSON Lines to PATH (`-` for stdout).
     #[arg(long, value_name = "PATH")]
     pub events: Option<PathBuf>,
+    /// Replace an existing --record or --events file (without it they are refused, so an
+    /// earlier call is never lost to a reused name).
+    #[arg(long)]
+    pub force: bool,
     /// Seconds between running-figure lines in the event log.
     #[arg(long, value_name = "SECS", default_value_t = 5.0, value_parser = positive_seconds)]
     pub period: f64,

@@ -8,6 +8,7 @@ use crate::cli::{self, Cli, Command, ListenArgs, ModelCommand, ReviewArgs, Rules
 use crate::detect::{rules as rules_file, DetectConfig};
 use crate::input::InputSpec;
 use crate::model::{install, store};
+use crate::output::{self, Output};
 use crate::pipeline::SttSettings;
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -172,6 +173,16 @@ fn review(args: ReviewArgs) -> Result<()> {
         (None, Some(rep), Some(prospect)) => InputSpec::Pair { rep, prospect },
         _ => anyhow::bail!("give a stereo CALL file, or both --rep FILE and --prospect FILE"),
     };
+    if let Some(path) = args.json.as_deref() {
+        let mut inputs = spec.paths();
+        inputs.extend(args.rules.as_deref());
+        let report = Output {
+            path,
+            what: "report",
+        };
+        // A report replaces an older report of the same name, never an input.
+        output::check(&[report], &inputs, &["report"], false)?;
+    }
     let stt = stt_settings(&args.stt)?;
     let rules = load_rules(args.rules.as_deref())?;
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -225,7 +236,7 @@ fn load_rules(path: Option<&std::path::Path>) -> Result<DetectConfig> {
     let Some(path) = path else {
         return Ok(DetectConfig::default());
     };
-    let text = read_text(path, "the rules file")?;
+    let text = read_text(path, "the rules file", RULES_MAX_BYTES)?;
     let (cfg, problems) = rules_file::parse(&text);
     if let Some(first) = problems.first() {
         anyhow::bail!(
@@ -240,10 +251,47 @@ fn load_rules(path: Option<&std::path::Path>) -> Result<DetectConfig> {
     Ok(cfg)
 }
 
-/// A text file the user named; a missing or unreadable one is a one-line error.
-fn read_text(path: &std::path::Path, what: &str) -> Result<String> {
-    std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read {what}; check the path", path.display()))
+/// A rules file is a few KB; this is room for thousands of phrases.
+const RULES_MAX_BYTES: u64 = 1 << 20;
+/// A report of a long call with its transcript is a few MB.
+const REPORT_MAX_BYTES: u64 = 64 << 20;
+
+/// A text file the user named, read up to `max_bytes`: a missing, unreadable, special
+/// (device, pipe) or oversized one is a one-line error, never a hang or an endless read.
+fn read_text(path: &std::path::Path, what: &str, max_bytes: u64) -> Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let unreadable = || format!("{}: cannot read {what}; check the path", path.display());
+    let meta = std::fs::metadata(path).with_context(unreadable)?;
+    if !meta.is_file() {
+        anyhow::bail!(
+            "{}: {what} is not a regular file (a device, pipe or folder); pass a file",
+            path.display()
+        );
+    }
+    // Non-blocking: a pipe swapped in after the check must not hang the open.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .with_context(unreadable)?;
+    let mut bytes = Vec::new();
+    file.take(max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .with_context(unreadable)?;
+    if bytes.len() as u64 > max_bytes {
+        anyhow::bail!(
+            "{}: {what} is larger than {} MB; check the path names the right file",
+            path.display(),
+            max_bytes >> 20
+        );
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        anyhow::anyhow!(
+            "{}: {what} is not UTF-8 text; check the path",
+            path.display()
+        )
+    })
 }
 
 fn rules(cmd: RulesCommand) -> Result<()> {
@@ -252,7 +300,7 @@ fn rules(cmd: RulesCommand) -> Result<()> {
     match cmd {
         RulesCommand::Default => out.write_all(rules_file::DEFAULT_RULES.as_bytes())?,
         RulesCommand::Check { file } => {
-            let text = read_text(&file, "the rules file")?;
+            let text = read_text(&file, "the rules file", RULES_MAX_BYTES)?;
             let (_, problems) = rules_file::parse(&text);
             if problems.is_empty() {
                 writeln!(out, "{}: ok", file.display())?;
@@ -264,7 +312,7 @@ fn rules(cmd: RulesCommand) -> Result<()> {
             }
         }
         RulesCommand::Explain { report } => {
-            let text = read_text(&report, "the report")?;
+            let text = read_text(&report, "the report", REPORT_MAX_BYTES)?;
             let value: serde_json::Value = serde_json::from_str(&text).with_context(|| {
                 format!(
                     "{}: not a twoears JSON report; make one with `twoears review CALL --json PATH`",
@@ -295,6 +343,17 @@ fn devices() -> Result<()> {
 }
 
 fn listen(args: ListenArgs) -> Result<()> {
+    // Refused before the model loads or a device opens; created only once both have.
+    let outputs: Vec<_> = [
+        (&args.record, "recording"),
+        (&args.events, "event log"),
+        (&args.json, "report"),
+    ]
+    .into_iter()
+    .filter_map(|(p, what)| p.as_deref().map(|path| Output { path, what }))
+    .collect();
+    let inputs: Vec<_> = args.rules.as_deref().into_iter().collect();
+    output::check(&outputs, &inputs, &["report"], args.force)?;
     let mut stt = stt_settings(&args.stt)?;
     let rules = load_rules(args.rules.as_deref())?;
     if let Some(s) = stt.as_mut() {
@@ -311,6 +370,7 @@ fn listen(args: ListenArgs) -> Result<()> {
         system: args.system,
         record: args.record,
         events: args.events,
+        force: args.force,
         notify: args.notify,
         quiet: args.quiet,
         duration_s: args.duration,

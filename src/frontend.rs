@@ -1,6 +1,7 @@
 //! The front end of the pipeline, shared by live capture and review: takes aligned 16 kHz
-//! rep and prospect audio, cancels the prospect's echo in the rep mic, runs VAD per side,
-//! tracks turns and cuts each side's speech into chunks for the transcriber.
+//! rep and prospect audio, removes each side's DC offset, cancels the prospect's echo in
+//! the rep mic, runs VAD per side, tracks turns and cuts each side's speech into chunks
+//! for the transcriber.
 //! Runs on a stage thread, never on the audio callback.
 
 use crate::echo::EchoCanceller;
@@ -21,6 +22,38 @@ const ECHO_GATE: f32 = 0.5;
 const ABOVE_ECHO: f32 = 3.0;
 /// Audio kept before a turn's first voiced frame and after its last.
 const PAD_S: f64 = 0.2;
+
+/// Corner of the DC-blocking high-pass: far below any voice, fast enough (8 ms time
+/// constant) that an offset is gone before the first VAD frame ends.
+const DC_CUTOFF_HZ: f64 = 20.0;
+
+/// A one-pole high-pass, `y[n] = a (y[n-1] + x[n] - x[n-1])`: a constant offset (a cheap
+/// mic, a bad export) would otherwise count as power in every frame, and the echo
+/// canceller would try to model it. The offset of 0.45 on one side silenced the other.
+struct DcBlocker {
+    a: f32,
+    prev_in: f32,
+    prev_out: f32,
+}
+
+impl DcBlocker {
+    fn new() -> Self {
+        Self {
+            a: (-2.0 * std::f64::consts::PI * DC_CUTOFF_HZ / RATE).exp() as f32,
+            prev_in: 0.0,
+            prev_out: 0.0,
+        }
+    }
+
+    fn process(&mut self, frame: &mut [f32; FRAME]) {
+        for s in frame.iter_mut() {
+            let y = self.a * (self.prev_out + *s - self.prev_in);
+            self.prev_in = *s;
+            self.prev_out = y;
+            *s = y;
+        }
+    }
+}
 
 /// Where each side's speech is cut into chunks for the transcriber: at the first pause of
 /// at least `pause_s` once a chunk is `soft_s` long, and anywhere at `hard_s`.
@@ -144,6 +177,7 @@ impl Chunker {
 }
 
 pub struct FrontEnd {
+    dc: PerSide<DcBlocker>,
     aec: EchoCanceller,
     vad: PerSide<SideVad>,
     chunkers: PerSide<Chunker>,
@@ -156,6 +190,7 @@ pub struct FrontEnd {
 impl FrontEnd {
     pub fn new(cfg: VadConfig, chunks: ChunkPolicy) -> Self {
         Self {
+            dc: PerSide::from_fn(|_| DcBlocker::new()),
             aec: EchoCanceller::new(),
             vad: PerSide::from_fn(|_| SideVad::new(cfg)),
             chunkers: PerSide::from_fn(|side| Chunker::new(side, chunks)),
@@ -188,6 +223,8 @@ impl FrontEnd {
             let mut pro_frame = [0f32; FRAME];
             rep_frame.copy_from_slice(&self.rep_pending[r.clone()]);
             pro_frame.copy_from_slice(&self.prospect_pending[r]);
+            self.dc.rep.process(&mut rep_frame);
+            self.dc.prospect.process(&mut pro_frame);
             self.frame(&rep_frame, &pro_frame, events, chunks);
         }
         self.rep_pending.drain(..whole * FRAME);
@@ -277,6 +314,35 @@ mod tests {
         out.iter()
             .map(|ch| (ch.end_s * 100.0).round() / 100.0)
             .collect()
+    }
+
+    #[test]
+    fn the_dc_blocker_removes_an_offset_and_keeps_a_voice() {
+        let mut dc = DcBlocker::new();
+        let mut last_offset = 0.0;
+        for _ in 0..20 {
+            let mut frame = [0.45f32; FRAME];
+            dc.process(&mut frame);
+            last_offset = frame[FRAME - 1];
+        }
+        assert!(last_offset.abs() < 1e-4, "offset left: {last_offset}");
+        // 200 Hz, the bottom of a voice, passes at nearly full power.
+        let mut dc = DcBlocker::new();
+        let (mut power_in, mut power_out) = (0.0, 0.0);
+        for f in 0..100 {
+            let mut frame = [0f32; FRAME];
+            for (i, s) in frame.iter_mut().enumerate() {
+                let t = (f * FRAME + i) as f64 / RATE;
+                *s = (2.0 * std::f64::consts::PI * 200.0 * t).sin() as f32;
+            }
+            let input = frame;
+            dc.process(&mut frame);
+            if f >= 10 {
+                power_in += input.iter().map(|v| v * v).sum::<f32>();
+                power_out += frame.iter().map(|v| v * v).sum::<f32>();
+            }
+        }
+        assert!(power_out / power_in > 0.98, "{}", power_out / power_in);
     }
 
     #[test]

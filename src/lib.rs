@@ -5,7 +5,7 @@
 //! `resample`); the `pipeline` runs `echo` -> `vad` -> `frontend` (turns and speech chunks)
 //! -> `stt` -> `detect` (rules) and `talk`; `report` builds the call report. `review` is
 //! file mode, `model` converts and installs Whisper models, `cli` and `commands` face the
-//! user.
+//! user; `output` creates the files the user keeps, `panic` holds the stage boundaries.
 
 pub mod align;
 pub mod capture;
@@ -19,6 +19,8 @@ pub mod frontend;
 pub mod input;
 pub mod live;
 pub mod model;
+pub mod output;
+pub mod panic;
 pub mod pipeline;
 pub mod report;
 pub mod resample;

@@ -9,8 +9,17 @@ fn main() {
         std::env::set_var("RAYON_NUM_THREADS", "1");
     }
     let cli = twoears::cli::Cli::parse();
-    if let Err(err) = twoears::commands::run(cli) {
-        eprintln!("twoears: {err:#}");
-        std::process::exit(2);
+    twoears::panic::install_hook();
+    // A panic the stages did not catch is a bug: one line, the same exit as any error.
+    match twoears::panic::catch(|| twoears::commands::run(cli)) {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => {
+            eprintln!("twoears: {err:#}");
+            std::process::exit(2);
+        }
+        Err(panic) => {
+            eprintln!("twoears: internal error: {panic}; please report it");
+            std::process::exit(2);
+        }
     }
 }

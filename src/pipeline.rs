@@ -1,6 +1,8 @@
 //! The pipeline both modes run: front end (echo, VAD, turns, chunks) and detector inline on
 //! the caller's stage thread, speech-to-text on its own worker thread behind a bounded
 //! channel. Talk alerts come from the inline part, so they never wait for transcripts.
+//! The worker is a stage boundary: if whisper panics, the transcript ends there with a
+//! warning and the talk figures, alerts and transcript so far still make the report.
 
 use std::path::PathBuf;
 use std::thread::JoinHandle;
@@ -48,10 +50,17 @@ struct Heard {
     chunk_end_s: f64,
 }
 
+/// What the worker hands back when it ends.
+struct WorkerEnd {
+    stats: SttStats,
+    /// Why it stopped before the last chunk (a panic in the transcriber), if it did.
+    stopped: Option<String>,
+}
+
 struct Worker {
     chunks: Option<Sender<Chunk>>,
     heard: Receiver<Heard>,
-    handle: Option<JoinHandle<SttStats>>,
+    handle: Option<JoinHandle<WorkerEnd>>,
     model_name: String,
 }
 
@@ -62,63 +71,88 @@ fn spawn_worker(settings: &SttSettings) -> Result<Worker, SttError> {
         settings.language.as_deref(),
     )?;
     let model_name = engine.model_name().to_string();
+    Ok(start_worker(model_name, move |samples, context| {
+        engine.transcribe(samples, context).map(|h| h.text)
+    }))
+}
+
+/// Runs `transcribe` over the chunks on the worker thread.
+fn start_worker(
+    model_name: String,
+    transcribe: impl FnMut(&[f32], &str) -> Result<String, SttError> + Send + 'static,
+) -> Worker {
     let (chunk_tx, chunk_rx) = bounded::<Chunk>(CHUNK_QUEUE);
     let (heard_tx, heard_rx) = bounded::<Heard>(64);
     let handle = std::thread::Builder::new()
         .name("stt".into())
         .spawn(move || {
             lower_priority();
-            let mut stats = SttStats {
-                chunks: 0,
-                dropped_chunks: 0,
-                failed_chunks: 0,
-                audio_s: 0.0,
-                busy_s: 0.0,
-            };
-            // What each side said last: the next chunk's context.
-            let mut said = PerSide::<String>::default();
-            for chunk in chunk_rx {
-                let started = Instant::now();
-                let result = engine.transcribe(&chunk.samples, &said[chunk.side]);
-                if let Ok(h) = &result {
-                    if !h.text.is_empty() {
-                        said[chunk.side].clone_from(&h.text);
-                    }
-                }
-                stats.busy_s += started.elapsed().as_secs_f64();
-                stats.chunks += 1;
-                stats.audio_s += chunk.samples.len() as f64 / f64::from(SPEECH_RATE_HZ);
-                match result {
-                    Ok(h) if !h.text.is_empty() => {
-                        let heard = Heard {
-                            segment: Segment {
-                                side: chunk.side,
-                                start_s: round3(chunk.start_s),
-                                end_s: round3(chunk.end_s),
-                                text: h.text,
-                            },
-                            chunk_end_s: chunk.end_s,
-                        };
-                        if heard_tx.send(heard).is_err() {
-                            break;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        stats.failed_chunks += 1;
-                        eprintln!("twoears: warning: {e}; the call goes on without that chunk");
-                    }
-                }
-            }
-            stats
+            transcribe_all(&chunk_rx, &heard_tx, transcribe)
         })
         .expect("spawning a thread");
-    Ok(Worker {
+    Worker {
         chunks: Some(chunk_tx),
         heard: heard_rx,
         handle: Some(handle),
         model_name,
-    })
+    }
+}
+
+/// The worker's loop: every chunk until the pipeline hangs up, or until `transcribe`
+/// panics (whisper's state is then unknown, so nothing more is asked of it).
+fn transcribe_all(
+    chunks: &Receiver<Chunk>,
+    heard: &Sender<Heard>,
+    mut transcribe: impl FnMut(&[f32], &str) -> Result<String, SttError>,
+) -> WorkerEnd {
+    let mut stats = SttStats::default();
+    // What each side said last: the next chunk's context.
+    let mut said = PerSide::<String>::default();
+    for chunk in chunks {
+        let started = Instant::now();
+        let result = match crate::panic::catch(|| transcribe(&chunk.samples, &said[chunk.side])) {
+            Ok(result) => result,
+            Err(msg) => {
+                return WorkerEnd {
+                    stats,
+                    stopped: Some(msg),
+                }
+            }
+        };
+        if let Ok(text) = &result {
+            if !text.is_empty() {
+                said[chunk.side].clone_from(text);
+            }
+        }
+        stats.busy_s += started.elapsed().as_secs_f64();
+        stats.chunks += 1;
+        stats.audio_s += chunk.samples.len() as f64 / f64::from(SPEECH_RATE_HZ);
+        match result {
+            Ok(text) if !text.is_empty() => {
+                let h = Heard {
+                    segment: Segment {
+                        side: chunk.side,
+                        start_s: round3(chunk.start_s),
+                        end_s: round3(chunk.end_s),
+                        text,
+                    },
+                    chunk_end_s: chunk.end_s,
+                };
+                if heard.send(h).is_err() {
+                    break;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                stats.failed_chunks += 1;
+                eprintln!("twoears: warning: {e}; the call goes on without that chunk");
+            }
+        }
+    }
+    WorkerEnd {
+        stats,
+        stopped: None,
+    }
 }
 
 /// The transcriber yields the CPU to the audio path: on a machine with few cores a
@@ -268,24 +302,31 @@ impl Pipeline {
         std::mem::take(&mut self.new_alerts)
     }
 
-    /// Ends the call: flushes open turns, waits for the last transcripts, builds the report.
     /// Ends the call: flushes the front end, waits for the last transcripts, and hands
     /// over what the report is made of.
     pub fn finish(mut self) -> CallRecord {
         self.front.finish(&mut self.events, &mut self.chunks);
         self.dispatch();
         let mut stt = None;
+        let mut warnings = Vec::new();
         if let Some(mut w) = self.worker.take() {
             drop(w.chunks.take());
             for h in w.heard.clone().iter() {
                 self.on_heard(h);
             }
-            let mut stats = w
-                .handle
-                .take()
-                .expect("joined once")
-                .join()
-                .expect("stt worker panicked");
+            let end = w.handle.take().expect("joined once").join();
+            // A panic outside `transcribe_all`'s catch still costs only the transcript.
+            let WorkerEnd { mut stats, stopped } = end.unwrap_or_else(|payload| WorkerEnd {
+                stats: SttStats::default(),
+                stopped: Some(crate::panic::message(&*payload)),
+            });
+            if let Some(why) = stopped {
+                warnings.push(format!(
+                    "speech-to-text stopped after {} chunks ({why}); the transcript ends there, \
+                     talk figures are complete",
+                    stats.chunks
+                ));
+            }
             stats.dropped_chunks = self.dropped_chunks;
             stt = Some((w.model_name, stats));
         }
@@ -300,6 +341,57 @@ impl Pipeline {
             alerts: self.detector.alerts,
             rules: self.rules,
             stt,
+            warnings,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Side;
+
+    #[test]
+    fn a_panicking_transcriber_costs_the_transcript_not_the_call() {
+        let mut p = Pipeline::new(
+            VadConfig::default(),
+            ChunkPolicy::REVIEW,
+            DetectConfig::default(),
+            None,
+            Backpressure::Wait,
+        )
+        .unwrap();
+        let mut calls = 0;
+        p.worker = Some(start_worker("fake".into(), move |_, _| {
+            calls += 1;
+            if calls == 2 {
+                panic!("whisper fell over");
+            }
+            Ok("Hello there.".into())
+        }));
+        let chunk = |start_s: f64| Chunk {
+            side: Side::Rep,
+            start_s,
+            end_s: start_s + 1.0,
+            samples: vec![0.0; 16_000],
+        };
+        p.chunks.extend([chunk(0.0), chunk(2.0), chunk(4.0)]);
+        p.dispatch();
+        p.push(&[0.0; 16_000], &[0.0; 16_000]);
+        let call = p.finish();
+        assert_eq!(
+            call.segments.len(),
+            1,
+            "the transcript up to the panic is kept"
+        );
+        let (model, stats) = call.stt.expect("the transcriber's figures");
+        assert_eq!((model.as_str(), stats.chunks), ("fake", 1));
+        assert_eq!(call.warnings.len(), 1, "{:?}", call.warnings);
+        assert!(
+            call.warnings[0].contains("whisper fell over"),
+            "{:?}",
+            call.warnings
+        );
+        assert!(call.duration_s > 0.9, "the talk figures cover the call");
     }
 }

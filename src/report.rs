@@ -10,7 +10,7 @@ use crate::talk::{TalkAccount, TalkFigures};
 
 pub const SCHEMA: &str = "twoears.report/1";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct SttStats {
     pub chunks: u64,
     pub dropped_chunks: u64,
@@ -61,12 +61,15 @@ pub struct CallRecord {
     pub stt: Option<(String, SttStats)>,
     /// What read the transcript into acts, when speech-to-text ran.
     pub acts: Option<&'static str>,
+    /// What went wrong in the pipeline without stopping the call.
+    pub warnings: Vec<String>,
 }
 
 impl Report {
     /// The report of a call: the pipeline's record, the live capture's figures (listen
     /// only) and the warnings met on the way.
-    pub fn from_call(call: CallRecord, live: Option<LiveStats>, warnings: Vec<String>) -> Self {
+    pub fn from_call(call: CallRecord, live: Option<LiveStats>, mut warnings: Vec<String>) -> Self {
+        warnings.extend(call.warnings);
         let duration_s = round3(call.duration_s);
         let talk = call.talk.figures(duration_s, call.rep_questions);
         let mut turns: Vec<TurnRecord> = Side::BOTH
@@ -142,7 +145,8 @@ pub struct CaptureStats {
 }
 
 impl Report {
-    /// Writes the JSON report to `path` through a temporary file, so a reader never sees half.
+    /// Writes the JSON report to `path` through a temporary file (created 0600) renamed over
+    /// it: a reader never sees half, and a link at `path` is replaced, not followed.
     ///
     /// # Errors
     /// The directory is not writable.

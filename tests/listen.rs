@@ -733,3 +733,136 @@ fn alerts_reach_the_event_log_and_the_desktop_and_a_terminal_gets_a_status_line(
     );
     assert!(tty.contains("\x1b[2K"), "drawn in place: {tty}");
 }
+
+/// `twoears listen ARGS` against a sound server that is not there.
+fn listen_without_server(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_twoears"))
+        .arg("listen")
+        .args(args)
+        .env(
+            "PULSE_SERVER",
+            format!("unix:{}", dir.join("absent.sock").display()),
+        )
+        .env("XDG_RUNTIME_DIR", dir)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (out.status.code(), common::stderr(&out))
+}
+
+// Issue 11: `listen --record call.wav` truncated an old recording to 44 bytes before the
+// model and the devices were checked, following symlinks.
+#[test]
+fn an_earlier_recording_or_event_log_is_never_truncated() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("old.wav"), b"yesterday's call").unwrap();
+    std::fs::write(d.join("old.jsonl"), b"{\"type\":\"talk\"}\n").unwrap();
+    std::os::unix::fs::symlink(d.join("old.wav"), d.join("link.wav")).unwrap();
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["--no-stt", "--record", "old.wav"],
+            "old.wav: already exists",
+        ),
+        (
+            &["--no-stt", "--record", "link.wav"],
+            "link.wav: already exists",
+        ),
+        (
+            &["--no-stt", "--events", "old.jsonl"],
+            "old.jsonl: already exists",
+        ),
+        (
+            &[
+                "--record",
+                "old.wav",
+                "--force",
+                "--model",
+                "/nonexistent/m.bin",
+            ],
+            "/nonexistent/m.bin",
+        ),
+        (
+            &[
+                "--no-stt",
+                "--record",
+                "old.wav",
+                "--events",
+                "old.jsonl",
+                "--force",
+            ],
+            "no sound server answered",
+        ),
+        (
+            &["--no-stt", "--record", "new.wav", "--json", "new.wav"],
+            "named for both the recording and the report",
+        ),
+        (
+            &["--no-stt", "--rules", "old.jsonl", "--json", "old.jsonl"],
+            "is also the input",
+        ),
+    ];
+    for (args, needle) in cases {
+        let (code, err) = listen_without_server(d, args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert_eq!(
+            std::fs::read(d.join("old.wav")).unwrap(),
+            b"yesterday's call"
+        );
+        assert_eq!(
+            std::fs::read(d.join("old.jsonl")).unwrap(),
+            b"{\"type\":\"talk\"}\n"
+        );
+        assert!(!d.join("new.wav").exists(), "{args:?}");
+    }
+}
+
+#[test]
+fn a_mistyped_mic_keeps_the_old_recording_and_new_files_are_private() {
+    let Some(pulse) = Pulse::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("call.wav"), b"yesterday's call").unwrap();
+    let out = pulse
+        .env(&mut std::process::Command::new(env!(
+            "CARGO_BIN_EXE_twoears"
+        )))
+        .args(["listen", "--no-stt", "--force", "--record", "call.wav"])
+        .args(["--mic", "usb headset", "--duration", "2"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no mic device named"), "{err}");
+    assert_eq!(
+        std::fs::read(d.join("call.wav")).unwrap(),
+        b"yesterday's call"
+    );
+
+    // With the devices found, --force replaces it; everything written is the user's alone.
+    let l = pulse.listen(
+        &[
+            "--no-stt",
+            "--force",
+            "--record",
+            "call.wav",
+            "--events",
+            "ev.jsonl",
+            "--json",
+            "r.json",
+            "--duration",
+            "1",
+            "-q",
+        ],
+        d,
+    );
+    let f = l.wait(Duration::from_secs(20));
+    assert_eq!(f.code, Some(0), "{}", f.stderr);
+    assert!(wav_seconds(&d.join("call.wav")) > 0.5);
+    for name in ["call.wav", "ev.jsonl", "r.json"] {
+        assert_eq!(common::mode(&d.join(name)), 0o600, "{name}");
+    }
+}

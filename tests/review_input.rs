@@ -314,3 +314,212 @@ fn truncated_file_is_analysed_as_far_as_it_goes() {
         "the readable part is analysed"
     );
 }
+
+/// Asserts the review warned (stderr and the report) with `needle`; returns the report.
+fn warned(dir: &Path, file: &Path, needle: &str) -> serde_json::Value {
+    let (out, r) = review_json(dir, &[file.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert!(err.contains(needle), "{}: {err}", file.display());
+    let in_report = r["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w.as_str().unwrap().contains(needle));
+    assert!(in_report, "{}: {}", file.display(), r["warnings"]);
+    r
+}
+
+/// The bundled call, converted to `name` by sox.
+fn example_as(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/call.flac");
+    let out = dir.join(name);
+    let made = std::process::Command::new("sox")
+        .arg(&example)
+        .arg(&out)
+        .status()
+        .is_ok_and(|s| s.success());
+    made.then_some(out)
+}
+
+// Issue 11: a WAV header with sample rate 0 panicked inside symphonia (exit 101).
+#[test]
+fn a_wav_header_with_sample_rate_0_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    write_wav(
+        &dir.path().join("ok.wav"),
+        2,
+        16000,
+        &vec![vec![0.0; 2]; 1600],
+    );
+    let mut bytes = std::fs::read(dir.path().join("ok.wav")).unwrap();
+    // The canonical header: the rate is the u32 at byte 24.
+    bytes[24..28].copy_from_slice(&0u32.to_le_bytes());
+    std::fs::write(dir.path().join("rate0.wav"), &bytes).unwrap();
+    fails_with(
+        dir.path(),
+        &["review", "--no-stt", "rate0.wav"],
+        "rate0.wav: sample rate 0 Hz",
+    );
+}
+
+// Issue 11: a FIFO without a writer blocked review for ever; /dev/urandom never ended.
+#[test]
+fn devices_and_pipes_are_refused_not_read_for_ever() {
+    let dir = tempfile::tempdir().unwrap();
+    run_ok(std::process::Command::new("mkfifo").arg(dir.path().join("call.wav")));
+    for input in ["call.wav", "/dev/urandom", "/dev/zero", "."] {
+        let out = twoears_within(
+            &["review", "--no-stt", input],
+            dir.path(),
+            std::time::Duration::from_secs(20),
+        );
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{input}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(err.contains("is not a regular file"), "{input}: {err}");
+        assert!(err.contains("pass a recorded audio file"), "{input}: {err}");
+    }
+}
+
+// Issue 11: half an OGG or MP3 was analysed with no word of it.
+#[test]
+fn half_an_ogg_or_mp3_is_analysed_with_a_truncated_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["call.ogg", "call.mp3"] {
+        let Some(whole) = example_as(dir.path(), name) else {
+            eprintln!("skipped {name}: this sox cannot write it");
+            continue;
+        };
+        let (_, r) = review_json(dir.path(), &[whole.to_str().unwrap()]);
+        assert_eq!(r["warnings"], serde_json::json!([]), "{name} whole");
+        let bytes = std::fs::read(&whole).unwrap();
+        let half = dir.path().join(format!("half_{name}"));
+        std::fs::write(&half, &bytes[..bytes.len() / 2]).unwrap();
+        let r = warned(dir.path(), &half, "truncated");
+        let got = r["duration_s"].as_f64().unwrap();
+        assert!((40.0..50.0).contains(&got), "{name}: half of 94 s: {got}");
+    }
+}
+
+// Issue 11: one flipped byte in an OGG dropped up to 1.8 s without a warning.
+#[test]
+fn damaged_ogg_pages_never_lose_audio_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = example_as(dir.path(), "call.ogg").expect("sox writes OGG/Vorbis");
+    let bytes = std::fs::read(&whole).unwrap();
+    let (_, r) = review_json(dir.path(), &[whole.to_str().unwrap()]);
+    let full_s = r["duration_s"].as_f64().unwrap();
+    let damaged = dir.path().join("damaged.ogg");
+    let mut losses = 0;
+    for k in 1..40 {
+        let mut b = bytes.clone();
+        b[bytes.len() * k / 40] ^= 0x5a;
+        std::fs::write(&damaged, &b).unwrap();
+        let (_, r) = review_json(dir.path(), &[damaged.to_str().unwrap()]);
+        let lost_s = full_s - r["duration_s"].as_f64().unwrap();
+        if lost_s > 0.05 {
+            losses += 1;
+            assert_ne!(
+                r["warnings"],
+                serde_json::json!([]),
+                "byte {k}/40 lost {lost_s:.2} s silently"
+            );
+        }
+    }
+    assert!(
+        losses > 0,
+        "some flips must lose a page, or the test tests nothing"
+    );
+}
+
+// Issue 11: a DC offset of 0.45 on one side made rep_s 0.0 or +26 %.
+#[test]
+fn a_dc_offset_on_either_side_does_not_move_the_talk_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let (call, dr, dp) = call(dir.path(), REP, PROSPECT);
+    for (name, remix) in [("rep_dc.wav", "1"), ("prospect_dc.wav", "2")] {
+        let side = dir.path().join("side.wav");
+        let shifted = dir.path().join("shifted.wav");
+        let other = dir.path().join("other.wav");
+        let keep = if remix == "1" { "2" } else { "1" };
+        run_ok(
+            std::process::Command::new("sox")
+                .arg(&call)
+                .arg(&side)
+                .args(["remix", remix]),
+        );
+        run_ok(
+            std::process::Command::new("sox")
+                .arg(&call)
+                .arg(&other)
+                .args(["remix", keep]),
+        );
+        run_ok(
+            std::process::Command::new("sox")
+                .arg(&side)
+                .arg(&shifted)
+                .args(["dcshift", "0.45"]),
+        );
+        let (l, r) = if remix == "1" {
+            (&shifted, &other)
+        } else {
+            (&other, &shifted)
+        };
+        let out = dir.path().join(name);
+        run_ok(
+            std::process::Command::new("sox")
+                .arg("-M")
+                .arg(l)
+                .arg(r)
+                .arg(&out),
+        );
+        let (_, report) = review_json(dir.path(), &[out.to_str().unwrap()]);
+        assert_talk(&report, dr, dp);
+    }
+}
+
+// Issue 11: `review call.wav --json call.wav` replaced the recording with JSON, exit 0.
+#[test]
+fn the_report_never_replaces_the_call_and_is_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_wav(&d.join("call.wav"), 2, 16000, &vec![vec![0.0; 2]; 16000]);
+    let before = std::fs::read(d.join("call.wav")).unwrap();
+    std::os::unix::fs::symlink(d.join("call.wav"), d.join("link.json")).unwrap();
+    for json in ["call.wav", "./call.wav", "link.json"] {
+        fails_with(
+            d,
+            &["review", "--no-stt", "call.wav", "--json", json],
+            "is also the input call.wav",
+        );
+        assert_eq!(std::fs::read(d.join("call.wav")).unwrap(), before, "{json}");
+    }
+    fails_with(
+        d,
+        &[
+            "review",
+            "--no-stt",
+            "--rep",
+            "call.wav",
+            "--prospect",
+            "call.wav",
+            "--json",
+            "call.wav",
+        ],
+        "write the report to another file",
+    );
+    // Nor another recording given the report's name by mistake.
+    std::fs::copy(d.join("call.wav"), d.join("other.wav")).unwrap();
+    fails_with(
+        d,
+        &["review", "--no-stt", "call.wav", "--json", "other.wav"],
+        "other.wav: exists and is not a twoears report",
+    );
+    assert_eq!(std::fs::read(d.join("other.wav")).unwrap(), before);
+    // A report goes out 0600 and replaces an earlier report of the same name.
+    for _ in 0..2 {
+        let (_, r) = review_json(d, &["call.wav"]);
+        assert_eq!(r["schema"], "twoears.report/1");
+        assert_eq!(mode(&d.join("report.json")), 0o600);
+    }
+}

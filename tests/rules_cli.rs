@@ -123,3 +123,98 @@ fn a_rules_file_changes_what_review_alerts_on_and_explain_says_why() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("cannot read the report"));
 }
+
+// Issue 11: `rules check /dev/zero` read until the machine ran out of memory.
+#[test]
+fn rules_and_reports_are_read_only_from_files_of_sane_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Sparse: the size is what counts, not the content.
+    for (name, len) in [("huge.toml", 2u64 << 20), ("huge.json", 65 << 20)] {
+        let f = std::fs::File::create(d.join(name)).unwrap();
+        f.set_len(len).unwrap();
+    }
+    let cases: [(&[&str], &str); 5] = [
+        (&["rules", "check", "/dev/zero"], "is not a regular file"),
+        (&["rules", "explain", "/dev/zero"], "is not a regular file"),
+        (&["rules", "check", "."], "is not a regular file"),
+        (&["rules", "check", "huge.toml"], "larger than 1 MB"),
+        (&["rules", "explain", "huge.json"], "larger than 64 MB"),
+    ];
+    for (args, needle) in cases {
+        let out = twoears_within(args, d, std::time::Duration::from_secs(20));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+// Issue 11: 100k unknown keys took 39 s (line numbers counted over and over).
+#[test]
+fn a_file_of_many_unknown_keys_is_checked_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let text: String = std::iter::once("[monologue]\n".to_string())
+        .chain((0..100_000).map(|i| format!("k{i}=1\n")))
+        .collect();
+    std::fs::write(dir.path().join("keys.toml"), text).unwrap();
+    let started = std::time::Instant::now();
+    let out = twoears(&["rules", "check", "keys.toml"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("keys.toml:100001: unknown key \"k99999\""),
+        "{}",
+        &err[err.len() - 300..]
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+// Issue 11: min_overlap_s = 5 with max_overlap_s = 1 was accepted; the rule never fires.
+#[test]
+fn contradictory_bounds_are_a_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("never.toml"),
+        "[interruption]\nmin_overlap_s = 5\nmax_overlap_s = 1\n",
+    )
+    .unwrap();
+    let out = twoears(&["rules", "check", "never.toml"], dir.path());
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("never.toml:2: interruption.min_overlap_s (5)"),
+        "{err}"
+    );
+    assert!(err.contains("can never fire"), "{err}");
+}
+
+// Issue 11: `rules explain` printed a report's escape sequences to the terminal as they were.
+#[test]
+fn explain_prints_no_control_characters_from_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = serde_json::json!({
+        "schema": "twoears.report/1",
+        "alerts": [{
+            "kind": "monologue",
+            "at_s": 61.0,
+            "message": "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}[1;31mYou have been talking",
+            "evidence": "rep spoke\r\u{1b}[K for 90 s",
+        }],
+        "rules": {"monologue": {"enabled": true, "max_s": 90.0}},
+    });
+    std::fs::write(dir.path().join("evil.json"), report.to_string()).unwrap();
+    let out = twoears(&["rules", "explain", "evil.json"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "{text:?}"
+    );
+    assert!(text.contains("You have been talking"), "{text}");
+    assert!(text.contains("rule: [monologue] max_s = 90.0"), "{text}");
+}

@@ -3,7 +3,7 @@
 
 pub mod file;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::align::Aligner;
 use crate::event::{PerSide, Side};
@@ -15,6 +15,10 @@ use file::AudioFile;
 pub enum InputError {
     #[error("{0}: no such file; check the path")]
     Missing(String),
+    #[error(
+        "{path}: is not a regular file (a device, pipe or folder); pass a recorded audio file"
+    )]
+    NotAFile { path: String },
     #[error("{path}: cannot read it ({reason})")]
     Unreadable { path: String, reason: String },
     #[error(
@@ -53,6 +57,16 @@ pub enum InputSpec {
         rep: PathBuf,
         prospect: PathBuf,
     },
+}
+
+impl InputSpec {
+    /// The files read.
+    pub fn paths(&self) -> Vec<&Path> {
+        match self {
+            Self::Stereo { path, .. } => vec![path],
+            Self::Pair { rep, prospect } => vec![rep, prospect],
+        }
+    }
 }
 
 fn parse_channel(path: &str, value: &str, channels: usize) -> Result<usize, InputError> {
@@ -257,11 +271,23 @@ impl CallReader {
         let mut out = self.warned.clone();
         for (f, _) in &self.files {
             let p = f.path.display();
-            let short_of_declared = f
-                .declared_frames()
-                .is_some_and(|n| f.frames_read + u64::from(f.rate_hz) / 20 < n);
-            if f.truncated || short_of_declared {
-                out.push(format!("{p}: the file is truncated or damaged; analysed the {:.1} s that could be read", f.frames_read as f64 / f.rate_hz as f64));
+            let read_s = f.frames_read as f64 / f.rate_hz as f64;
+            if let Some(why) = &f.failed {
+                out.push(format!(
+                    "{p}: the decoder failed ({why}); analysed the {read_s:.1} s before it"
+                ));
+            } else if f.truncated || f.ended_early() {
+                out.push(format!(
+                    "{p}: the file is truncated or damaged; analysed the {read_s:.1} s that could be read"
+                ));
+            }
+            // Under 50 ms is codec framing, not lost audio.
+            if f.skipped_frames > u64::from(f.rate_hz) / 20 {
+                out.push(format!(
+                    "{p}: {:.1} s of damaged audio were skipped; the call's times after it are \
+                     early by as much",
+                    f.skipped_frames as f64 / f.rate_hz as f64
+                ));
             }
             if f.bad_packets > 0 {
                 out.push(format!(

@@ -1,7 +1,6 @@
 //! `--events`: JSON Lines for other tools, one object per alert and one per period with
 //! the running talk figures, each flushed as it happens.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
@@ -9,6 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::detect::Alert;
+use crate::output::{self, Output, OutputError};
 
 pub struct EventLog {
     out: Box<dyn Write + Send>,
@@ -31,15 +31,19 @@ pub struct Running {
 }
 
 impl EventLog {
-    /// `-` is standard output.
+    /// `-` is standard output; a file is created new (see [`output::create_new`]).
     ///
     /// # Errors
-    /// The file cannot be created.
-    pub fn open(path: &Path) -> std::io::Result<Self> {
+    /// The file exists (without `force`) or cannot be created.
+    pub fn open(path: &Path, force: bool) -> Result<Self, OutputError> {
         let out: Box<dyn Write + Send> = if path.as_os_str() == "-" {
             Box::new(std::io::stdout())
         } else {
-            Box::new(BufWriter::new(File::create(path)?))
+            let what = "event log";
+            Box::new(BufWriter::new(output::create_new(
+                Output { path, what },
+                force,
+            )?))
         };
         Ok(Self { out, failure: None })
     }

@@ -18,6 +18,7 @@ use crate::capture::CaptureError;
 use crate::detect::DetectConfig;
 use crate::event::{round3, Side};
 use crate::frontend::ChunkPolicy;
+use crate::output::{self, Output, OutputError};
 use crate::pipeline::{Backpressure, Pipeline, SttSettings};
 use crate::report::{LiveStats, Report};
 use crate::source::drive;
@@ -33,18 +34,14 @@ use status::Status;
 pub enum ListenError {
     #[error(transparent)]
     Capture(#[from] CaptureError),
-    #[error("{}: cannot create the recording; check the directory exists and is writable", path.display())]
+    #[error("{}: cannot write the recording; check the disk has room", path.display())]
     Recording {
         path: PathBuf,
         #[source]
         source: hound::Error,
     },
-    #[error("{}: cannot create the event log; check the directory exists and is writable", path.display())]
-    EventLog {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Output(#[from] OutputError),
     #[error("cannot start speech-to-text")]
     Stt(#[source] SttError),
 }
@@ -54,6 +51,8 @@ pub struct ListenOptions {
     pub system: Option<String>,
     pub record: Option<PathBuf>,
     pub events: Option<PathBuf>,
+    /// Replace an existing recording or event log.
+    pub force: bool,
     pub notify: bool,
     pub quiet: bool,
     /// Stop by itself after this many seconds of call.
@@ -96,26 +95,6 @@ pub fn listen(
     stop: &AtomicBool,
     status: &mut Status,
 ) -> Result<Report, ListenError> {
-    let mut recorder = opts
-        .record
-        .as_deref()
-        .map(|p| {
-            Recorder::create(p).map_err(|source| ListenError::Recording {
-                path: p.to_path_buf(),
-                source,
-            })
-        })
-        .transpose()?;
-    let mut events = opts
-        .events
-        .as_deref()
-        .map(|p| {
-            EventLog::open(p).map_err(|source| ListenError::EventLog {
-                path: p.to_path_buf(),
-                source,
-            })
-        })
-        .transpose()?;
     let mut pipeline = Pipeline::new(
         VadConfig::default(),
         ChunkPolicy::LIVE,
@@ -131,6 +110,29 @@ pub fn listen(
         stop,
         opts.duration_s,
     )?;
+    // The user's files come last: a bad model or device must not touch them.
+    let mut recorder = opts
+        .record
+        .as_deref()
+        .map(|path| {
+            let file = output::create_new(
+                Output {
+                    path,
+                    what: "recording",
+                },
+                opts.force,
+            )?;
+            Recorder::create(path, file).map_err(|source| ListenError::Recording {
+                path: path.to_path_buf(),
+                source,
+            })
+        })
+        .transpose()?;
+    let mut events = opts
+        .events
+        .as_deref()
+        .map(|p| EventLog::open(p, opts.force))
+        .transpose()?;
     let (mic, system) = source.devices();
     status.note(&format!(
         "listening: mic {mic} | system audio {system}{}; Ctrl-C ends the call",
@@ -184,7 +186,8 @@ pub fn listen(
             ));
         }
     }
-    let call = pipeline.finish();
+    let mut call = pipeline.finish();
+    warnings.append(&mut call.warnings);
     if let Some((_, stt)) = call.stt.as_ref().filter(|(_, s)| s.dropped_chunks > 0) {
         warnings.push(format!(
             "speech-to-text fell behind and skipped {} chunks; their words are missing from \

@@ -1,6 +1,8 @@
 //! The call recording `review` reads: 16 kHz stereo WAV, left = rep mic, right = prospect,
 //! exactly the aligned audio the pipeline heard. The header is rewritten every second, so
-//! a crash or a kill loses at most the last second.
+//! a crash or a kill loses at most the last second. The file is written under its own
+//! name from the start (not a temporary one renamed at the end): after a kill the call is
+//! where the user asked for it, readable up to the last header rewrite.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -20,16 +22,18 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// Starts the recording in `file`, freshly created at `path`.
+    ///
     /// # Errors
-    /// The file cannot be created.
-    pub fn create(path: &Path) -> Result<Self, hound::Error> {
+    /// The header cannot be written.
+    pub fn create(path: &Path, file: File) -> Result<Self, hound::Error> {
         let spec = hound::WavSpec {
             channels: 2,
             sample_rate: SPEECH_RATE_HZ,
             bits_per_sample: 16,
             sample_format: hound::SampleFormat::Int,
         };
-        let mut writer = hound::WavWriter::create(path, spec)?;
+        let mut writer = hound::WavWriter::new(BufWriter::new(file), spec)?;
         writer.flush()?;
         Ok(Self {
             path: path.to_path_buf(),
