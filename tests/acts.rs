@@ -45,7 +45,7 @@ fn heldout(sub: &str) -> Vec<Labelled> {
         .collect()
 }
 
-/// The goal is 0.9 for all three (issue 9); measured at this commit: pitch P 0.95 R 0.82,
+/// The goal is 0.9 for all three (issue 9); measured at this commit: pitch P 0.95 R 0.83,
 /// invitation P 0.94 R 0.98, trigger P 0.95 R 0.92 (word lists: 0.74/0.27, 1.00/0.25,
 /// 0.87/0.49). Pitch recall is a floor below the goal; a change that reads worse fails.
 const FLOORS: [(Target, f64, f64); 3] = [
@@ -97,6 +97,9 @@ fn recaps_empathy_and_questions_about_the_product_are_not_pitches_and_a_tag_keep
         "That sounds like a brutal month for the whole team.",
         "Have you ever looked at a scheduling tool like ours?",
         "Would it help if the dashboard flagged late invoices for you?",
+        // Money named as a pain, no amount: an acknowledgement, not a price.
+        "Yeah, that's a real expense for a small crew.",
+        "Those callouts really add up.",
     ] {
         assert!(!rep(s).is_pitch(), "{s:?} read as {:?}", rep(s));
     }

@@ -1,7 +1,8 @@
 //! The act classifier: one softmax (multinomial logistic regression) head per side over
-//! sentence embeddings, trained when it loads from the labelled sentences (their
-//! embeddings cached beside the encoder) plus the rules file's own examples. The nearest
-//! labelled sentences explain each reading ("sounds like: ...").
+//! sentence embeddings, form features and skeleton patterns, trained from the labelled
+//! sentences plus the rules file's own examples (embeddings and trained heads cached
+//! beside the encoder). The nearest labelled sentences explain each reading ("sounds
+//! like: ...").
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -97,8 +98,11 @@ impl Head {
             })
             .collect();
         let (mut m, mut v) = (vec![[0f32; D + 1]; k], vec![[0f32; D + 1]; k]);
-        let (lr, b1, b2) = (0.05f32, 0.9f32, 0.999f32);
+        let (lr0, b1, b2) = (0.05f32, 0.9f32, 0.999f32);
         for epoch in 1..=EPOCHS {
+            // The step shrinks to nothing by the last epoch: a fixed step leaves the weights
+            // circling the optimum, and where they stop differs with every change of data.
+            let lr = lr0 * (1.0 - (epoch - 1) as f32 / EPOCHS as f32);
             let mut grad = vec![[0f32; D + 1]; k];
             for (x, act, weight) in data {
                 let p = head.scores(x);
@@ -138,7 +142,8 @@ pub fn cache_path(encoder_dir: &Path) -> PathBuf {
 fn heads_path(encoder_dir: &Path, extra: &[(Act, String)]) -> PathBuf {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    h.update(format!("{D} {EPOCHS} {L2} {USER_WEIGHT} {SCALE}"));
+    // Bump the version when the training itself changes.
+    h.update(format!("v2 {D} {EPOCHS} {L2} {USER_WEIGHT} {SCALE}"));
     for (act, text) in extra {
         h.update(act.name());
         h.update([0]);
@@ -381,24 +386,28 @@ impl Classifier {
         };
         // A question by its form asks, whatever it names: never a presentation or a price.
         let asks = form::asks(sentence);
+        // A price names an amount: without one, the price reading is set aside, not
+        // handed to the other acts.
+        let price_possible = form::names_an_amount(sentence);
+        let possible = |a: Act| a != Act::Price || price_possible;
         let pitch: f32 = if asks {
             0.0
         } else {
             head.acts
                 .iter()
                 .zip(&p)
-                .filter(|(a, _)| a.is_pitch())
+                .filter(|(a, _)| a.is_pitch() && possible(**a))
                 .map(|(_, x)| x)
                 .sum()
         };
         // Presentation and price are one thing to the rules: when together they outweigh
         // the rest, the sentence is read as the stronger of the two.
         let (act, confidence) = if pitch > 0.5 {
-            (best(&Act::is_pitch).0, pitch)
+            (best(&|a: Act| a.is_pitch() && possible(a)).0, pitch)
         } else if asks {
             best(&|a: Act| !a.is_pitch())
         } else {
-            best(&|_| true)
+            best(&possible)
         };
         Reading {
             sentence: sentence.into(),

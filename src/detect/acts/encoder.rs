@@ -1,5 +1,7 @@
-//! Sentence embeddings: all-MiniLM-L6-v2 (a 6-layer BERT) run with candle, mean-pooled over
-//! the tokens and L2-normalised, so a dot product is the cosine similarity.
+//! Sentence embeddings: all-MiniLM-L6-v2 (a 6-layer BERT) run with candle, its token states
+//! pooled three ways, each L2-normalised: over the whole sentence (the meaning; a dot
+//! product of two is their cosine similarity), over its first word pieces (how it opens:
+//! "let me show", "so if I", "what happens") and over its last (a tag or a question).
 
 use std::path::Path;
 

@@ -45,6 +45,78 @@ pub fn asks(sentence: &str) -> bool {
     trimmed.ends_with('?') && is_question(sentence) && !tagged(&normalise(sentence), trimmed)
 }
 
+/// Whether a sentence names an amount: a number, money, or free or a discount. A price
+/// statement does (199 of the 207 labelled ones; the rest are garbled transcripts); "that's
+/// a real cost" acknowledges a pain and names none.
+pub fn names_an_amount(sentence: &str) -> bool {
+    let norm = normalise(sentence);
+    let words: Vec<&str> = norm.split_whitespace().collect();
+    let [numbers, money] = amounts(sentence, &norm, &words);
+    numbers
+        || money
+        || words.iter().any(|w| {
+            matches!(
+                *w,
+                "two"
+                    | "three"
+                    | "four"
+                    | "five"
+                    | "six"
+                    | "seven"
+                    | "eight"
+                    | "nine"
+                    | "ten"
+                    | "eleven"
+                    | "twelve"
+                    | "fifteen"
+                    | "sixty"
+                    | "seventy"
+                    | "eighty"
+                    | "ninety"
+                    | "free"
+                    | "discount"
+                    | "cents"
+            )
+        })
+}
+
+/// Whether the words hold a number, and whether they hold money.
+fn amounts(sentence: &str, norm: &str, words: &[&str]) -> [bool; 2] {
+    let numbers = words.iter().any(|w| w.chars().any(|c| c.is_ascii_digit()))
+        || words.iter().any(|w| {
+            matches!(
+                *w,
+                "hundred"
+                    | "thousand"
+                    | "million"
+                    | "twenty"
+                    | "thirty"
+                    | "forty"
+                    | "fifty"
+                    | "percent"
+                    | "half"
+                    | "third"
+            )
+        });
+    let money = [
+        "dollar", "dollars", "euro", "euros", "pound", "pounds", "bucks", "grand",
+    ]
+    .iter()
+    .any(|m| has(norm, m))
+        || sentence.contains(['$', '€', '£'])
+        || [
+            " per seat ",
+            " a seat ",
+            " per user ",
+            " a user ",
+            " per month ",
+            " per year ",
+        ]
+        .iter()
+        .any(|p| norm.contains(p));
+    [numbers, money]
+}
+
 /// The form features of one sentence, each about unit size.
 pub fn features(sentence: &str) -> [f32; N] {
     let norm = normalise(sentence);
@@ -72,38 +144,7 @@ pub fn features(sentence: &str) -> [f32; N] {
         second,
         "you" | "your" | "it" | "they" | "we" | "there" | "that" | "anyone"
     );
-    let numbers = words.iter().any(|w| w.chars().any(|c| c.is_ascii_digit()))
-        || words.iter().any(|w| {
-            matches!(
-                *w,
-                "hundred"
-                    | "thousand"
-                    | "million"
-                    | "twenty"
-                    | "thirty"
-                    | "forty"
-                    | "fifty"
-                    | "percent"
-                    | "half"
-                    | "third"
-            )
-        });
-    let money = [
-        "dollar", "dollars", "euro", "euros", "pound", "pounds", "bucks", "grand",
-    ]
-    .iter()
-    .any(|m| has(&norm, m))
-        || sentence.contains(['$', '€', '£'])
-        || [
-            " per seat ",
-            " a seat ",
-            " per user ",
-            " a user ",
-            " per month ",
-            " per year ",
-        ]
-        .iter()
-        .any(|p| norm.contains(p));
+    let [numbers, money] = amounts(sentence, &norm, &words);
     let mut out = [0f32; N];
     let shape = [
         flag(trimmed.ends_with('?')),
@@ -145,6 +186,15 @@ mod tests {
         assert!(super::asks(
             "Makes sense, and when you say it keeps dropping, what did it look like last year?"
         ));
+    }
+
+    #[test]
+    fn a_price_names_an_amount_and_a_pain_about_cost_does_not() {
+        assert!(names_an_amount("It is forty dollars a seat per month."));
+        assert!(names_an_amount("the first three months are free"));
+        assert!(names_an_amount("We take 2% off if you pay upfront."));
+        assert!(!names_an_amount("That's a real cost."));
+        assert!(!names_an_amount("Those fees really add up."));
     }
 
     #[test]

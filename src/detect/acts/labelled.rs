@@ -118,6 +118,10 @@ const TRAINING: &[(&str, &str)] = &[
         include_str!("../../../data/acts/itassets.jsonl"),
     ),
     (
+        "money_talk",
+        include_str!("../../../data/acts/money_talk.jsonl"),
+    ),
+    (
         "asr/espeak",
         include_str!("../../../data/acts/asr/espeak.jsonl"),
     ),
