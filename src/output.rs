@@ -46,8 +46,9 @@ fn file_id(path: &Path) -> Option<(u64, u64)> {
     std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
-/// Whether the regular file at `path` begins as a JSON object does: an earlier report,
-/// not a recording or a document given the wrong name.
+/// Whether the regular file at `path` is empty or begins as a twoears report does (its
+/// schema is its first field): an earlier report, not a recording or another program's
+/// JSON given the wrong name.
 fn holds_a_report(path: &Path) -> bool {
     use std::io::Read;
     let Ok(file) = OpenOptions::new()
@@ -60,11 +61,9 @@ fn holds_a_report(path: &Path) -> bool {
     let mut head = Vec::with_capacity(64);
     let regular = file.metadata().is_ok_and(|m| m.is_file());
     let read = file.take(64).read_to_end(&mut head).is_ok();
-    let empty_or_json = head
-        .iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_none_or(|&b| b == b'{');
-    regular && read && empty_or_json
+    let text = String::from_utf8_lossy(&head);
+    let empty_or_report = text.trim().is_empty() || text.contains("\"schema\": \"twoears.report/");
+    regular && read && empty_or_report
 }
 
 /// Checks, before anything runs, that no output is an input or another output, and that

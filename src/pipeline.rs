@@ -265,9 +265,10 @@ impl Pipeline {
             match self.backpressure {
                 Backpressure::Drop => match tx.try_send(chunk) {
                     Ok(()) => {}
-                    Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                        self.dropped_chunks += 1
-                    }
+                    Err(TrySendError::Full(_)) => self.dropped_chunks += 1,
+                    // The worker stopped (its panic is warned about): not a chunk the
+                    // machine was too slow for.
+                    Err(TrySendError::Disconnected(_)) => {}
                 },
                 Backpressure::Wait => {
                     // Wait for room, handling transcripts meanwhile so neither side blocks.
@@ -282,10 +283,7 @@ impl Pipeline {
                                     self.on_heard(h);
                                 }
                             }
-                            Err(TrySendError::Disconnected(_)) => {
-                                self.dropped_chunks += 1;
-                                break;
-                            }
+                            Err(TrySendError::Disconnected(_)) => break,
                         }
                     }
                 }

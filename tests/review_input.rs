@@ -386,7 +386,12 @@ fn devices_and_pipes_are_refused_not_read_for_ever() {
 fn half_an_ogg_or_mp3_is_analysed_with_a_truncated_warning() {
     let dir = tempfile::tempdir().unwrap();
     for name in ["call.ogg", "call.mp3"] {
+        // setup.sh installs libsox-fmt-all; MP3 writing may still be missing from a sox.
         let Some(whole) = example_as(dir.path(), name) else {
+            assert_ne!(
+                name, "call.ogg",
+                "sox cannot write OGG: run scripts/setup.sh"
+            );
             eprintln!("skipped {name}: this sox cannot write it");
             continue;
         };
@@ -516,6 +521,18 @@ fn the_report_never_replaces_the_call_and_is_private() {
         "other.wav: exists and is not a twoears report",
     );
     assert_eq!(std::fs::read(d.join("other.wav")).unwrap(), before);
+    // Nor another program's JSON.
+    let settings = "{\"theme\": \"dark\"}\n";
+    std::fs::write(d.join("settings.json"), settings).unwrap();
+    fails_with(
+        d,
+        &["review", "--no-stt", "call.wav", "--json", "settings.json"],
+        "settings.json: exists and is not a twoears report",
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("settings.json")).unwrap(),
+        settings
+    );
     // A report goes out 0600 and replaces an earlier report of the same name.
     for _ in 0..2 {
         let (_, r) = review_json(d, &["call.wav"]);

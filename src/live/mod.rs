@@ -110,7 +110,13 @@ pub fn listen(
         stop,
         opts.duration_s,
     )?;
-    // The user's files come last: a bad model or device must not touch them.
+    // The user's files come last: a bad model or device must not touch them. The event log
+    // first: if it cannot be made, no recording has been replaced yet.
+    let mut events = opts
+        .events
+        .as_deref()
+        .map(|p| EventLog::open(p, opts.force))
+        .transpose()?;
     let mut recorder = opts
         .record
         .as_deref()
@@ -127,11 +133,6 @@ pub fn listen(
                 source,
             })
         })
-        .transpose()?;
-    let mut events = opts
-        .events
-        .as_deref()
-        .map(|p| EventLog::open(p, opts.force))
         .transpose()?;
     let (mic, system) = source.devices();
     status.note(&format!(

@@ -48,9 +48,11 @@ pub enum ConvertError {
     Write(#[source] std::io::Error),
 }
 
-/// The largest model.bin a conversion reads: it holds the file's variables plus one
-/// tensor in f32 at a time (large-v3 in f16 is 3.1 GB).
+/// The largest model.bin a conversion reads (large-v3 in f16 is 3.1 GB); the file and a
+/// copy of its variables are held while converting.
 const MAX_MODEL_BIN_BYTES: u64 = 4 << 30;
+/// The largest vocabulary file read (Whisper's are about 1 MB).
+const MAX_VOCABULARY_BYTES: u64 = 16 << 20;
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ConvertError + '_ {
     move |source| ConvertError::Io {
@@ -457,6 +459,17 @@ pub fn convert_dir(dir: &Path, out: &mut impl Write) -> Result<Converted, Conver
         source,
     })?;
     drop(bytes);
+    // Whisper's vocabularies are about 1 MB; a bigger file is not one.
+    let vocab_bytes = std::fs::metadata(&vocab_path)
+        .map_err(io_err(&vocab_path))?
+        .len();
+    if vocab_bytes > MAX_VOCABULARY_BYTES {
+        return Err(ConvertError::TooLarge {
+            path: vocab_path.display().to_string(),
+            size_bytes: vocab_bytes,
+            budget_bytes: MAX_VOCABULARY_BYTES,
+        });
+    }
     let text = std::fs::read_to_string(&vocab_path).map_err(io_err(&vocab_path))?;
     let tokens = vocab::parse_tokens(&text, json)?;
     convert_model(&model, &tokens, out)

@@ -66,7 +66,12 @@ fn remedy(manifest: Option<&Manifest>) -> String {
 
 /// The manifest beside `path`, if it is one of ours; any other JSON there is not.
 fn manifest(path: &Path) -> Option<Manifest> {
-    let text = std::fs::read_to_string(store::manifest_path(path)).ok()?;
+    let at = store::manifest_path(path);
+    // Ours are a few hundred bytes; a big file there is not one of ours.
+    if std::fs::metadata(&at).ok()?.len() > 64 << 10 {
+        return None;
+    }
+    let text = std::fs::read_to_string(at).ok()?;
     serde_json::from_str(&text).ok()
 }
 
