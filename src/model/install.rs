@@ -121,6 +121,8 @@ pub enum InstallError {
     Check { heard: String },
     #[error("the converted model cannot be loaded; nothing was installed")]
     Load(#[source] crate::stt::engine::SttError),
+    #[error("the converted model has attention heads {head_width} wide; whisper.cpp runs Whisper's 64 (export a released Whisper model); nothing was installed")]
+    HeadWidth { head_width: i32 },
     #[error("no models directory: pass --dir, or set HOME")]
     NoDir,
     #[error("the unpacked sentence encoder does not work ({0}); nothing was installed")]
@@ -367,6 +369,17 @@ fn write_verified(
     {
         let mut w = std::io::BufWriter::new(tmp.as_file_mut());
         let c = convert::convert_dir(ct2_dir, &mut w)?;
+        // Every released Whisper model has heads 64 wide; whisper.cpp aborts (it cannot be
+        // caught) on some other shapes, so the check clip must not run on them.
+        let h = &c.hparams;
+        for head_width in [
+            h.n_audio_state / h.n_audio_head.max(1),
+            h.n_text_state / h.n_text_head.max(1),
+        ] {
+            if head_width != 64 {
+                return Err(InstallError::HeadWidth { head_width });
+            }
+        }
         let _ = writeln!(
             log,
             "wrote {} tensors ({} layers, {}vocabulary of {})",
@@ -541,8 +554,9 @@ mod tests {
     }
 
     #[test]
-    fn a_model_that_cannot_transcribe_is_not_installed() {
-        // The synthetic model converts fine but whisper.cpp cannot use it.
+    fn a_model_whisper_cpp_cannot_run_is_refused_before_it_loads() {
+        // The synthetic model converts fine but whisper.cpp cannot run it (it aborts on
+        // heads two values wide): refused before whisper.cpp sees it.
         let src = tempfile::tempdir().unwrap();
         let vars = crate::model::convert::tests::synthetic(false);
         let refs: Vec<(&str, crate::model::ct2::Variable)> =
@@ -553,7 +567,7 @@ mod tests {
         );
         let (err, _) = import_fails(src.path());
         assert!(
-            matches!(err, InstallError::Load(_) | InstallError::Check { .. }),
+            matches!(err, InstallError::HeadWidth { head_width: 2 }),
             "{err}"
         );
     }
