@@ -540,3 +540,19 @@ fn the_report_never_replaces_the_call_and_is_private() {
         assert_eq!(mode(&d.join("report.json")), 0o600);
     }
 }
+
+// Found by `scripts/fuzz.sh` (fuzz/fuzz_targets/audio_input.rs), kept in tests/data/fuzz/:
+// 29 bytes that a symphonia demuxer probes into `step_by(0)` (a panic inside the decoder
+// library), and 101 bytes of FLAC whose picture block claims 3.3 GB (symphonia allocates
+// it zeroed; no page is touched, RSS stays about 9 MB).
+#[test]
+fn files_the_fuzzer_found_are_one_line_errors() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
+    for name in ["demuxer-step-by-zero.mp3", "flac-picture-of-3-gb.flac"] {
+        fails_with(
+            &data,
+            &["review", "--no-stt", name],
+            &format!("{name}: not a supported audio file"),
+        );
+    }
+}
