@@ -386,10 +386,16 @@ impl Classifier {
         };
         // A question by its form asks, whatever it names: never a presentation or a price.
         let asks = form::asks(sentence);
-        // A price names an amount: without one, the price reading is set aside, not
-        // handed to the other acts.
+        // A price names an amount and a presentation has a topic: without them, that
+        // reading is set aside, not handed to the other acts.
         let price_possible = form::names_an_amount(sentence);
-        let possible = |a: Act| a != Act::Price || price_possible;
+        // A backchannel ("right, right") has no topic to present.
+        let presentation_possible = skeleton::has_content(sentence);
+        let possible = |a: Act| match a {
+            Act::Price => price_possible,
+            Act::Presentation => presentation_possible,
+            _ => true,
+        };
         let pitch: f32 = if asks {
             0.0
         } else {

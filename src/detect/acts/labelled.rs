@@ -122,6 +122,10 @@ const TRAINING: &[(&str, &str)] = &[
         include_str!("../../../data/acts/money_talk.jsonl"),
     ),
     (
+        "acknowledged",
+        include_str!("../../../data/acts/acknowledged.jsonl"),
+    ),
+    (
         "asr/espeak",
         include_str!("../../../data/acts/asr/espeak.jsonl"),
     ),

@@ -279,6 +279,14 @@ fn skeleton(sentence: &str) -> Vec<&'static str> {
     out
 }
 
+/// Whether the sentence has a topic at all: a content word or a number. "Right, right."
+/// and "Okay, sure." have none, so they cannot present anything.
+pub fn has_content(sentence: &str) -> bool {
+    skeleton(sentence)
+        .iter()
+        .any(|w| *w == CONTENT || *w == NUMBER)
+}
+
 fn fnv(parts: &[&str], salt: u8) -> usize {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ u64::from(salt);
     for p in parts {
@@ -317,6 +325,14 @@ mod tests {
             ["let", "me", "show", "you", "the", "x", "it", "is", "the", "x"]
         );
         assert_eq!(skeleton("We cut returns by 30%."), ["we", "x", "by", "#"]);
+    }
+
+    #[test]
+    fn a_backchannel_has_no_content_and_a_claim_has() {
+        assert!(!has_content("Right, right."));
+        assert!(!has_content("okay yeah sure"));
+        assert!(has_content("Our app flags it."));
+        assert!(has_content("It's 40 a month."));
     }
 
     #[test]
