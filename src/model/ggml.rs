@@ -30,6 +30,23 @@ pub struct HParams {
 }
 
 impl HParams {
+    /// The eleven header values, in the order whisper.cpp writes them.
+    fn from_header(h: [i32; 11]) -> Self {
+        Self {
+            n_vocab: h[0],
+            n_audio_ctx: h[1],
+            n_audio_state: h[2],
+            n_audio_head: h[3],
+            n_audio_layer: h[4],
+            n_text_ctx: h[5],
+            n_text_state: h[6],
+            n_text_head: h[7],
+            n_text_layer: h[8],
+            n_mels: h[9],
+            ftype: h[10],
+        }
+    }
+
     fn to_array(self) -> [i32; 11] {
         [
             self.n_vocab,
@@ -136,19 +153,7 @@ pub fn read(r: &mut impl Read) -> io::Result<Summary> {
     for v in &mut h {
         *v = read_i32(r)?;
     }
-    let hparams = HParams {
-        n_vocab: h[0],
-        n_audio_ctx: h[1],
-        n_audio_state: h[2],
-        n_audio_head: h[3],
-        n_audio_layer: h[4],
-        n_text_ctx: h[5],
-        n_text_state: h[6],
-        n_text_head: h[7],
-        n_text_layer: h[8],
-        n_mels: h[9],
-        ftype: h[10],
-    };
+    let hparams = HParams::from_header(h);
     let (n_mel, n_fft) = (read_i32(r)? as usize, read_i32(r)? as usize);
     let mut mel = vec![0f32; n_mel * n_fft];
     for v in &mut mel {
@@ -529,19 +534,7 @@ pub fn check(mut r: impl Read + Seek) -> Result<Layout, CheckError> {
     for v in &mut h {
         *v = w.i32("hyper-parameters")?;
     }
-    let hparams = HParams {
-        n_vocab: h[0],
-        n_audio_ctx: h[1],
-        n_audio_state: h[2],
-        n_audio_head: h[3],
-        n_audio_layer: h[4],
-        n_text_ctx: h[5],
-        n_text_state: h[6],
-        n_text_head: h[7],
-        n_text_layer: h[8],
-        n_mels: h[9],
-        ftype: h[10],
-    };
+    let hparams = HParams::from_header(h);
     check_hparams(&hparams)?;
     let (n_mel, n_fft) = (w.i32("mel filters")?, w.i32("mel filters")?);
     if n_mel != hparams.n_mels || n_fft != 201 {
