@@ -132,9 +132,19 @@ impl Head {
     }
 }
 
-/// The cache of the training sentences' embeddings, named by the data's digest.
+/// What the cached embeddings depend on: the labelled data and how token states are
+/// pooled (a change of either must not reuse old embeddings of the same length).
+fn embeddings_key() -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(labelled::digest());
+    h.update(super::encoder::POOLING);
+    format!("{:x}", h.finalize())[..16].to_string()
+}
+
+/// The cache of the training sentences' embeddings, named by [`embeddings_key`].
 pub fn cache_path(encoder_dir: &Path) -> PathBuf {
-    encoder_dir.join(format!("acts-{}.f32", &labelled::digest()[..16]))
+    encoder_dir.join(format!("acts-{}.f32", embeddings_key()))
 }
 
 /// The cache of the heads trained on the labelled sentences and a rules file's `extra`
@@ -153,7 +163,7 @@ fn heads_path(encoder_dir: &Path, extra: &[(Act, String)]) -> PathBuf {
     let key = format!("{:x}", h.finalize());
     encoder_dir.join(format!(
         "acts-{}-heads-{}.f32",
-        &labelled::digest()[..16],
+        embeddings_key(),
         &key[..16]
     ))
 }
@@ -227,7 +237,7 @@ fn write_cache(path: &Path, embs: &[[f32; WIDTH]]) {
 /// of older labelled data go.
 fn write_file(path: &Path, bytes: &[u8]) {
     let Some(dir) = path.parent() else { return };
-    let current = format!("acts-{}", &labelled::digest()[..16]);
+    let current = format!("acts-{}", embeddings_key());
     for old in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let name = old.file_name().to_string_lossy().into_owned();
         if name.starts_with("acts-") && name.ends_with(".f32") && !name.starts_with(&current) {

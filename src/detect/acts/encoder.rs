@@ -16,6 +16,9 @@ pub const DIM: usize = 384;
 const OPENING: usize = 3;
 /// Width of one embedding: the sentence mean, its opening and its close.
 pub const WIDTH: usize = 3 * DIM;
+/// How token states are pooled (change it with [`OPENING`] or [`pool`]): caches of
+/// embeddings are keyed by it.
+pub const POOLING: &str = "mean, first 3, last 3";
 
 /// The files an installed encoder directory holds.
 pub const FILES: &[&str] = &["model.safetensors", "tokenizer.json", "config.json"];
