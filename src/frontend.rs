@@ -30,6 +30,9 @@ const DC_CUTOFF_HZ: f64 = 20.0;
 /// A one-pole high-pass, `y[n] = a (y[n-1] + x[n] - x[n-1])`: a constant offset (a cheap
 /// mic, a bad export) would otherwise count as power in every frame, and the echo
 /// canceller would try to model it. The offset of 0.45 on one side silenced the other.
+/// Far below one bit of 24-bit audio (6e-8), far above the denormal range (1e-38).
+const DENORMAL_GUARD: f32 = 1e-20;
+
 struct DcBlocker {
     a: f32,
     prev_in: f32,
@@ -47,7 +50,12 @@ impl DcBlocker {
 
     fn process(&mut self, frame: &mut [f32; FRAME]) {
         for s in frame.iter_mut() {
-            let y = self.a * (self.prev_out + *s - self.prev_in);
+            let mut y = self.a * (self.prev_out + *s - self.prev_in);
+            // The decay after a sound would end in denormals, which cost the FFTs and
+            // the echo filter downstream a hundred times a normal multiply.
+            if y.abs() < DENORMAL_GUARD {
+                y = 0.0;
+            }
             self.prev_in = *s;
             self.prev_out = y;
             *s = y;
@@ -343,6 +351,23 @@ mod tests {
             }
         }
         assert!(power_out / power_in > 0.98, "{}", power_out / power_in);
+    }
+
+    #[test]
+    fn the_dc_blocker_decays_to_exact_silence_not_denormals() {
+        let mut dc = DcBlocker::new();
+        let mut frame = [0.5f32; FRAME];
+        dc.process(&mut frame);
+        let mut subnormal = 0;
+        let mut last = [1f32; FRAME];
+        for _ in 0..200 {
+            let mut frame = [0f32; FRAME];
+            dc.process(&mut frame);
+            subnormal += frame.iter().filter(|v| v.is_subnormal()).count();
+            last = frame;
+        }
+        assert_eq!(subnormal, 0);
+        assert!(last.iter().all(|&v| v == 0.0), "{:?}", &last[..4]);
     }
 
     #[test]
