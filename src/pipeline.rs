@@ -16,7 +16,7 @@ use crate::detect::acts::classifier::Classifier;
 use crate::detect::acts::words::WordReader;
 use crate::detect::acts::ActReader;
 use crate::detect::{Alert, CallState, DetectConfig, Detector};
-use crate::event::{round3, Chunk, Event, PerSide, Segment};
+use crate::event::{round3, Chunk, Event, Segment};
 use crate::frontend::{ChunkPolicy, FrontEnd};
 use crate::report::{CallRecord, SttStats};
 use crate::resample::SPEECH_RATE_HZ;
@@ -106,11 +106,13 @@ fn transcribe_all(
     mut transcribe: impl FnMut(&[f32], &str) -> Result<String, SttError>,
 ) -> WorkerEnd {
     let mut stats = SttStats::default();
-    // What each side said last: the next chunk's context.
-    let mut said = PerSide::<String>::default();
+    // The call's last words, both sides in the order they were heard: the next chunk's
+    // context. A rep who names the prospect's "payroll package" is heard saying it, not
+    // "peril package", when the prospect's words are in the prompt.
+    let mut said = String::new();
     for chunk in chunks {
         let started = Instant::now();
-        let result = match crate::panic::catch(|| transcribe(&chunk.samples, &said[chunk.side])) {
+        let result = match crate::panic::catch(|| transcribe(&chunk.samples, &said)) {
             Ok(result) => result,
             Err(msg) => {
                 return WorkerEnd {
@@ -120,9 +122,7 @@ fn transcribe_all(
             }
         };
         if let Ok(text) = &result {
-            if !text.is_empty() {
-                said[chunk.side].clone_from(text);
-            }
+            remember(&mut said, text);
         }
         stats.busy_s += started.elapsed().as_secs_f64();
         stats.chunks += 1;
@@ -154,6 +154,26 @@ fn transcribe_all(
         stopped: None,
     }
 }
+
+/// Keeps the last `CONTEXT_CHARS` of the call's transcript, cut at a word.
+fn remember(said: &mut String, text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    if !said.is_empty() {
+        said.push(' ');
+    }
+    said.push_str(text);
+    if said.len() > CONTEXT_CHARS {
+        let from = said.len() - CONTEXT_CHARS;
+        let cut = said[from..].find(' ').map_or(from, |i| from + i + 1);
+        said.drain(..cut);
+    }
+}
+
+/// More than whisper's prompt takes (48 tokens, about 250 characters): the engine keeps
+/// the newest tokens.
+const CONTEXT_CHARS: usize = 400;
 
 /// The transcriber yields the CPU to the audio path: on a machine with few cores a
 /// busy whisper thread must not delay the stage thread that feeds VAD and the talk rules.
@@ -391,5 +411,54 @@ mod tests {
             call.warnings
         );
         assert!(call.duration_s > 0.9, "the talk figures cover the call");
+    }
+
+    #[test]
+    fn each_chunk_is_heard_with_the_call_so_far_both_sides() {
+        let (tx, rx) = bounded::<Chunk>(8);
+        let (heard_tx, heard_rx) = bounded::<Heard>(8);
+        let chunk = |side, start_s: f64| Chunk {
+            side,
+            start_s,
+            end_s: start_s + 1.0,
+            samples: vec![0.0; 1600],
+        };
+        for c in [
+            chunk(Side::Rep, 0.0),
+            chunk(Side::Prospect, 2.0),
+            chunk(Side::Rep, 4.0),
+        ] {
+            tx.send(c).unwrap();
+        }
+        drop(tx);
+        let mut contexts = Vec::new();
+        let lines = ["How do you pay staff?", "Our payroll package.", "Right."];
+        let mut next = lines.iter();
+        transcribe_all(&rx, &heard_tx, |_, context| {
+            contexts.push(context.to_string());
+            Ok((*next.next().unwrap()).to_string())
+        });
+        assert_eq!(heard_rx.len(), 3);
+        assert_eq!(
+            contexts,
+            [
+                "",
+                "How do you pay staff?",
+                "How do you pay staff? Our payroll package."
+            ]
+        );
+    }
+
+    #[test]
+    fn the_context_keeps_the_newest_words_and_cuts_between_words() {
+        let mut said = String::new();
+        for i in 0..200 {
+            remember(&mut said, &format!("word{i}"));
+        }
+        assert!(said.len() <= CONTEXT_CHARS, "{}", said.len());
+        assert!(said.starts_with("word"), "{said}");
+        assert!(said.ends_with("word199"), "{said}");
+        remember(&mut said, "");
+        assert!(said.ends_with("word199"), "an empty chunk adds nothing");
     }
 }

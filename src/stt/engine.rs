@@ -47,7 +47,7 @@ pub struct Engine {
     threads: i32,
     language: Option<String>,
     pad: Vec<f32>,
-    /// The previous words of the same speaker, as whisper's prompt tokens.
+    /// The call's previous words, as whisper's prompt tokens.
     prompt: Vec<std::ffi::c_int>,
     model_name: String,
 }
@@ -106,8 +106,8 @@ impl Engine {
     }
 
     /// Transcribes one chunk of 16 kHz mono audio (at most 30 s). `context` is what the
-    /// same speaker said just before (the previous chunk's text): with it, a chunk that
-    /// starts mid-thought is heard as the continuation it is.
+    /// call said just before (both sides): with it, a chunk that starts mid-thought is
+    /// heard as the continuation it is, and the words the other side used are expected.
     ///
     /// # Errors
     /// whisper.cpp reported a failure for this chunk; the caller logs it and goes on.
