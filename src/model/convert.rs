@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::ct2::{self, Ct2Model};
-use super::ggml::{self, HParams, Tensor};
+use super::ggml::{self, HParams, Storage, Tensor};
 use super::{mel, vocab};
 
 #[derive(Debug, thiserror::Error)]
@@ -167,6 +167,8 @@ fn split_rows(dims: &[usize], values: Vec<f32>, k: usize) -> Vec<(Vec<usize>, Ve
 struct Out<'w> {
     w: &'w mut dyn Write,
     tensors: usize,
+    /// How weight matrices are stored: f16, or q8_0 for a smaller, faster model.
+    matrices: Storage,
 }
 
 impl Out<'_> {
@@ -182,12 +184,16 @@ impl Out<'_> {
         shape: Vec<usize>,
         values: Vec<f32>,
     ) -> Result<(), ConvertError> {
-        let f16 = shape.len() >= 2;
+        let storage = match shape.len() {
+            1 => Storage::F32,
+            2 => self.matrices,
+            _ => Storage::F16,
+        };
         self.write(Tensor {
             name,
             shape,
             values,
-            f16,
+            storage,
         })
     }
     fn push_f32(
@@ -200,7 +206,7 @@ impl Out<'_> {
             name,
             shape,
             values,
-            f16: false,
+            storage: Storage::F32,
         })
     }
 }
@@ -429,7 +435,11 @@ fn map_tensors(model: &Ct2Model, hp: &HParams, out: &mut Out) -> Result<(), Conv
 /// Missing or unreadable files, a model.bin over the memory budget or that is not a
 /// complete Whisper model whisper.cpp can run, or a write failure (the caller writes to a
 /// temporary file and renames on success).
-pub fn convert_dir(dir: &Path, out: &mut impl Write) -> Result<Converted, ConvertError> {
+pub fn convert_dir(
+    dir: &Path,
+    matrices: Storage,
+    out: &mut impl Write,
+) -> Result<Converted, ConvertError> {
     let bin_path = dir.join("model.bin");
     if !bin_path.is_file() {
         return Err(ConvertError::NoModel {
@@ -472,7 +482,7 @@ pub fn convert_dir(dir: &Path, out: &mut impl Write) -> Result<Converted, Conver
     }
     let text = std::fs::read_to_string(&vocab_path).map_err(io_err(&vocab_path))?;
     let tokens = vocab::parse_tokens(&text, json)?;
-    convert_model(&model, &tokens, out)
+    convert_model(&model, &tokens, matrices, out)
 }
 
 /// Converts a parsed model with its vocabulary tokens.
@@ -483,15 +493,31 @@ pub fn convert_dir(dir: &Path, out: &mut impl Write) -> Result<Converted, Conver
 pub fn convert_model(
     model: &Ct2Model,
     tokens: &[String],
+    matrices: Storage,
     out: &mut impl Write,
 ) -> Result<Converted, ConvertError> {
-    let hparams = hparams(model)?;
+    let mut hparams = hparams(model)?;
+    // Every matrix row is n_state or 4 n_state long: whole q8_0 blocks in every released
+    // Whisper (384 to 1280); anything else keeps f16.
+    let matrices = match matrices {
+        Storage::Q8_0 if hparams.n_text_state % 32 == 0 => Storage::Q8_0,
+        Storage::Q8_0 => Storage::F16,
+        other => other,
+    };
+    hparams.ftype = match matrices {
+        Storage::Q8_0 => ggml::FTYPE_Q8_0,
+        _ => ggml::FTYPE_F16,
+    };
     let multilingual = hparams.n_vocab >= 51865;
     let tokens = vocab::ggml_tokens(tokens, multilingual)?;
     let n_mels = hparams.n_mels as usize;
     let filters = mel::filters(16000.0, 400, n_mels);
     ggml::write_header(out, &hparams, &filters, n_mels, &tokens).map_err(ConvertError::Write)?;
-    let mut sink = Out { w: out, tensors: 0 };
+    let mut sink = Out {
+        w: out,
+        tensors: 0,
+        matrices,
+    };
     map_tensors(model, &hparams, &mut sink)?;
     let tensors = sink.tensors;
     out.flush().map_err(ConvertError::Write)?;
@@ -522,7 +548,10 @@ pub(crate) mod tests {
     /// A complete Whisper-shaped CT2 model, tiny but for the dimensions whisper.cpp fixes
     /// (vocabulary, contexts, mels): d = 4, 1 encoder and 1 decoder layer.
     pub(crate) fn synthetic(int8_ffn: bool) -> Vec<(String, Variable)> {
-        let d = 4;
+        synthetic_of_width(int8_ffn, 4)
+    }
+
+    fn synthetic_of_width(int8_ffn: bool, d: usize) -> Vec<(String, Variable)> {
         let mut v: Vec<(String, Variable)> = Vec::new();
         let mut add = |n: String, dims: &[usize]| {
             let seed = v.len() as f32;
@@ -608,7 +637,10 @@ pub(crate) mod tests {
     }
 
     fn convert_synthetic(int8: bool) -> ggml::Summary {
-        let vars = synthetic(int8);
+        convert_vars(&synthetic(int8), Storage::F16)
+    }
+
+    fn convert_vars(vars: &[(String, Variable)], matrices: Storage) -> ggml::Summary {
         let refs: Vec<(&str, Variable)> =
             vars.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
         let bin = ct2::write(
@@ -623,7 +655,7 @@ pub(crate) mod tests {
             .map(|s| s.to_string())
             .collect();
         let mut out = Vec::new();
-        let c = convert_model(&model, &tokens, &mut out).unwrap();
+        let c = convert_model(&model, &tokens, matrices, &mut out).unwrap();
         assert_eq!(
             c.tensors,
             7 + 15 + 4 + 24,
@@ -641,7 +673,7 @@ pub(crate) mod tests {
             vars.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
         let model = ct2::parse(&ct2::write("WhisperSpec", 3, &refs, &[])).unwrap();
         let tokens = vec!["a".to_string(), "<|endoftext|>".to_string()];
-        convert_model(&model, &tokens, &mut Vec::new())
+        convert_model(&model, &tokens, Storage::F16, &mut Vec::new())
             .map(drop)
             .map_err(|e| format!("{:#}", anyhow::Error::from(e)))
     }
@@ -808,6 +840,52 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn q8_0_stores_the_matrices_and_keeps_embeddings_and_convolutions() {
+        let vars = synthetic_of_width(false, 64);
+        let s = convert_vars(&vars, Storage::Q8_0);
+        assert_eq!(s.hparams.ftype, ggml::FTYPE_Q8_0);
+        let find = |n: &str| s.tensors.iter().find(|t| t.0 == n).unwrap();
+        for q in [
+            "encoder.blocks.0.attn.query.weight",
+            "encoder.blocks.0.mlp.2.weight",
+            "decoder.token_embedding.weight",
+            "decoder.blocks.0.cross_attn.value.weight",
+        ] {
+            assert_eq!(find(q).2, ggml::TYPE_Q8_0, "{q}");
+        }
+        assert_eq!(find("encoder.conv1.weight").2, ggml::FTYPE_F16);
+        assert_eq!(find("encoder.positional_embedding").2, ggml::FTYPE_F32);
+        assert_eq!(find("decoder.positional_embedding").2, ggml::FTYPE_F32);
+        assert_eq!(find("encoder.blocks.0.mlp_ln.bias").2, ggml::FTYPE_F32);
+        let source = vars
+            .iter()
+            .find(|(n, _)| n == "encoder/layer_0/self_attention/linear_1/weight")
+            .unwrap()
+            .1
+            .to_f32();
+        let got = &find("encoder.blocks.0.attn.out.weight").3;
+        for (block, q) in source.chunks(32).zip(got.chunks(32)) {
+            let step = block.iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0;
+            for (a, b) in block.iter().zip(q) {
+                // Half a step, and the f16 scale's own rounding.
+                assert!((a - b).abs() <= step * 0.51 + a.abs() * 1e-3, "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn q8_0_is_not_used_when_rows_do_not_fill_its_blocks() {
+        let s = convert_vars(&synthetic(false), Storage::Q8_0);
+        assert_eq!(s.hparams.ftype, ggml::FTYPE_F16);
+        let query = s
+            .tensors
+            .iter()
+            .find(|t| t.0 == "encoder.blocks.0.attn.query.weight")
+            .unwrap();
+        assert_eq!(query.2, ggml::FTYPE_F16);
+    }
+
+    #[test]
     fn dequantises_int8_weights() {
         let s = convert_synthetic(true);
         let w = &s
@@ -838,7 +916,13 @@ pub(crate) mod tests {
             .map(|(n, v)| (n.as_str(), v.clone()))
             .collect();
         let model = ct2::parse(&ct2::write("WhisperSpec", 3, &refs, &[])).unwrap();
-        let err = convert_model(&model, &["<|endoftext|>".into()], &mut Vec::new()).unwrap_err();
+        let err = convert_model(
+            &model,
+            &["<|endoftext|>".into()],
+            Storage::F16,
+            &mut Vec::new(),
+        )
+        .unwrap_err();
         assert!(
             err.to_string().contains("decoder/layer_norm/gamma"),
             "{err}"

