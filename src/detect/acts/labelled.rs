@@ -126,6 +126,11 @@ const TRAINING: &[(&str, &str)] = &[
         include_str!("../../../data/acts/acknowledged.jsonl"),
     ),
     (
+        "continued",
+        include_str!("../../../data/acts/continued.jsonl"),
+    ),
+    ("results", include_str!("../../../data/acts/results.jsonl")),
+    (
         "asr/espeak",
         include_str!("../../../data/acts/asr/espeak.jsonl"),
     ),
