@@ -2,11 +2,11 @@
 # `make test` runs every check CI runs.
 BIN := target/release/twoears
 
-.PHONY: demo test setup build model lint unit integration acceptance bench bench-live
+.PHONY: demo test setup build model lint unit integration acceptance bench bench-live screenshot
 
 demo: setup build model
-	$(BIN) review examples/call.flac --json target/demo-report.json
-	@echo "report written to target/demo-report.json"
+	$(BIN) review examples/call.flac --json target/demo-report.json --html target/demo-report.html
+	@echo "report written to target/demo-report.json; open target/demo-report.html in a browser"
 
 setup:
 	@scripts/setup.sh
@@ -43,3 +43,7 @@ bench: setup model
 # scores, alert latency, CPU, RSS, audio-path latency.
 bench-live: setup model
 	scripts/bench_live.sh
+
+# The README's picture of the call page: the example call's page in headless Chromium.
+screenshot: setup model
+	scripts/screenshot.sh

@@ -48,6 +48,13 @@ pub struct ReviewArgs {
     /// Write the report as JSON (schema twoears.report/1).
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
+    /// Write the call's page: one self-contained HTML file (figures, timeline, alerts,
+    /// transcript, and a player for the recording).
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+    /// The recording the page's player plays (default: CALL); linked, not copied.
+    #[arg(long, value_name = "FILE", requires = "html")]
+    pub audio: Option<PathBuf>,
     /// Rules file: thresholds, switches and phrases (see `twoears rules default`).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
@@ -86,6 +93,10 @@ pub struct ListenArgs {
     /// At the end, write the same JSON report as `review`.
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
+    /// At the end, write the call's page, as `review --html` does (its player plays the
+    /// --record file).
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
     /// Rules file: thresholds, switches and phrases (see `twoears rules default`).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,

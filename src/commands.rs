@@ -187,15 +187,22 @@ fn review(args: ReviewArgs) -> Result<()> {
         (None, Some(rep), Some(prospect)) => InputSpec::Pair { rep, prospect },
         _ => anyhow::bail!("give a stereo CALL file, or both --rep FILE and --prospect FILE"),
     };
-    if let Some(path) = args.json.as_deref() {
+    {
         let mut inputs = spec.paths();
         inputs.extend(args.rules.as_deref());
-        let report = Output {
-            path,
-            what: "report",
-        };
+        let outputs: Vec<_> = [(&args.json, "report"), (&args.html, "page")]
+            .into_iter()
+            .filter_map(|(p, what)| p.as_deref().map(|path| Output { path, what }))
+            .collect();
         // A report replaces an older report of the same name, never an input.
-        output::check(&[report], &inputs, &["report"], false)?;
+        output::check(&outputs, &inputs, &["report", "page"], false)?;
+    }
+    if let Some(audio) = &args.audio {
+        anyhow::ensure!(
+            audio.is_file(),
+            "{}: no such recording for --audio; give the file the page should play",
+            audio.display()
+        );
     }
     let stt = stt_settings(&args.stt)?;
     let rules = load_rules(args.rules.as_deref())?;
@@ -226,6 +233,19 @@ fn review(args: ReviewArgs) -> Result<()> {
     if let Some(path) = &args.json {
         save_report(&report, path)?;
     }
+    if let Some(path) = &args.html {
+        let call = spec.paths().first().map(|p| p.to_path_buf());
+        let audio = args.audio.clone().or(match &spec {
+            InputSpec::Stereo { path, .. } => Some(path.clone()),
+            InputSpec::Pair { .. } => None,
+        });
+        let title = call
+            .as_deref()
+            .and_then(|p| p.file_name())
+            .map_or_else(|| "call".into(), |n| n.to_string_lossy().into_owned());
+        let date = call.as_deref().and_then(crate::html::file_date);
+        save_page(&report, path, &title, date.as_deref(), audio.as_deref())?;
+    }
     if !args.quiet {
         report.write_summary(&mut std::io::stdout().lock())?;
     }
@@ -234,6 +254,25 @@ fn review(args: ReviewArgs) -> Result<()> {
         crate::explain::write(&value, &mut std::io::stdout().lock())?;
     }
     Ok(())
+}
+
+/// Writes the call's page; `audio`, when given, is linked relative to the page.
+fn save_page(
+    report: &crate::report::Report,
+    path: &std::path::Path,
+    title: &str,
+    date: Option<&str>,
+    audio: Option<&std::path::Path>,
+) -> Result<()> {
+    let value = serde_json::to_value(report)?;
+    let link = audio.and_then(|a| output::relative_url(a, path));
+    let page = crate::html::render(&value, title, date, link.as_deref())?;
+    crate::html::write(path, &page).with_context(|| {
+        format!(
+            "{}: cannot write the page; check the directory exists and is writable",
+            path.display()
+        )
+    })
 }
 
 fn save_report(report: &crate::report::Report, path: &std::path::Path) -> Result<()> {
@@ -362,12 +401,13 @@ fn listen(args: ListenArgs) -> Result<()> {
         (&args.record, "recording"),
         (&args.events, "event log"),
         (&args.json, "report"),
+        (&args.html, "page"),
     ]
     .into_iter()
     .filter_map(|(p, what)| p.as_deref().map(|path| Output { path, what }))
     .collect();
     let inputs: Vec<_> = args.rules.as_deref().into_iter().collect();
-    output::check(&outputs, &inputs, &["report"], args.force)?;
+    output::check(&outputs, &inputs, &["report", "page"], args.force)?;
     let mut stt = stt_settings(&args.stt)?;
     let rules = load_rules(args.rules.as_deref())?;
     if let Some(s) = stt.as_mut() {
@@ -396,6 +436,11 @@ fn listen(args: ListenArgs) -> Result<()> {
     let report = crate::live::listen(&opts, stt.as_ref(), &stop, &mut status)?;
     if let Some(path) = &args.json {
         save_report(&report, path)?;
+    }
+    if let Some(path) = &args.html {
+        let audio = opts.record.as_deref().filter(|p| p.as_os_str() != "-");
+        let today = crate::html::today();
+        save_page(&report, path, "live call", Some(&today), audio)?;
     }
     if !args.quiet {
         // With --events - the summary would mix into the event stream.

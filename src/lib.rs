@@ -16,6 +16,7 @@ pub mod echo;
 pub mod event;
 pub mod explain;
 pub mod frontend;
+pub mod html;
 pub mod input;
 pub mod live;
 pub mod model;

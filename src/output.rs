@@ -47,9 +47,9 @@ fn file_id(path: &Path) -> Option<(u64, u64)> {
 }
 
 /// Whether the regular file at `path` is empty or begins as a twoears report does (its
-/// schema is its first field): an earlier report, not a recording or another program's
-/// JSON given the wrong name.
-fn holds_a_report(path: &Path) -> bool {
+/// schema is its first field, or the page's marker its second line): an earlier report,
+/// not a recording or another program's file given the wrong name.
+fn holds_a_report(path: &Path, what: &str) -> bool {
     use std::io::Read;
     let Ok(file) = OpenOptions::new()
         .read(true)
@@ -62,7 +62,12 @@ fn holds_a_report(path: &Path) -> bool {
     let regular = file.metadata().is_ok_and(|m| m.is_file());
     let read = file.take(64).read_to_end(&mut head).is_ok();
     let text = String::from_utf8_lossy(&head);
-    let empty_or_report = text.trim().is_empty() || text.contains("\"schema\": \"twoears.report/");
+    let ours = if what == "page" {
+        text.contains(crate::html::MARKER)
+    } else {
+        text.contains("\"schema\": \"twoears.report/")
+    };
+    let empty_or_report = text.trim().is_empty() || ours;
     regular && read && empty_or_report
 }
 
@@ -110,7 +115,7 @@ pub fn check(
                     path: out.path.to_path_buf(),
                 });
             }
-            if !holds_a_report(out.path) {
+            if !holds_a_report(out.path, out.what) {
                 return Err(OutputError::NotAReport {
                     path: out.path.to_path_buf(),
                 });
@@ -150,6 +155,40 @@ pub fn create_new(out: Output<'_>, force: bool) -> Result<File, OutputError> {
             },
             _ => create(e),
         })
+}
+
+/// `target` as a URL relative to the directory of `page` (both as given, made absolute):
+/// how a page links the recording beside it without copying it.
+pub fn relative_url(target: &Path, page: &Path) -> Option<String> {
+    use std::os::unix::ffi::OsStrExt;
+    // Resolved through links and `..` where the paths exist (the recording does, the
+    // page's directory does), so `../out/call.html` links correctly.
+    let resolve = |p: &Path| std::fs::canonicalize(p).or_else(|_| std::path::absolute(p));
+    let target = resolve(target).ok()?;
+    let dir = resolve(std::path::absolute(page).ok()?.parent()?).ok()?;
+    let t: Vec<_> = target.components().collect();
+    let d: Vec<_> = dir.components().collect();
+    let common = t.iter().zip(&d).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".into(); d.len() - common];
+    parts.extend(
+        t[common..]
+            .iter()
+            .map(|c| percent_encode(c.as_os_str().as_bytes())),
+    );
+    Some(parts.join("/"))
+}
+
+/// Percent-encodes one path segment: everything but RFC 3986's unreserved characters.
+fn percent_encode(segment: &[u8]) -> String {
+    let mut out = String::new();
+    for &b in segment {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -233,5 +272,16 @@ mod tests {
             check(&[report(&other)], &[&call], &["report"], false),
             Err(OutputError::NotAReport { .. })
         ));
+    }
+
+    #[test]
+    fn a_recording_is_linked_relative_to_the_page_and_encoded() {
+        let url = relative_url(
+            Path::new("/calls/Q3 #1.wav"),
+            Path::new("/calls/pages/q3.html"),
+        );
+        assert_eq!(url.as_deref(), Some("../Q3%20%231.wav"));
+        let beside = relative_url(Path::new("/a/b/call.flac"), Path::new("/a/b/call.html"));
+        assert_eq!(beside.as_deref(), Some("call.flac"));
     }
 }

@@ -1,0 +1,446 @@
+//! What the page shows, computed from the JSON report: the figures against their
+//! benchmarks, the timeline's shapes in call seconds, the rep's trailing share of talk.
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::clock;
+
+/// The parts of a report the page reads (`twoears.report/1`).
+#[derive(Deserialize)]
+struct Report {
+    duration_s: f64,
+    model: Option<String>,
+    acts: Option<String>,
+    talk: Talk,
+    turns: Vec<Span>,
+    segments: Vec<Line>,
+    alerts: Vec<AlertIn>,
+    rules: Rules,
+    #[serde(default)]
+    warnings: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Talk {
+    rep_s: f64,
+    prospect_s: f64,
+    rep_ratio: f64,
+    longest_monologue_s: PerSide,
+    interactivity_per_min: f64,
+    patience_s: f64,
+    rep_questions: u32,
+}
+
+#[derive(Deserialize)]
+struct PerSide {
+    rep: f64,
+    prospect: f64,
+}
+
+#[derive(Deserialize)]
+struct Span {
+    side: String,
+    start_s: f64,
+    end_s: f64,
+}
+
+#[derive(Deserialize)]
+struct Line {
+    side: String,
+    start_s: f64,
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct AlertIn {
+    kind: String,
+    at_s: f64,
+    message: String,
+    evidence: String,
+}
+
+#[derive(Deserialize)]
+struct Rules {
+    talk_ratio: TalkRatio,
+    monologue: Monologue,
+}
+
+fn on() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+struct TalkRatio {
+    #[serde(default = "on")]
+    enabled: bool,
+    window_s: f64,
+    max: f64,
+}
+
+#[derive(Deserialize)]
+struct Monologue {
+    #[serde(default = "on")]
+    enabled: bool,
+    max_s: f64,
+}
+
+/// One figure against its benchmark: `verdict` is good, fair or poor.
+#[derive(Serialize)]
+pub struct Figure {
+    name: &'static str,
+    value: String,
+    benchmark: String,
+    verdict: &'static str,
+    /// Where the value sits on its bar, 0..100, and the benchmark's band on it.
+    bar: f64,
+    band: (f64, f64),
+    definition: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct Shape {
+    side: String,
+    start_s: f64,
+    width_s: f64,
+    clock: String,
+    /// A rep monologue over the rules' limit.
+    long: bool,
+}
+
+#[derive(Serialize)]
+pub struct Marker {
+    kind: String,
+    /// The kind as a reader says it: "talk ratio", not "talk_ratio".
+    label: String,
+    at_s: f64,
+    clock: String,
+    message: String,
+    evidence: String,
+}
+
+#[derive(Serialize)]
+pub struct TranscriptLine {
+    side: String,
+    start_s: f64,
+    clock: String,
+    text: String,
+}
+
+#[derive(Serialize)]
+pub struct View {
+    duration_s: f64,
+    duration: String,
+    model: Option<String>,
+    acts: Option<String>,
+    figures: Vec<Figure>,
+    turns: Vec<Shape>,
+    overlaps: Vec<(f64, f64)>,
+    alerts: Vec<Marker>,
+    /// SVG polyline points (call seconds, share 0..100 top down) of the rep's share of
+    /// talk over the trailing window, and the alert threshold's height.
+    share_curve: String,
+    /// The talk-ratio alert's threshold, when that rule is on.
+    share_max_y: Option<f64>,
+    share_window: String,
+    ticks: Vec<(f64, String)>,
+    transcript: Vec<TranscriptLine>,
+    warnings: Vec<String>,
+}
+
+/// Top performers talk 43% of the time; above 65% conversion drops (Gong's published
+/// analyses of recorded sales calls, the benchmarks users know).
+const SHARE_GOOD: f64 = 0.43;
+const SHARE_POOR: f64 = 0.65;
+
+impl View {
+    /// # Errors
+    /// The value lacks what a twoears report has.
+    pub fn of(value: &serde_json::Value) -> Result<Self, serde_json::Error> {
+        let r = Report::deserialize(value)?;
+        let duration_s = r.duration_s.max(1.0);
+        let long = monologue_turns(&r);
+        let turns: Vec<Shape> = r
+            .turns
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Shape {
+                side: t.side.clone(),
+                start_s: t.start_s,
+                width_s: (t.end_s - t.start_s).max(0.0),
+                clock: format!("{} - {}", clock(t.start_s), clock(t.end_s)),
+                long: long.contains(&i),
+            })
+            .collect();
+        let mut transcript: Vec<TranscriptLine> = r
+            .segments
+            .iter()
+            .map(|s| TranscriptLine {
+                side: s.side.clone(),
+                start_s: s.start_s,
+                clock: clock(s.start_s),
+                text: s.text.clone(),
+            })
+            .collect();
+        // Segments arrive as they were transcribed; the page reads in call order.
+        transcript.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+        let (share_curve, share_max_y) = share_curve(&r, duration_s);
+        let tick_every = [30.0, 60.0, 120.0, 300.0, 600.0, 900.0]
+            .into_iter()
+            .find(|s| duration_s / s <= 12.0)
+            .unwrap_or(1800.0);
+        let ticks = (1..)
+            .map(|i| f64::from(i) * tick_every)
+            .take_while(|t| *t < duration_s)
+            .map(|t| (t, clock(t)))
+            .collect();
+        Ok(View {
+            duration_s,
+            duration: clock(r.duration_s),
+            model: r.model.clone(),
+            acts: r.acts.clone(),
+            figures: figures(&r),
+            overlaps: overlaps(&r.turns),
+            turns,
+            alerts: r
+                .alerts
+                .iter()
+                .map(|a| Marker {
+                    kind: a.kind.clone(),
+                    label: a.kind.replace('_', " "),
+                    at_s: a.at_s,
+                    clock: clock(a.at_s),
+                    message: a.message.clone(),
+                    evidence: a.evidence.clone(),
+                })
+                .collect(),
+            share_curve,
+            share_max_y: r.rules.talk_ratio.enabled.then_some(share_max_y),
+            share_window: clock(r.rules.talk_ratio.window_s),
+            ticks,
+            transcript,
+            warnings: r.warnings,
+        })
+    }
+}
+
+fn verdict(good: bool, fair: bool) -> &'static str {
+    if good {
+        "good"
+    } else if fair {
+        "fair"
+    } else {
+        "poor"
+    }
+}
+
+fn figures(r: &Report) -> Vec<Figure> {
+    let t = &r.talk;
+    let mut out = Vec::new();
+    // No speech at all: a share of nothing is no figure.
+    if t.rep_s + t.prospect_s > 0.0 {
+        let share = t.rep_ratio;
+        out.push(Figure {
+            name: "Rep share of talk",
+            value: format!("{:.0}%", share * 100.0),
+            benchmark: format!(
+                "top performers {:.0}%; conversion drops above {:.0}%",
+                SHARE_GOOD * 100.0,
+                SHARE_POOR * 100.0
+            ),
+            verdict: verdict(share <= SHARE_GOOD, share <= SHARE_POOR),
+            bar: share * 100.0,
+            band: (0.0, SHARE_GOOD * 100.0),
+            definition: "The rep's speaking time over both sides' speaking time.",
+        });
+    }
+    let limit = r.rules.monologue.max_s;
+    let mono = t.longest_monologue_s.rep;
+    out.push(Figure {
+        name: "Longest monologue",
+        value: clock(mono),
+        benchmark: format!("under {} (the rules' limit)", clock(limit)),
+        verdict: verdict(mono <= limit * 0.7, mono <= limit),
+        bar: (mono / (limit * 2.0) * 100.0).min(100.0),
+        band: (0.0, 35.0),
+        definition: "The rep's longest stretch of talk without the prospect speaking.",
+    });
+    let story = t.longest_monologue_s.prospect;
+    out.push(Figure {
+        name: "Longest customer story",
+        value: clock(story),
+        benchmark: "a minute or more: the prospect explaining their world".into(),
+        verdict: verdict(story >= 60.0, story >= 30.0),
+        bar: (story / 120.0 * 100.0).min(100.0),
+        band: (50.0, 100.0),
+        definition: "The prospect's longest stretch of talk without the rep speaking.",
+    });
+    // Questions are read from the transcript: none without speech-to-text.
+    if r.model.is_some() {
+        let q = f64::from(t.rep_questions);
+        out.push(Figure {
+            name: "Questions asked",
+            value: t.rep_questions.to_string(),
+            benchmark: "11 to 14 in a discovery call".into(),
+            verdict: verdict((11.0..=14.0).contains(&q), q >= 6.0),
+            bar: (q / 20.0 * 100.0).min(100.0),
+            band: (55.0, 70.0),
+            definition: "Questions in the rep's transcript.",
+        });
+    }
+    // Zero: the rep never answered the prospect, so there is no pause to measure.
+    let p = t.patience_s;
+    if p > 0.0 {
+        out.push(Figure {
+            name: "Patience",
+            value: format!("{p:.1} s"),
+            benchmark: "0.6 to 1.0 s before answering".into(),
+            verdict: verdict((0.6..=1.0).contains(&p), (0.3..=1.5).contains(&p)),
+            bar: (p / 2.0 * 100.0).min(100.0),
+            band: (30.0, 50.0),
+            definition: "The rep's median pause after the prospect stops, before speaking.",
+        });
+    }
+    let i = t.interactivity_per_min;
+    out.push(Figure {
+        name: "Interactivity",
+        value: format!("{i:.1} / min"),
+        benchmark: "4 or more switches a minute".into(),
+        verdict: verdict(i >= 4.0, i >= 2.5),
+        bar: (i / 10.0 * 100.0).min(100.0),
+        band: (40.0, 100.0),
+        definition: "How often the conversation changes speaker, per minute.",
+    });
+    out
+}
+
+/// The rep turns that belong to a monologue over the rules' limit: runs of rep turns with
+/// no prospect speech between them, as the talk figures count a monologue.
+fn monologue_turns(r: &Report) -> Vec<usize> {
+    if !r.rules.monologue.enabled {
+        return Vec::new();
+    }
+    let mut order: Vec<usize> = (0..r.turns.len()).collect();
+    order.sort_by(|&a, &b| r.turns[a].start_s.total_cmp(&r.turns[b].start_s));
+    let mut long = Vec::new();
+    let mut run: Vec<usize> = Vec::new();
+    let flush = |run: &mut Vec<usize>, long: &mut Vec<usize>| {
+        if let (Some(&first), Some(&last)) = (run.first(), run.last()) {
+            if r.turns[last].end_s - r.turns[first].start_s > r.rules.monologue.max_s {
+                long.extend(run.iter().copied());
+            }
+        }
+        run.clear();
+    };
+    for i in order {
+        if r.turns[i].side == "rep" {
+            run.push(i);
+        } else {
+            flush(&mut run, &mut long);
+        }
+    }
+    flush(&mut run, &mut long);
+    long
+}
+
+/// Where both sides spoke at once, as (start, width) in call seconds.
+fn overlaps(turns: &[Span]) -> Vec<(f64, f64)> {
+    let mut out = Vec::new();
+    for a in turns.iter().filter(|t| t.side == "rep") {
+        for b in turns.iter().filter(|t| t.side == "prospect") {
+            let (from, to) = (a.start_s.max(b.start_s), a.end_s.min(b.end_s));
+            if to > from {
+                out.push((from, to - from));
+            }
+        }
+    }
+    out
+}
+
+/// The rep's share of talk over the trailing window, every few seconds, as polyline
+/// points with share 100% at the top (y 0); and the threshold's y.
+fn share_curve(r: &Report, duration_s: f64) -> (String, f64) {
+    let window = r.rules.talk_ratio.window_s.max(1.0);
+    let step = (duration_s / 400.0).max(2.0);
+    let spoken = |side: &str, from: f64, to: f64| -> f64 {
+        r.turns
+            .iter()
+            .filter(|t| t.side == side)
+            .map(|t| (t.end_s.min(to) - t.start_s.max(from)).max(0.0))
+            .sum()
+    };
+    let mut points = Vec::new();
+    let mut t = step;
+    while t <= duration_s + step / 2.0 {
+        let at = t.min(duration_s);
+        let (rep, pro) = (
+            spoken("rep", at - window, at),
+            spoken("prospect", at - window, at),
+        );
+        if rep + pro > 0.0 {
+            let y = 100.0 * (1.0 - rep / (rep + pro));
+            points.push(format!("{at:.1},{y:.1}"));
+        }
+        t += step;
+    }
+    (points.join(" "), 100.0 * (1.0 - r.rules.talk_ratio.max))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(turns: serde_json::Value, segments: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({
+            "duration_s": 300.0, "model": "tiny.en", "acts": null,
+            "talk": {"rep_s": 200.0, "prospect_s": 20.0, "rep_ratio": 0.909,
+                     "longest_monologue_s": {"rep": 150.0, "prospect": 10.0},
+                     "interactivity_per_min": 1.0, "patience_s": 0.0, "rep_questions": 2},
+            "turns": turns, "segments": segments, "alerts": [],
+            "rules": {"talk_ratio": {"enabled": false, "window_s": 300.0, "max": 0.65},
+                      "monologue": {"max_s": 90.0}}
+        })
+    }
+
+    #[test]
+    fn a_monologue_split_by_pauses_is_outlined_whole() {
+        let v = View::of(&report(
+            serde_json::json!([
+                {"side": "rep", "start_s": 0.0, "end_s": 50.0},
+                {"side": "rep", "start_s": 52.0, "end_s": 100.0},
+                {"side": "prospect", "start_s": 95.0, "end_s": 110.0},
+                {"side": "rep", "start_s": 111.0, "end_s": 150.0}
+            ]),
+            serde_json::json!([]),
+        ))
+        .unwrap();
+        let long: Vec<bool> = v.turns.iter().map(|t| t.long).collect();
+        assert_eq!(long, [true, true, false, false]);
+        assert_eq!(v.overlaps, [(95.0, 5.0)]);
+        assert_eq!(v.share_max_y, None, "the talk-ratio rule is off");
+    }
+
+    #[test]
+    fn the_transcript_reads_in_call_order_and_absent_figures_are_left_out() {
+        let v = View::of(&report(
+            serde_json::json!([]),
+            serde_json::json!([
+                {"side": "prospect", "start_s": 9.0, "end_s": 10.0, "text": "second"},
+                {"side": "rep", "start_s": 1.0, "end_s": 2.0, "text": "first"}
+            ]),
+        ))
+        .unwrap();
+        let order: Vec<&str> = v.transcript.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(order, ["first", "second"]);
+        let names: Vec<&str> = v.figures.iter().map(|f| f.name).collect();
+        assert!(
+            !names.contains(&"Patience"),
+            "no answer, no pause: {names:?}"
+        );
+        let share = v
+            .figures
+            .iter()
+            .find(|f| f.name == "Rep share of talk")
+            .unwrap();
+        assert_eq!((share.value.as_str(), share.verdict), ("91%", "poor"));
+    }
+}
