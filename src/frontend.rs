@@ -27,12 +27,12 @@ const PAD_S: f64 = 0.2;
 /// constant) that an offset is gone before the first VAD frame ends.
 const DC_CUTOFF_HZ: f64 = 20.0;
 
-/// A one-pole high-pass, `y[n] = a (y[n-1] + x[n] - x[n-1])`: a constant offset (a cheap
-/// mic, a bad export) would otherwise count as power in every frame, and the echo
-/// canceller would try to model it. The offset of 0.45 on one side silenced the other.
 /// Far below one bit of 24-bit audio (6e-8), far above the denormal range (1e-38).
 const DENORMAL_GUARD: f32 = 1e-20;
 
+/// A one-pole high-pass, `y[n] = a (y[n-1] + x[n] - x[n-1])`: a constant offset (a cheap
+/// mic, a bad export) would otherwise count as power in every frame, and the echo
+/// canceller would try to model it. The offset of 0.45 on one side silenced the other.
 struct DcBlocker {
     a: f32,
     prev_in: f32,
