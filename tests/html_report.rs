@@ -36,10 +36,15 @@ fn browser(profile: &Path) -> Command {
 
 /// The DOM after the page's script ran.
 fn dom(page: &Path) -> String {
+    dom_at(page, "")
+}
+
+/// The DOM of the page opened at `fragment` (e.g. `#t=33`).
+fn dom_at(page: &Path, fragment: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
     let out = browser(profile.path())
         .arg("--dump-dom")
-        .arg(format!("file://{}", page.display()))
+        .arg(format!("file://{}{fragment}", page.display()))
         .output()
         .expect("run chromium");
     assert!(
@@ -126,6 +131,30 @@ fn the_page_of_a_real_call_shows_every_alert_line_and_figure() {
         )),
         "the first line's text"
     );
+
+    // Opened at an alert's moment: the script marks the line said just before it and the
+    // turn under it.
+    let at = alerts[0]["at_s"].as_f64().unwrap();
+    let moment = dom_at(&html, &format!("#t={at}"));
+    let hit: Vec<&str> = moment
+        .split("<li class=\"")
+        .filter(|l| l.starts_with("line ") && l.split('"').next().unwrap().ends_with(" hit"))
+        .collect();
+    assert_eq!(hit.len(), 1, "one line marked");
+    let mut before: Vec<f64> = segments
+        .iter()
+        .map(|s| s["start_s"].as_f64().unwrap())
+        .filter(|s| *s <= at + 0.5)
+        .collect();
+    before.sort_by(f64::total_cmp);
+    let marked: f64 = hit[0]
+        .split("data-at=\"")
+        .nth(1)
+        .and_then(|v| v.split('"').next())
+        .and_then(|v| v.parse().ok())
+        .expect("the marked line's time");
+    assert_eq!(marked, *before.last().unwrap(), "{}", hit[0]);
+    assert!(!d.contains(" hit\""), "nothing is marked without a moment");
 
     let keep = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/html-report.png");
     screenshot(&html, &keep);

@@ -12,9 +12,12 @@
   var turns = Array.prototype.slice.call(document.querySelectorAll(".turn"));
   var zoom = 1;
 
+  // Zooms about the middle of what is in view.
   function setZoom(z) {
+    var mid = (scroller.scrollLeft + scroller.clientWidth / 2) / zoomed.clientWidth;
     zoom = Math.min(64, Math.max(1, z));
     zoomed.style.width = zoom * 100 + "%";
+    scroller.scrollLeft = Math.max(0, mid * zoomed.clientWidth - scroller.clientWidth / 2);
   }
   document.getElementById("zoom-in").addEventListener("click", function () { setZoom(zoom * 2); });
   document.getElementById("zoom-out").addEventListener("click", function () { setZoom(zoom / 2); });
@@ -67,10 +70,15 @@
 
   // Clicking a turn on the timeline goes to what was said then.
   turns.forEach(function (r) {
-    r.addEventListener("click", function () {
+    function go() {
       var t = parseFloat(r.dataset.start);
       showOnTimeline(t);
       showInTranscript(t);
+      play(t);
+    }
+    r.addEventListener("click", go);
+    r.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); go(); }
     });
   });
 
@@ -89,6 +97,25 @@
       l.hidden = q !== "" && l.querySelector(".text").textContent.toLowerCase().indexOf(q) < 0;
     });
   });
+
+  // A link to a moment: call.html#t=93.5 opens at 1:34, on the timeline and in the
+  // transcript; every click updates it, so the address bar can be shared.
+  function fromHash() {
+    var m = /^#t=([0-9]+(\.[0-9]+)?)$/.exec(location.hash);
+    if (m) {
+      var t = parseFloat(m[1]);
+      showOnTimeline(t);
+      showInTranscript(t);
+    }
+  }
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest("[data-at], [data-start]");
+    if (b && history.replaceState) {
+      history.replaceState(null, "", "#t=" + (b.dataset.at || b.dataset.start));
+    }
+  });
+  window.addEventListener("hashchange", fromHash);
+  fromHash();
 
   // For tests and tools: the page's own script ran to the end (the CSP hash matched).
   document.documentElement.dataset.ready = "1";
