@@ -164,30 +164,17 @@ fn the_page_of_a_real_call_shows_every_alert_line_and_figure() {
     );
 
     // A second review replaces its own page; any other file at that name is refused.
-    let again = twoears(
-        &[
-            "review",
-            call.to_str().unwrap(),
-            "--no-stt",
-            "--html",
-            html.to_str().unwrap(),
-            "-q",
-        ],
-        dir.path(),
-    );
+    let page_to = |path: &Path| {
+        let args = ["review", call.to_str().unwrap(), "--no-stt", "-q", "--html"];
+        let mut args = args.to_vec();
+        args.push(path.to_str().unwrap());
+        twoears(&args, dir.path())
+    };
+    let again = page_to(&html);
     assert!(again.status.success(), "{}", stderr(&again));
     let notes = pages.join("notes.html");
     std::fs::write(&notes, "<html>my notes</html>").unwrap();
-    let refused = twoears(
-        &[
-            "review",
-            call.to_str().unwrap(),
-            "--no-stt",
-            "--html",
-            notes.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
+    let refused = page_to(&notes);
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
     assert_eq!(
         stderr(&refused).trim().lines().count(),
@@ -201,16 +188,7 @@ fn the_page_of_a_real_call_shows_every_alert_line_and_figure() {
     );
     // Nor does a page replace a JSON report.
     let before = std::fs::read_to_string(&json).unwrap();
-    let refused = twoears(
-        &[
-            "review",
-            call.to_str().unwrap(),
-            "--no-stt",
-            "--html",
-            json.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
+    let refused = page_to(&json);
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
     assert_eq!(std::fs::read_to_string(&json).unwrap(), before);
 }
