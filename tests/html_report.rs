@@ -41,25 +41,22 @@ fn dom(page: &Path) -> String {
 
 /// The DOM of the page opened at `fragment` (e.g. `#t=33`).
 fn dom_at(page: &Path, fragment: &str) -> String {
-    let profile = tempfile::tempdir().unwrap();
-    let out = browser(profile.path())
-        .arg("--dump-dom")
-        .arg(format!("file://{}{fragment}", page.display()))
-        .output()
-        .expect("run chromium");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let url = format!("file://{}{fragment}", page.display());
+    String::from_utf8(run_browser("--dump-dom".into(), &url)).unwrap()
 }
 
 fn screenshot(page: &Path, png: &Path) {
+    let url = format!("file://{}", page.display());
+    run_browser(format!("--screenshot={}", png.display()), &url);
+}
+
+/// Runs Chromium once on `url` with `action` (dump the DOM, take a screenshot), in a
+/// profile of its own; what it printed.
+fn run_browser(action: String, url: &str) -> Vec<u8> {
     let profile = tempfile::tempdir().unwrap();
     let out = browser(profile.path())
-        .arg(format!("--screenshot={}", png.display()))
-        .arg(format!("file://{}", page.display()))
+        .arg(action)
+        .arg(url)
         .output()
         .expect("run chromium");
     assert!(
@@ -67,6 +64,7 @@ fn screenshot(page: &Path, png: &Path) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out.stdout
 }
 
 fn example_call() -> PathBuf {
