@@ -4,7 +4,7 @@
 
 use std::ops::{Index, IndexMut};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::vad::Turn;
 
@@ -27,7 +27,7 @@ impl Side {
 }
 
 /// One value per side of the call, indexed by [`Side`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct PerSide<T> {
     pub rep: T,
     pub prospect: T,

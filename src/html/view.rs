@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::clock;
+use crate::event::{clock, PerSide};
 
 /// The parts of a report the page reads (`twoears.report/1`).
 #[derive(Deserialize)]
@@ -25,16 +25,10 @@ struct Talk {
     rep_s: f64,
     prospect_s: f64,
     rep_ratio: f64,
-    longest_monologue_s: PerSide,
+    longest_monologue_s: PerSide<f64>,
     interactivity_per_min: f64,
     patience_s: f64,
     rep_questions: u32,
-}
-
-#[derive(Deserialize)]
-struct PerSide {
-    rep: f64,
-    prospect: f64,
 }
 
 #[derive(Deserialize)]

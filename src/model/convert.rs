@@ -511,7 +511,8 @@ pub fn convert_model(
     let multilingual = hparams.n_vocab >= 51865;
     let tokens = vocab::ggml_tokens(tokens, multilingual)?;
     let n_mels = hparams.n_mels as usize;
-    let filters = mel::filters(16000.0, 400, n_mels);
+    // Whisper's mel bank: its 16 kHz input, 400-point FFT.
+    let filters = mel::filters(f64::from(crate::resample::SPEECH_RATE_HZ), 400, n_mels);
     ggml::write_header(out, &hparams, &filters, n_mels, &tokens).map_err(ConvertError::Write)?;
     let mut sink = Out {
         w: out,
