@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::detect::{Alert, DetectConfig};
 use crate::event::{clock, round3, Segment, Side};
@@ -46,7 +46,30 @@ pub struct Report {
     /// Live capture only: what each device delivered and what was lost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveStats>,
+    /// Review only: what the report was made from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
     pub warnings: Vec<String>,
+}
+
+/// What a reviewed report was made from: a later run compares it (with the rules) to
+/// know the report is up to date, and a history keys the call by its audio.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// sha256 of the recording's bytes (two files: of the rep's, then the prospect's);
+    /// null for an input that is not a regular file.
+    pub audio_sha256: Option<String>,
+    /// The recording file's modification day (UTC, YYYY-MM-DD): when the call was made,
+    /// as far as the file knows.
+    pub recorded: Option<String>,
+    /// The channels chosen for the rep and the prospect, as given (null: the default).
+    pub rep_channel: Option<String>,
+    pub prospect_channel: Option<String>,
+    /// sha256 of the Whisper model file; null without speech-to-text.
+    pub model_sha256: Option<String>,
+    pub language: Option<String>,
+    /// The twoears version that wrote the report.
+    pub twoears: String,
 }
 
 /// What a finished pipeline knows of the call, before it is a report.
@@ -67,8 +90,13 @@ pub struct CallRecord {
 
 impl Report {
     /// The report of a call: the pipeline's record, the live capture's figures (listen
-    /// only) and the warnings met on the way.
-    pub fn from_call(call: CallRecord, live: Option<LiveStats>, mut warnings: Vec<String>) -> Self {
+    /// only), what a review read (review only) and the warnings met on the way.
+    pub fn from_call(
+        call: CallRecord,
+        live: Option<LiveStats>,
+        source: Option<Source>,
+        mut warnings: Vec<String>,
+    ) -> Self {
         warnings.extend(call.warnings);
         let duration_s = round3(call.duration_s);
         let talk = call.talk.figures(duration_s, call.rep_questions);
@@ -108,6 +136,7 @@ impl Report {
             rules: call.rules,
             stt,
             live,
+            source,
             warnings,
         }
     }

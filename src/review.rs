@@ -5,7 +5,7 @@ use crate::detect::DetectConfig;
 use crate::frontend::ChunkPolicy;
 use crate::input::{CallReader, InputError, InputSpec};
 use crate::pipeline::{Backpressure, Pipeline, SttSettings};
-use crate::report::Report;
+use crate::report::{Report, Source};
 use crate::source::drive;
 use crate::stt::engine::SttError;
 use crate::vad::VadConfig;
@@ -44,6 +44,41 @@ pub fn review(
     Ok(Report::from_call(
         pipeline.finish(),
         None,
+        Some(source(spec, stt)),
         reader.warnings(),
     ))
+}
+
+/// What the call was made from: the audio's and the model's hashes, the channels chosen.
+pub fn source(spec: &InputSpec, stt: Option<&SttSettings>) -> Source {
+    use sha2::{Digest, Sha256};
+    let paths = spec.paths();
+    // Only regular files: the reader has already drained a pipe or device.
+    let audio_sha256 = paths.iter().all(|p| p.is_file()).then(|| {
+        let hashes: Option<Vec<String>> = paths
+            .iter()
+            .map(|p| crate::model::install::sha256_file(p).ok())
+            .collect();
+        hashes.map(|h| match h.as_slice() {
+            [one] => one.clone(),
+            many => format!("{:x}", Sha256::digest(many.join("\n"))),
+        })
+    });
+    let (rep_channel, prospect_channel) = match spec {
+        InputSpec::Stereo {
+            rep_channel,
+            prospect_channel,
+            ..
+        } => (rep_channel.clone(), prospect_channel.clone()),
+        InputSpec::Pair { .. } => (None, None),
+    };
+    Source {
+        audio_sha256: audio_sha256.flatten(),
+        recorded: paths.first().and_then(|p| crate::html::file_date(p)),
+        rep_channel,
+        prospect_channel,
+        model_sha256: stt.and_then(|s| crate::model::store::model_sha256(&s.model).ok()),
+        language: stt.and_then(|s| s.language.clone()),
+        twoears: env!("CARGO_PKG_VERSION").into(),
+    }
 }

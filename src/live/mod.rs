@@ -209,6 +209,6 @@ pub fn listen(
         capture: summary.capture,
         audio_path_ms: summary.audio_path_ms,
     };
-    let report = Report::from_call(call, Some(live), warnings);
+    let report = Report::from_call(call, Some(live), None, warnings);
     Ok(report)
 }

@@ -35,6 +35,28 @@ pub fn mtime_ns(meta: &std::fs::Metadata) -> Option<u64> {
     u64::try_from(d.as_nanos()).ok()
 }
 
+/// The sha256 of a model file: its manifest's when the file is still the one last
+/// verified against it (same size and mtime), else hashed now.
+///
+/// # Errors
+/// The file cannot be read.
+pub fn model_sha256(model: &Path) -> std::io::Result<String> {
+    let meta = std::fs::metadata(model)?;
+    let manifest: Option<Manifest> = std::fs::read_to_string(manifest_path(model))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    match manifest {
+        Some(m)
+            if m.size_bytes == meta.len()
+                && m.verified_mtime_ns.is_some()
+                && m.verified_mtime_ns == mtime_ns(&meta) =>
+        {
+            Ok(m.sha256)
+        }
+        _ => crate::model::install::sha256_file(model),
+    }
+}
+
 /// Writes the manifest of `model` atomically (temp file + rename, 0600).
 ///
 /// # Errors
