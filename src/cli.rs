@@ -31,8 +31,9 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ReviewArgs {
     /// A stereo recording: one channel is the rep's microphone, the other the prospect.
+    /// With --out: any number of recordings and folders of recordings.
     #[arg(value_name = "CALL", required_unless_present_all = ["rep", "prospect"], conflicts_with_all = ["rep", "prospect"])]
-    pub call: Option<PathBuf>,
+    pub call: Vec<PathBuf>,
     /// The rep's side as its own file (with --prospect).
     #[arg(long, value_name = "FILE", requires = "prospect")]
     pub rep: Option<PathBuf>,
@@ -61,6 +62,18 @@ pub struct ReviewArgs {
     /// After the summary, explain why each alert fired.
     #[arg(long)]
     pub explain: bool,
+    /// Review many calls into DIR: DIR/NAME.json and DIR/NAME.html per call, and
+    /// DIR/index.html, a table of every call reviewed there.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["json", "html", "audio", "explain", "rep", "prospect"])]
+    pub out: Option<PathBuf>,
+    /// With --out: calls reviewed at once (default: one per core, each whisper a core of
+    /// its own; with --threads T, cores / T).
+    #[arg(long, value_name = "N", requires = "out", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// With --out: review every call again, even one whose report is up to date (same
+    /// audio, rules, model and twoears version).
+    #[arg(long, requires = "out")]
+    pub force: bool,
     #[command(flatten)]
     pub stt: SttArgs,
     /// Print only errors and warnings, not the summary.

@@ -8,6 +8,7 @@
 //! user; `output` creates the files the user keeps, `panic` holds the stage boundaries.
 
 pub mod align;
+pub mod batch;
 pub mod capture;
 pub mod cli;
 pub mod commands;

@@ -15,7 +15,9 @@ fn main() {
         Ok(Ok(())) => {}
         Ok(Err(err)) => {
             eprintln!("twoears: {err:#}");
-            std::process::exit(2);
+            // Some calls of a batch failed, the others were reviewed: 1; nothing done: 2.
+            let partial = err.is::<twoears::commands::SomeFailed>();
+            std::process::exit(if partial { 1 } else { 2 });
         }
         Err(panic) => {
             eprintln!("twoears: internal error: {panic}; please report it");

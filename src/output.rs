@@ -62,10 +62,10 @@ fn holds_a_report(path: &Path, what: &str) -> bool {
     let regular = file.metadata().is_ok_and(|m| m.is_file());
     let read = file.take(64).read_to_end(&mut head).is_ok();
     let text = String::from_utf8_lossy(&head);
-    let ours = if what == "page" {
-        text.contains(crate::html::MARKER)
-    } else {
-        text.contains("\"schema\": \"twoears.report/")
+    let ours = match what {
+        "page" => text.contains(crate::html::MARKER),
+        "index" => text.contains(crate::html::INDEX_MARKER),
+        _ => text.contains("\"schema\": \"twoears.report/"),
     };
     let empty_or_report = text.trim().is_empty() || ours;
     regular && read && empty_or_report
@@ -179,7 +179,7 @@ pub fn relative_url(target: &Path, page: &Path) -> Option<String> {
 }
 
 /// Percent-encodes one path segment: everything but RFC 3986's unreserved characters.
-fn percent_encode(segment: &[u8]) -> String {
+pub fn percent_encode(segment: &[u8]) -> String {
     let mut out = String::new();
     for &b in segment {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

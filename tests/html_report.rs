@@ -4,68 +4,9 @@
 
 mod common;
 
+use common::browser::*;
 use common::*;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn chromium() -> &'static str {
-    for name in ["chromium", "chromium-browser", "google-chrome"] {
-        if Command::new(name).arg("--version").output().is_ok() {
-            return name;
-        }
-    }
-    panic!("no chromium: apt-get install chromium (scripts/setup.sh installs it)");
-}
-
-/// Chromium's flags for a page on disk: headless, no GPU, no network, a profile of its own.
-fn browser(profile: &Path) -> Command {
-    let mut c = Command::new(chromium());
-    c.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-extensions",
-        "--allow-file-access-from-files",
-        "--window-size=1280,2000",
-        "--virtual-time-budget=3000",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()));
-    c
-}
-
-/// The DOM after the page's script ran.
-fn dom(page: &Path) -> String {
-    dom_at(page, "")
-}
-
-/// The DOM of the page opened at `fragment` (e.g. `#t=33`).
-fn dom_at(page: &Path, fragment: &str) -> String {
-    let url = format!("file://{}{fragment}", page.display());
-    String::from_utf8(run_browser("--dump-dom".into(), &url)).unwrap()
-}
-
-fn screenshot(page: &Path, png: &Path) {
-    let url = format!("file://{}", page.display());
-    run_browser(format!("--screenshot={}", png.display()), &url);
-}
-
-/// Runs Chromium once on `url` with `action` (dump the DOM, take a screenshot), in a
-/// profile of its own; what it printed.
-fn run_browser(action: String, url: &str) -> Vec<u8> {
-    let profile = tempfile::tempdir().unwrap();
-    let out = browser(profile.path())
-        .arg(action)
-        .arg(url)
-        .output()
-        .expect("run chromium");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
 
 fn example_call() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/call.flac")

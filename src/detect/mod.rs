@@ -92,6 +92,15 @@ pub enum AlertKind {
 }
 
 impl AlertKind {
+    pub const ALL: [AlertKind; 6] = [
+        Self::Pitch,
+        Self::TalkRatio,
+        Self::Monologue,
+        Self::NoQuestions,
+        Self::Interruption,
+        Self::FollowUpMissed,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Self::TalkRatio => "talk_ratio",

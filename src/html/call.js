@@ -82,6 +82,30 @@
     });
   });
 
+  // A marker's tip opens toward the middle of the view, so one near an edge is not cut
+  // off; Esc closes it until the pointer or focus leaves.
+  var markers = Array.prototype.slice.call(document.querySelectorAll(".marker"));
+  markers.forEach(function (m) {
+    function place() {
+      // The tip reaches 6rem left of the marker and 12rem right of it (call.css).
+      var rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+      var box = scroller.getBoundingClientRect(), r = m.getBoundingClientRect();
+      m.classList.toggle("start", r.left - box.left < 6.5 * rem);
+      m.classList.toggle("end", box.right - r.right < 12.5 * rem);
+    }
+    function reopen() { m.classList.remove("quiet"); }
+    m.addEventListener("mouseenter", place);
+    m.addEventListener("focus", place);
+    m.addEventListener("mouseleave", reopen);
+    m.addEventListener("blur", reopen);
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") { return; }
+    markers.forEach(function (m) {
+      if (m === document.activeElement || m.matches(":hover")) { m.classList.add("quiet"); }
+    });
+  });
+
   if (audio) {
     audio.addEventListener("timeupdate", function () {
       now.setAttribute("x1", audio.currentTime);

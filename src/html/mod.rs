@@ -4,6 +4,7 @@
 //! evidence) is untrusted: the template escapes it, the embedded JSON is escaped for a
 //! script element, and the script only ever sets text, never markup.
 
+mod index;
 mod view;
 
 use std::path::Path;
@@ -11,10 +12,11 @@ use std::path::Path;
 use minijinja::{context, Environment};
 use sha2::{Digest, Sha256};
 
+pub use index::{render_index, IndexRow, INDEX_MARKER};
 pub use view::View;
 
 const TEMPLATE: &str = include_str!("call.html");
-const STYLE: &str = include_str!("call.css");
+const STYLE: &str = concat!(include_str!("base.css"), include_str!("call.css"));
 const SCRIPT: &str = include_str!("call.js");
 
 /// The second line of every page (after the doctype, which must come first):
@@ -76,7 +78,7 @@ pub fn write(path: &Path, page: &str) -> std::io::Result<()> {
 }
 
 /// Standard base64 with padding, for the Content-Security-Policy hash.
-fn base64(bytes: &[u8]) -> String {
+pub(super) fn base64(bytes: &[u8]) -> String {
     const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {

@@ -7,17 +7,17 @@ use crate::event::{clock, PerSide};
 
 /// The parts of a report the page reads (`twoears.report/1`).
 #[derive(Deserialize)]
-struct Report {
-    duration_s: f64,
+pub(super) struct Report {
+    pub(super) duration_s: f64,
     model: Option<String>,
     acts: Option<String>,
     talk: Talk,
     turns: Vec<Span>,
     segments: Vec<Line>,
-    alerts: Vec<AlertIn>,
+    pub(super) alerts: Vec<AlertIn>,
     rules: Rules,
     #[serde(default)]
-    warnings: Vec<String>,
+    pub(super) warnings: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -46,8 +46,8 @@ struct Line {
 }
 
 #[derive(Deserialize)]
-struct AlertIn {
-    kind: String,
+pub(super) struct AlertIn {
+    pub(super) kind: String,
     at_s: f64,
     message: String,
     evidence: String,
@@ -81,10 +81,14 @@ struct Monologue {
 /// One figure against its benchmark: `verdict` is good, fair or poor.
 #[derive(Serialize)]
 pub struct Figure {
+    /// Stable id: the index page's column.
+    pub key: &'static str,
     name: &'static str,
-    value: String,
+    pub value: String,
+    /// The value as a number, to sort by.
+    pub number: f64,
     benchmark: String,
-    verdict: &'static str,
+    pub verdict: &'static str,
     /// Where the value sits on its bar, 0..100, and the benchmark's band on it.
     bar: f64,
     band: (f64, f64),
@@ -227,14 +231,16 @@ fn verdict(good: bool, fair: bool) -> &'static str {
     }
 }
 
-fn figures(r: &Report) -> Vec<Figure> {
+pub(super) fn figures(r: &Report) -> Vec<Figure> {
     let t = &r.talk;
     let mut out = Vec::new();
     // No speech at all: a share of nothing is no figure.
     if t.rep_s + t.prospect_s > 0.0 {
         let share = t.rep_ratio;
         out.push(Figure {
+            key: "share",
             name: "Rep share of talk",
+            number: share,
             value: format!("{:.0}%", share * 100.0),
             benchmark: format!(
                 "top performers {:.0}%; conversion drops above {:.0}%",
@@ -250,7 +256,9 @@ fn figures(r: &Report) -> Vec<Figure> {
     let limit = r.rules.monologue.max_s;
     let mono = t.longest_monologue_s.rep;
     out.push(Figure {
+        key: "monologue",
         name: "Longest monologue",
+        number: mono,
         value: clock(mono),
         benchmark: format!("under {} (the rules' limit)", clock(limit)),
         verdict: verdict(mono <= limit * 0.7, mono <= limit),
@@ -260,7 +268,9 @@ fn figures(r: &Report) -> Vec<Figure> {
     });
     let story = t.longest_monologue_s.prospect;
     out.push(Figure {
+        key: "story",
         name: "Longest customer story",
+        number: story,
         value: clock(story),
         benchmark: "a minute or more: the prospect explaining their world".into(),
         verdict: verdict(story >= 60.0, story >= 30.0),
@@ -272,7 +282,9 @@ fn figures(r: &Report) -> Vec<Figure> {
     if r.model.is_some() {
         let q = f64::from(t.rep_questions);
         out.push(Figure {
+            key: "questions",
             name: "Questions asked",
+            number: q,
             value: t.rep_questions.to_string(),
             benchmark: "11 to 14 in a discovery call".into(),
             verdict: verdict((11.0..=14.0).contains(&q), q >= 6.0),
@@ -285,7 +297,9 @@ fn figures(r: &Report) -> Vec<Figure> {
     let p = t.patience_s;
     if p > 0.0 {
         out.push(Figure {
+            key: "patience",
             name: "Patience",
+            number: p,
             value: format!("{p:.1} s"),
             benchmark: "0.6 to 1.0 s before answering".into(),
             verdict: verdict((0.6..=1.0).contains(&p), (0.3..=1.5).contains(&p)),
@@ -296,7 +310,9 @@ fn figures(r: &Report) -> Vec<Figure> {
     }
     let i = t.interactivity_per_min;
     out.push(Figure {
+        key: "interactivity",
         name: "Interactivity",
+        number: i,
         value: format!("{i:.1} / min"),
         benchmark: "4 or more switches a minute".into(),
         verdict: verdict(i >= 4.0, i >= 2.5),

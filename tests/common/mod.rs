@@ -2,6 +2,7 @@
 //! espeak-ng and sox in a temporary directory.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod pulse;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,283 @@
+//! Many calls at once (`review CALL... --out DIR`): each call goes through the same
+//! review as one call, several at a time, into `DIR/NAME.json` and `DIR/NAME.html`; then
+//! `DIR/index.html` lists every call reviewed there. A call that fails is reported and
+//! skipped; a call whose report is up to date is not transcribed again.
+
+pub mod calls;
+mod fresh;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crossbeam_channel::Sender;
+
+use crate::detect::DetectConfig;
+use crate::input::InputSpec;
+use crate::output::{self, Output};
+use crate::pipeline::SttSettings;
+use crate::report::Report;
+pub use calls::{gather, Call};
+
+/// How the calls are reviewed.
+pub struct Settings {
+    pub stt: Option<SttSettings>,
+    pub rules: DetectConfig,
+    pub rep_channel: Option<String>,
+    pub prospect_channel: Option<String>,
+    /// Calls reviewed at once.
+    pub jobs: usize,
+    /// Review calls whose report is up to date too.
+    pub force: bool,
+    /// The rules file, an input no output may replace.
+    pub rules_file: Option<PathBuf>,
+}
+
+/// How one call ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Reviewed {
+        duration_s: f64,
+        rep_ratio: f64,
+        alerts: usize,
+        warnings: Vec<String>,
+    },
+    /// Its report was already right; the page was drawn again if it was missing.
+    UpToDate,
+    Failed(String),
+}
+
+/// What the jobs tell the caller as they go, call by call (`call` indexes the calls).
+pub enum Event {
+    Started {
+        call: usize,
+    },
+    Progress {
+        call: usize,
+        done_s: f64,
+        total_s: Option<f64>,
+    },
+    Finished {
+        call: usize,
+        outcome: Outcome,
+    },
+}
+
+/// The report and page of a call named `name` in `dir`.
+pub fn outputs(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    (
+        dir.join(format!("{name}.json")),
+        dir.join(format!("{name}.html")),
+    )
+}
+
+/// Reviews `calls` into `dir` with `settings.jobs` jobs; `observe` hears every event on
+/// the calling thread. Returns each call's outcome, in the calls' order.
+pub fn run(
+    calls: &[Call],
+    dir: &Path,
+    settings: &Settings,
+    observe: &mut dyn FnMut(&Event),
+) -> Vec<Outcome> {
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = crossbeam_channel::unbounded::<Event>();
+    let mut outcomes = vec![None; calls.len()];
+    std::thread::scope(|scope| {
+        for _ in 0..settings.jobs.clamp(1, calls.len().max(1)) {
+            let tx = tx.clone();
+            let next = &next;
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(call) = calls.get(i) else { break };
+                let _ = tx.send(Event::Started { call: i });
+                let outcome = crate::panic::catch(|| one(i, call, calls, dir, settings, &tx))
+                    .unwrap_or_else(|panic| {
+                        Outcome::Failed(format!("internal error: {panic}; please report it"))
+                    });
+                let _ = tx.send(Event::Finished { call: i, outcome });
+            });
+        }
+        drop(tx);
+        for event in rx {
+            if let Event::Finished { call, outcome } = &event {
+                outcomes[*call] = Some(outcome.clone());
+            }
+            observe(&event);
+        }
+    });
+    outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Outcome::Failed("not reviewed".into())))
+        .collect()
+}
+
+/// One call, start to end: refuse outputs that are not ours, skip it when its report
+/// is up to date, else review it and write its report and page.
+fn one(
+    i: usize,
+    call: &Call,
+    calls: &[Call],
+    dir: &Path,
+    settings: &Settings,
+    tx: &Sender<Event>,
+) -> Outcome {
+    let spec = InputSpec::Stereo {
+        path: call.path.clone(),
+        rep_channel: settings.rep_channel.clone(),
+        prospect_channel: settings.prospect_channel.clone(),
+    };
+    let (json, html) = outputs(dir, &call.name);
+    let mut inputs: Vec<&Path> = calls.iter().map(|c| c.path.as_path()).collect();
+    inputs.extend(settings.rules_file.as_deref());
+    let outs = [
+        Output {
+            path: &json,
+            what: "report",
+        },
+        Output {
+            path: &html,
+            what: "page",
+        },
+    ];
+    if let Err(e) = output::check(&outs, &inputs, &["report", "page"], false) {
+        return Outcome::Failed(e.to_string());
+    }
+    if !settings.force {
+        if let Some(earlier) = fresh_report(&spec, &json, settings) {
+            return match (html.is_file(), write_page(&earlier, call, &html)) {
+                (true, _) | (false, Ok(())) => Outcome::UpToDate,
+                (false, Err(e)) => Outcome::Failed(e),
+            };
+        }
+    }
+    let mut last = std::time::Instant::now();
+    let mut progress = |done_s: f64, total_s: Option<f64>| {
+        // A few updates a second are plenty for a bar.
+        if last.elapsed().as_millis() >= 100 {
+            last = std::time::Instant::now();
+            let _ = tx.send(Event::Progress {
+                call: i,
+                done_s,
+                total_s,
+            });
+        }
+    };
+    let report = match crate::review::review(
+        &spec,
+        settings.stt.as_ref(),
+        settings.rules.clone(),
+        &mut progress,
+    ) {
+        Ok(r) => r,
+        Err(e) => return Outcome::Failed(chain(&e)),
+    };
+    if let Err(e) = report.write_json(&json) {
+        return Outcome::Failed(format!("{}: cannot write the report: {e}", json.display()));
+    }
+    let value = match serde_json::to_value(&report) {
+        Ok(v) => v,
+        Err(e) => return Outcome::Failed(e.to_string()),
+    };
+    if let Err(e) = write_page(&value, call, &html) {
+        return Outcome::Failed(e);
+    }
+    outcome(&report)
+}
+
+fn outcome(report: &Report) -> Outcome {
+    Outcome::Reviewed {
+        duration_s: report.duration_s,
+        rep_ratio: report.talk.rep_ratio,
+        alerts: report.alerts.len(),
+        warnings: report.warnings.clone(),
+    }
+}
+
+/// The earlier report at `json`, when it is what reviewing `spec` would write again.
+fn fresh_report(spec: &InputSpec, json: &Path, settings: &Settings) -> Option<serde_json::Value> {
+    let earlier: serde_json::Value =
+        serde_json::from_slice(&read_capped(json, REPORT_MAX_BYTES)?).ok()?;
+    let source = crate::review::source(spec, settings.stt.as_ref());
+    let acts = settings.stt.as_ref().map(|s| {
+        if s.encoder.is_some() {
+            "sentence encoder"
+        } else {
+            "word lists"
+        }
+    });
+    let now = fresh::Expected {
+        source: &source,
+        rules: &settings.rules,
+        acts,
+    };
+    fresh::is_fresh(&earlier, &now).then_some(earlier)
+}
+
+/// Reports larger than this are not ours to read back (an hour's report is ~1 MB).
+const REPORT_MAX_BYTES: u64 = 64 << 20;
+
+fn read_capped(path: &Path, max: u64) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes).ok()?;
+    (bytes.len() as u64 <= max).then_some(bytes)
+}
+
+/// Draws the call's page beside its report, the recording linked relative to it.
+fn write_page(report: &serde_json::Value, call: &Call, html: &Path) -> Result<(), String> {
+    let title = call
+        .path
+        .file_name()
+        .map_or_else(|| call.name.clone(), |n| n.to_string_lossy().into_owned());
+    let date = crate::html::file_date(&call.path);
+    let link = output::relative_url(&call.path, html);
+    let page = crate::html::render(report, &title, date.as_deref(), link.as_deref())
+        .map_err(|e| e.to_string())?;
+    crate::html::write(html, &page)
+        .map_err(|e| format!("{}: cannot write the page: {e}", html.display()))
+}
+
+/// Every call reviewed in `dir` (a report with its page beside it), by name, as index
+/// rows; reports that do not read are left out.
+pub fn index_rows(dir: &Path) -> Vec<crate::html::IndexRow> {
+    let mut reports: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter_map(|p| {
+            let name = p.file_stem()?.to_string_lossy().into_owned();
+            p.with_extension("html").is_file().then_some((name, p))
+        })
+        .collect();
+    reports.sort();
+    reports
+        .into_iter()
+        .filter_map(|(name, json)| {
+            let value: serde_json::Value =
+                serde_json::from_slice(&read_capped(&json, REPORT_MAX_BYTES)?).ok()?;
+            if value.get("schema")?.as_str()? != crate::report::SCHEMA {
+                return None;
+            }
+            let page = json.with_extension("html");
+            let href = output::percent_encode(page.file_name()?.as_encoded_bytes());
+            crate::html::IndexRow::new(&name, &href, &value).ok()
+        })
+        .collect()
+}
+
+/// An error and its causes on one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
+}
