@@ -16,13 +16,23 @@ trap 'rm -rf "$out"' EXIT
 # project's own scenarios (tests/scenarios).
 python3 "$corpus/make_calls.py" "$corpus"/scenarios/*.json "$corpus"/neural/*.json \
   "$root"/tests/scenarios/*.json --out "$out"
+# All calls in one batch, as a user reviews a backlog: a report and page per call and an
+# index (a photo of the index and of one call's page is kept under target/).
+"$bin" review "$out"/*.wav --out "$out/reviews" -q
 pairs=()
 for truth in "$out"/*.json; do
   name=$(basename "$truth" .json)
-  "$bin" review "$out/$name.wav" --json "$out/$name.report.json" -q
-  pairs+=("$truth" "$out/$name.report.json")
+  pairs+=("$truth" "$out/reviews/$name.json")
 done
 python3 "$corpus/score.py" "${pairs[@]}"
+if command -v chromium >/dev/null; then
+  for page in index monologue_pitch; do
+    chromium --headless --no-sandbox --disable-gpu --no-first-run --hide-scrollbars \
+      --user-data-dir="$out/profile" --window-size=1100,1250 --virtual-time-budget=3000 \
+      --screenshot="$root/target/acceptance-$page.png" "file://$out/reviews/$page.html" 2>/dev/null
+  done
+  echo "acceptance: pages photographed: target/acceptance-index.png, target/acceptance-monologue_pitch.png"
+fi
 
 # Live: the call with every alert kind, played in real time through a headless PulseAudio
 # into `twoears listen`, scored the same way.
