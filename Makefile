@@ -29,7 +29,7 @@ unit:
 
 integration: model
 	cargo test --release --test '*' -- --test-threads=1
-	TWOEARS_SOUND_SERVER=pipewire cargo test --release --test listen -- --test-threads=1
+	TWOEARS_SOUND_SERVER=pipewire cargo test --release --test listen --test background -- --test-threads=1
 
 acceptance: model
 	scripts/acceptance.sh

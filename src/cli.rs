@@ -91,8 +91,17 @@ pub struct ListenArgs {
     #[arg(long, value_name = "DEVICE")]
     pub system: Option<String>,
     /// Record the call as the stereo WAV `review` reads (left = mic, right = system).
-    #[arg(long, value_name = "PATH")]
-    pub record: Option<PathBuf>,
+    /// With --background, no PATH: each call is recorded beside its report.
+    #[arg(long, value_name = "PATH", num_args = 0..=1)]
+    pub record: Option<Option<PathBuf>>,
+    /// Run all day: find each call by itself (both sides speaking) and end it after a
+    /// long silence (the rules' [calls]); each call's report and page go to --out DIR.
+    #[arg(long, requires = "out", conflicts_with_all = ["json", "html"])]
+    pub background: bool,
+    /// With --background: the folder for each call's report, page and recording, named
+    /// by the call's start time (UTC).
+    #[arg(long, value_name = "DIR", requires = "background")]
+    pub out: Option<PathBuf>,
     /// Write alerts and running talk figures as JSON Lines to PATH (`-` for stdout).
     #[arg(long, value_name = "PATH")]
     pub events: Option<PathBuf>,

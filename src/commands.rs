@@ -262,6 +262,80 @@ fn review(mut args: ReviewArgs) -> Result<()> {
     Ok(())
 }
 
+/// `listen --background --out DIR`: every call found, each into DIR, until Ctrl-C.
+fn listen_background(args: ListenArgs) -> Result<()> {
+    let out = args.out.clone().context("--background needs --out DIR")?;
+    anyhow::ensure!(
+        !matches!(args.record, Some(Some(_))),
+        "with --background, --record takes no PATH: each call is recorded as \
+         {}/<start>.wav beside its report",
+        out.display()
+    );
+    if let Some(events) = &args.events {
+        let inputs: Vec<_> = args.rules.as_deref().into_iter().collect();
+        let what = "event log";
+        output::check(&[Output { path: events, what }], &inputs, &[], args.force)?;
+    }
+    let mut stt = stt_settings(&args.stt)?;
+    let rules = load_rules(args.rules.as_deref())?;
+    if let Some(s) = stt.as_mut() {
+        s.threads = cli::live_stt_threads(args.stt.threads);
+    }
+    create_private_dir(&out)?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc::set_handler(move || stop.store(true, std::sync::atomic::Ordering::Relaxed))
+            .context("cannot install the Ctrl-C handler")?;
+    }
+    let opts = crate::live::background::BackgroundOptions {
+        mic: args.mic,
+        system: args.system,
+        out,
+        record: args.record.is_some(),
+        events: args.events,
+        force: args.force,
+        notify: args.notify,
+        quiet: args.quiet,
+        duration_s: args.duration,
+        period_s: args.period,
+        rules,
+    };
+    let mut status = crate::live::status::Status::new(opts.notify, opts.quiet);
+    let calls = crate::live::background::background(&opts, stt.as_ref(), &stop, &mut status)?;
+    if !args.quiet {
+        println!(
+            "{} call{} written to {}",
+            calls.len(),
+            if calls.len() == 1 { "" } else { "s" },
+            opts.out.display()
+        );
+        for c in &calls {
+            println!(
+                "  {}  {:>6}  rep {:>3.0}%  {} alert{}",
+                c.id,
+                crate::event::clock(c.duration_s),
+                c.rep_ratio * 100.0,
+                c.alerts,
+                if c.alerts == 1 { "" } else { "s" }
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Creates `dir` (and its parents) private, 0700: it holds transcripts and recordings.
+fn create_private_dir(dir: &std::path::Path) -> Result<()> {
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+        .create(dir)
+        .with_context(|| {
+            format!(
+                "{}: cannot create the output folder; check the path is writable",
+                dir.display()
+            )
+        })
+}
+
 /// Calls that failed in a batch whose other calls were reviewed: exit 1, not 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{failed} of {total} calls not reviewed (listed above); the others are in {}", dir.display())]
@@ -304,15 +378,7 @@ fn review_many(args: ReviewArgs, dir: &std::path::Path) -> Result<()> {
             );
         }
     }
-    // The folder holds transcripts: private, as the reports in it are.
-    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
-        .create(dir)
-        .with_context(|| {
-            format!(
-                "{}: cannot create the output folder; check the path is writable",
-                dir.display()
-            )
-        })?;
+    create_private_dir(dir)?;
     let index = dir.join("index.html");
     let mut inputs: Vec<&std::path::Path> = calls.iter().map(|c| c.path.as_path()).collect();
     inputs.extend(args.rules.as_deref());
@@ -650,10 +716,21 @@ fn devices() -> Result<()> {
     Ok(())
 }
 
-fn listen(args: ListenArgs) -> Result<()> {
+fn listen(mut args: ListenArgs) -> Result<()> {
+    if args.background {
+        return listen_background(args);
+    }
+    let record = match args.record.take() {
+        Some(None) => anyhow::bail!(
+            "--record needs a PATH for the recording (only --background records each call \
+             beside its report)"
+        ),
+        Some(Some(p)) => Some(p),
+        None => None,
+    };
     // Refused before the model loads or a device opens; created only once both have.
     let outputs: Vec<_> = [
-        (&args.record, "recording"),
+        (&record, "recording"),
         (&args.events, "event log"),
         (&args.json, "report"),
         (&args.html, "page"),
@@ -677,7 +754,7 @@ fn listen(args: ListenArgs) -> Result<()> {
     let opts = crate::live::ListenOptions {
         mic: args.mic,
         system: args.system,
-        record: args.record,
+        record,
         events: args.events,
         force: args.force,
         notify: args.notify,

@@ -32,6 +32,10 @@ pub struct DetectConfig {
     pub no_questions: no_questions::NoQuestionsConfig,
     pub interruption: interruption::InterruptionConfig,
     pub follow_up_missed: follow_up::FollowUpConfig,
+    /// Background mode: when a call starts and ends.
+    pub calls: CallsConfig,
+    /// Live capture's self-checks.
+    pub capture: CaptureConfig,
     /// Phrases that extend the built-in language features (the word-list reader).
     pub phrases: language::Phrases,
     /// Example sentences that extend the act classifier's labelled ones.
@@ -56,6 +60,22 @@ pub struct MonologueConfig {
     pub max_s: f64,
 }
 
+/// `listen --background`: a call starts when both sides spoke within `start_window_s`
+/// (each at least `min_speech_s`), and ends after `end_silence_s` of silence on both.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallsConfig {
+    pub start_window_s: f64,
+    pub min_speech_s: f64,
+    pub end_silence_s: f64,
+}
+
+/// A side that delivers digital silence (or nothing) this long while the other side
+/// speaks raises a capture warning.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaptureConfig {
+    pub silent_side_s: f64,
+}
+
 impl Default for DetectConfig {
     fn default() -> Self {
         Self {
@@ -74,6 +94,14 @@ impl Default for DetectConfig {
             no_questions: no_questions::NoQuestionsConfig::default(),
             interruption: interruption::InterruptionConfig::default(),
             follow_up_missed: follow_up::FollowUpConfig::default(),
+            calls: CallsConfig {
+                start_window_s: 20.0,
+                min_speech_s: 1.0,
+                end_silence_s: 60.0,
+            },
+            capture: CaptureConfig {
+                silent_side_s: 20.0,
+            },
             phrases: language::Phrases::default(),
             examples: Vec::new(),
         }

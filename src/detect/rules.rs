@@ -64,6 +64,10 @@ fn slot(section: &str, key: &str) -> Option<Slot> {
         ("interruption", "cooldown_s") => Secs(0.0, |c| &mut c.interruption.cooldown_s),
         ("follow_up_missed", "enabled") => Bool(|c| &mut c.follow_up_missed.enabled),
         ("follow_up_missed", "min_words") => Count(|c| &mut c.follow_up_missed.min_words),
+        ("calls", "start_window_s") => Secs(2.0, |c| &mut c.calls.start_window_s),
+        ("calls", "min_speech_s") => Secs(0.0, |c| &mut c.calls.min_speech_s),
+        ("calls", "end_silence_s") => Secs(5.0, |c| &mut c.calls.end_silence_s),
+        ("capture", "silent_side_s") => Secs(5.0, |c| &mut c.capture.silent_side_s),
         _ => return None,
     })
 }
@@ -75,6 +79,8 @@ const SECTIONS: &[&str] = &[
     "no_questions",
     "interruption",
     "follow_up_missed",
+    "calls",
+    "capture",
     "phrases",
     "examples",
 ];

@@ -119,7 +119,7 @@ pub fn today() -> String {
 }
 
 /// The civil date of a Unix time (Howard Hinnant's days-to-civil).
-fn utc_day(secs: u64) -> String {
+pub fn utc_day(secs: u64) -> String {
     let z = (secs / 86_400) as i64 + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

@@ -79,4 +79,16 @@ impl EventLog {
     pub fn talk(&mut self, running: &Running) {
         self.tagged("talk", running);
     }
+
+    /// A side went digitally silent while the other spoke (`state` "silent"), or came
+    /// back ("back").
+    pub fn capture(&mut self, side: crate::event::Side, state: &str, message: &str) {
+        self.line(&json!({ "type": "capture", "side": side, "state": state, "message": message }));
+    }
+
+    /// Background mode: a call began (`call_start`) or its report was written
+    /// (`call_end`, with the files); `fields` says which call.
+    pub fn call(&mut self, kind: &str, fields: &serde_json::Value) {
+        self.tagged(kind, fields);
+    }
 }

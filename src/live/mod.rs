@@ -3,11 +3,15 @@
 //! Speech-to-text runs on the pipeline's worker and drops chunks rather than stall, so
 //! talk alerts are always on time.
 
+pub mod background;
+pub mod call_finder;
 pub mod drift;
 pub mod events;
 pub mod latency;
+pub mod preroll;
 pub mod recorder;
 pub mod same_signal;
+pub mod side_check;
 pub mod source;
 pub mod status;
 
@@ -27,8 +31,9 @@ use crate::vad::VadConfig;
 
 use events::{EventLog, Running};
 use recorder::Recorder;
+use side_check::{Change, SideCheck};
 use source::{LiveSource, Note};
-use status::Status;
+use status::{Meters, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ListenError {
@@ -60,6 +65,36 @@ pub struct ListenOptions {
     /// Seconds between running-figure lines in the event log.
     pub period_s: f64,
     pub rules: DetectConfig,
+}
+
+/// Who the VAD hears speaking now.
+fn speaking(pipeline: &Pipeline) -> crate::event::PerSide<bool> {
+    crate::event::PerSide::from_fn(|side| pipeline.state().speaking(side))
+}
+
+/// Shows a side check's finding: status line (and desktop), event log; a silent side
+/// goes into the report's warnings.
+fn report_change(
+    change: Change,
+    status: &mut Status,
+    events: Option<&mut EventLog>,
+    warnings: &mut Vec<String>,
+) {
+    match change {
+        Change::Silent { side, message } => {
+            status.warn(&message);
+            if let Some(e) = events {
+                e.capture(side, "silent", &message);
+            }
+            warnings.push(message);
+        }
+        Change::Back { side, message } => {
+            status.note(&message);
+            if let Some(e) = events {
+                e.capture(side, "back", &message);
+            }
+        }
+    }
 }
 
 fn running(pipeline: &Pipeline, dropped_frames: u64) -> Running {
@@ -144,6 +179,8 @@ pub fn listen(
     ));
     let mut warnings = Vec::new();
     let mut next_period = opts.period_s;
+    let mut check = SideCheck::new(opts.rules.capture.silent_side_s);
+    let mut meters = Meters::default();
     drive(&mut source, &mut pipeline, |source, block| {
         for note in source.take_notes() {
             match note {
@@ -156,6 +193,10 @@ pub fn listen(
         }
         if let Some(r) = recorder.as_mut() {
             r.write(block.rep, block.prospect);
+        }
+        meters.push(block.rep, block.prospect);
+        if let Some(change) = check.push(block.rep, block.prospect, speaking(block.pipeline)) {
+            report_change(change, status, events.as_mut(), &mut warnings);
         }
         for alert in block.alerts {
             status.alert(alert);
@@ -173,7 +214,7 @@ pub fn listen(
                     e.talk(&r);
                 }
             }
-            status.draw(&r);
+            status.draw(&r, &meters);
         }
     });
     status.finish();

@@ -1,0 +1,443 @@
+//! Background mode (`listen --background --out DIR`): runs for hours on the two devices,
+//! finds each call by itself and writes its report, page and (with `--record`) recording
+//! into DIR, named by the call's start time (UTC). Between calls only echo cancelling and
+//! the VAD run, on a watch pipeline without speech-to-text; the last seconds of audio are
+//! kept so a call's first words are in it. A call's own pipeline (the model loaded) is
+//! made ready while the machine is idle, and finished off the audio path.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
+
+use crossbeam_channel::Sender;
+
+use super::call_finder::{CallFinder, Turn, LEAD_S};
+use super::events::EventLog;
+use super::preroll::Preroll;
+use super::recorder::Recorder;
+use super::side_check::SideCheck;
+use super::source::{LiveSource, Note};
+use super::status::{Meters, Status};
+use super::{report_change, running, speaking, ListenError};
+use crate::detect::{Alert, DetectConfig};
+use crate::frontend::ChunkPolicy;
+use crate::output::{self, Output};
+use crate::pipeline::{Backpressure, Pipeline, SttSettings};
+use crate::report::Report;
+use crate::resample::SPEECH_RATE_HZ;
+use crate::source::drive;
+use crate::stt::engine::SttError;
+use crate::vad::VadConfig;
+
+/// After this long with nobody speaking, a call's audio is held back rather than fed: if
+/// the call ends there, the report stops at the last words, not a minute of silence later.
+const HOLD_AFTER_S: f64 = 2.0;
+
+pub struct BackgroundOptions {
+    pub mic: Option<String>,
+    pub system: Option<String>,
+    pub out: PathBuf,
+    /// Record each call beside its report.
+    pub record: bool,
+    pub events: Option<PathBuf>,
+    pub force: bool,
+    pub notify: bool,
+    pub quiet: bool,
+    /// Stop by itself after this many seconds.
+    pub duration_s: Option<f64>,
+    pub period_s: f64,
+    pub rules: DetectConfig,
+}
+
+/// A call found and written.
+#[derive(Debug, Clone)]
+pub struct CallDone {
+    pub id: String,
+    pub report: PathBuf,
+    pub page: PathBuf,
+    pub recording: Option<PathBuf>,
+    pub duration_s: f64,
+    pub rep_ratio: f64,
+    pub alerts: usize,
+}
+
+/// A call in progress.
+struct Call {
+    id: String,
+    pipeline: Pipeline,
+    recorder: Option<Recorder>,
+    /// Audio of a silence that may be the call's end, not fed yet.
+    held: (Vec<f32>, Vec<f32>),
+    warnings: Vec<String>,
+    next_period_s: f64,
+}
+
+impl Call {
+    fn feed(&mut self, rep: &[f32], prospect: &[f32]) -> Vec<Alert> {
+        let mut alerts = Vec::new();
+        if !self.held.0.is_empty() {
+            let (r, p) = std::mem::take(&mut self.held);
+            alerts = self.feed_now(&r, &p);
+        }
+        alerts.extend(self.feed_now(rep, prospect));
+        alerts
+    }
+
+    fn feed_now(&mut self, rep: &[f32], prospect: &[f32]) -> Vec<Alert> {
+        if let Some(r) = self.recorder.as_mut() {
+            r.write(rep, prospect);
+        }
+        self.pipeline.push(rep, prospect)
+    }
+
+    fn hold(&mut self, rep: &[f32], prospect: &[f32]) {
+        self.held.0.extend_from_slice(rep);
+        self.held.1.extend_from_slice(prospect);
+    }
+}
+
+/// A call's name: its start, UTC, safe in any file system (`2026-11-28T23-40-12Z`).
+fn call_id(start: SystemTime) -> String {
+    let secs = start
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let day = crate::html::utc_day(secs);
+    let t = secs % 86_400;
+    format!("{day}T{:02}-{:02}-{:02}Z", t / 3600, t / 60 % 60, t % 60)
+}
+
+/// Loads what a call's pipeline needs (the model, the act reader), on a thread of its own.
+fn prepare(
+    rules: &DetectConfig,
+    stt: Option<&SttSettings>,
+) -> JoinHandle<Result<Pipeline, SttError>> {
+    let (rules, stt) = (rules.clone(), stt.cloned());
+    std::thread::Builder::new()
+        .name("prepare".into())
+        .spawn(move || {
+            Pipeline::new(
+                VadConfig::default(),
+                ChunkPolicy::LIVE,
+                rules,
+                stt.as_ref(),
+                Backpressure::Drop,
+            )
+        })
+        .expect("spawning a thread")
+}
+
+/// What a finished call's thread says back.
+enum Finished {
+    Written(CallDone),
+    Failed(String),
+}
+
+/// Ends a call on a thread of its own: the last transcripts, then the report, the page
+/// and the recording's final header, so the audio path never waits for them.
+fn finish(call: Call, out: &Path, tx: Sender<Finished>) -> JoinHandle<()> {
+    let out = out.to_path_buf();
+    std::thread::Builder::new()
+        .name("finish-call".into())
+        .spawn(move || {
+            let result = crate::panic::catch(|| write_call(call, &out))
+                .unwrap_or_else(|p| Err(format!("internal error: {p}; please report it")));
+            let _ = tx.send(match result {
+                Ok(done) => Finished::Written(done),
+                Err(e) => Finished::Failed(e),
+            });
+        })
+        .expect("spawning a thread")
+}
+
+fn write_call(call: Call, out: &Path) -> Result<CallDone, String> {
+    let Call {
+        id,
+        pipeline,
+        recorder,
+        mut warnings,
+        ..
+    } = call;
+    let record = pipeline.finish();
+    let recording = recorder.as_ref().map(|r| r.path().to_path_buf());
+    if let Some(f) = recorder.and_then(Recorder::finish) {
+        warnings.push(f);
+    }
+    let report = Report::from_call(record, None, None, warnings);
+    let json = out.join(format!("{id}.json"));
+    let page = out.join(format!("{id}.html"));
+    report
+        .write_json(&json)
+        .map_err(|e| format!("{}: cannot write the report: {e}", json.display()))?;
+    let value = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+    let link = recording
+        .as_deref()
+        .and_then(|r| output::relative_url(r, &page));
+    let day = id.get(..10).unwrap_or("");
+    let html = crate::html::render(&value, &format!("call {id}"), Some(day), link.as_deref())
+        .map_err(|e| e.to_string())?;
+    crate::html::write(&page, &html)
+        .map_err(|e| format!("{}: cannot write the page: {e}", page.display()))?;
+    Ok(CallDone {
+        id,
+        report: json,
+        page,
+        recording,
+        duration_s: report.duration_s,
+        rep_ratio: report.talk.rep_ratio,
+        alerts: report.alerts.len(),
+    })
+}
+
+/// Listens until `stop` (Ctrl-C) or the duration; returns the calls written.
+///
+/// # Errors
+/// A device or the event log cannot be opened, or the model cannot be loaded.
+pub fn background(
+    opts: &BackgroundOptions,
+    stt: Option<&SttSettings>,
+    stop: &AtomicBool,
+    status: &mut Status,
+) -> Result<Vec<CallDone>, ListenError> {
+    // The first call's pipeline now: a bad model fails before any device opens.
+    let mut ready = Some(
+        prepare(&opts.rules, stt)
+            .join()
+            .expect("prepare")
+            .map_err(ListenError::Stt)?,
+    );
+    let mut preparing: Option<JoinHandle<Result<Pipeline, SttError>>> = None;
+    let mut watch = Pipeline::new(
+        VadConfig::default(),
+        ChunkPolicy::LIVE,
+        opts.rules.clone(),
+        None,
+        Backpressure::Drop,
+    )
+    .map_err(ListenError::Stt)?;
+    let mut source = LiveSource::open(
+        opts.mic.as_deref(),
+        opts.system.as_deref(),
+        stop,
+        opts.duration_s,
+    )?;
+    let mut events = opts
+        .events
+        .as_deref()
+        .map(|p| EventLog::open(p, opts.force))
+        .transpose()?;
+    let (mic, system) = source.devices();
+    status.note(&format!(
+        "listening: in the background, mic {mic} | system audio {system}; each call goes to \
+         {}; Ctrl-C stops",
+        opts.out.display()
+    ));
+    let mut finder = CallFinder::new(opts.rules.calls.clone());
+    let mut preroll = Preroll::new(opts.rules.calls.start_window_s + LEAD_S + 1.0);
+    let mut check = SideCheck::new(opts.rules.capture.silent_side_s);
+    let mut meters = Meters::default();
+    let mut call: Option<Call> = None;
+    let (done_tx, done_rx) = crossbeam_channel::unbounded::<Finished>();
+    let mut finishing: Vec<JoinHandle<()>> = Vec::new();
+    let mut done = Vec::new();
+    let mut idle_warnings = Vec::new();
+    drive(&mut source, &mut watch, |source, block| {
+        let warnings = match call.as_mut() {
+            Some(c) => &mut c.warnings,
+            None => &mut idle_warnings,
+        };
+        for note in source.take_notes() {
+            match note {
+                Note::Info(text) => status.note(&text),
+                Note::Warning(text) => {
+                    status.warn(&text);
+                    warnings.push(text);
+                }
+            }
+        }
+        meters.push(block.rep, block.prospect);
+        let who = speaking(block.pipeline);
+        if let Some(change) = check.push(block.rep, block.prospect, who) {
+            report_change(change, status, events.as_mut(), warnings);
+        }
+        let now = block.pipeline.now_s();
+        let dt = block.rep.len() as f64 / f64::from(SPEECH_RATE_HZ);
+        preroll.push(block.rep, block.prospect, now);
+        let mut alerts = Vec::new();
+        match finder.push(now, dt, who) {
+            Some(Turn::Started { from_s }) => {
+                let pipeline = ready
+                    .take()
+                    .or_else(|| wait_ready(&mut preparing, status))
+                    .unwrap_or_else(|| without_stt(&opts.rules));
+                let (rep, prospect, start_s) = preroll.take_from(from_s);
+                let started = SystemTime::now() - Duration::from_secs_f64(now - start_s);
+                let id = call_id(started);
+                let recorder = opts
+                    .record
+                    .then(|| open_recording(&opts.out, &id, status))
+                    .flatten();
+                let mut c = Call {
+                    id: id.clone(),
+                    pipeline,
+                    recorder,
+                    held: Default::default(),
+                    warnings: Vec::new(),
+                    next_period_s: opts.period_s,
+                };
+                alerts = c.feed(&rep, &prospect);
+                status.note(&format!("call {id} started"));
+                if let Some(e) = events.as_mut() {
+                    e.call("call_start", &serde_json::json!({ "call": id }));
+                }
+                call = Some(c);
+            }
+            Some(Turn::Ended { .. }) => {
+                if let Some(c) = call.take() {
+                    status.note(&format!("call {} ended; writing its report", c.id));
+                    finishing.push(finish(c, &opts.out, done_tx.clone()));
+                    preparing = Some(prepare(&opts.rules, stt));
+                }
+            }
+            None => {
+                if let Some(c) = call.as_mut() {
+                    if finder.silent_for(now) >= HOLD_AFTER_S {
+                        c.hold(block.rep, block.prospect);
+                    } else {
+                        alerts = c.feed(block.rep, block.prospect);
+                    }
+                }
+            }
+        }
+        if let Some(c) = call.as_mut() {
+            for alert in &alerts {
+                status.alert(alert);
+                if let Some(e) = events.as_mut() {
+                    e.alert(alert);
+                }
+            }
+            let period_due = c.pipeline.now_s() >= c.next_period_s;
+            if period_due || status.due() {
+                let r = running(&c.pipeline, source.dropped_frames());
+                if period_due {
+                    c.next_period_s += opts.period_s;
+                    if let Some(e) = events.as_mut() {
+                        e.talk(&r);
+                    }
+                }
+                status.draw(&r, &meters);
+            }
+        } else {
+            status.idle(&meters, done.len());
+        }
+        for f in done_rx.try_iter() {
+            written(f, status, events.as_mut(), &mut done);
+        }
+    });
+    // Stopped mid-call: that call is written too.
+    if let Some(c) = call.take() {
+        finishing.push(finish(c, &opts.out, done_tx.clone()));
+    }
+    drop(done_tx);
+    for h in finishing {
+        let _ = h.join();
+    }
+    for f in done_rx.try_iter() {
+        written(f, status, events.as_mut(), &mut done);
+    }
+    status.finish();
+    let _ = source.finish();
+    Ok(done)
+}
+
+/// The next call's pipeline, waiting for it if it is still loading.
+fn wait_ready(
+    preparing: &mut Option<JoinHandle<Result<Pipeline, SttError>>>,
+    status: &mut Status,
+) -> Option<Pipeline> {
+    match preparing.take()?.join() {
+        Ok(Ok(p)) => Some(p),
+        Ok(Err(e)) => {
+            status.warn(&format!(
+                "speech-to-text could not start for this call ({e}); talk figures only"
+            ));
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+fn without_stt(rules: &DetectConfig) -> Pipeline {
+    Pipeline::new(
+        VadConfig::default(),
+        ChunkPolicy::LIVE,
+        rules.clone(),
+        None,
+        Backpressure::Drop,
+    )
+    .expect("a pipeline without speech-to-text loads nothing")
+}
+
+fn open_recording(out: &Path, id: &str, status: &mut Status) -> Option<Recorder> {
+    let path = out.join(format!("{id}.wav"));
+    let file = output::create_new(
+        Output {
+            path: &path,
+            what: "recording",
+        },
+        false,
+    );
+    match file
+        .map_err(|e| e.to_string())
+        .and_then(|f| Recorder::create(&path, f).map_err(|e| format!("{}: {e}", path.display())))
+    {
+        Ok(r) => Some(r),
+        Err(e) => {
+            status.warn(&format!("this call is not recorded: {e}"));
+            None
+        }
+    }
+}
+
+fn written(
+    f: Finished,
+    status: &mut Status,
+    events: Option<&mut EventLog>,
+    done: &mut Vec<CallDone>,
+) {
+    match f {
+        Finished::Written(d) => {
+            status.note(&format!(
+                "call {}: {}, rep {:.0}%, {} alert{}; {}",
+                d.id,
+                crate::event::clock(d.duration_s),
+                d.rep_ratio * 100.0,
+                d.alerts,
+                if d.alerts == 1 { "" } else { "s" },
+                d.page.display()
+            ));
+            if let Some(e) = events {
+                e.call(
+                    "call_end",
+                    &serde_json::json!({
+                        "call": d.id, "report": d.report, "page": d.page,
+                        "recording": d.recording, "duration_s": d.duration_s,
+                    }),
+                );
+            }
+            done.push(d);
+        }
+        Finished::Failed(e) => status.warn(&format!("a call's report was not written: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_is_named_by_its_utc_start() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+        assert_eq!(call_id(t), "2026-11-18T11-06-40Z");
+    }
+}

@@ -1,0 +1,266 @@
+//! `twoears listen --background` and the live capture self-checks, against a real headless
+//! sound server (PulseAudio, or PipeWire with TWOEARS_SOUND_SERVER=pipewire): calls are
+//! played into a virtual mic and a virtual output in real time.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::pulse::Pulse;
+use common::{run_ok, twoears};
+use serde_json::Value;
+
+fn json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+fn talk(r: &Value, key: &str) -> f64 {
+    r["talk"][key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("talk.{key} in {r}"))
+}
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/call.flac")
+}
+
+/// One side (`ch` 1 = rep, 2 = prospect) of the example call from `from` for `secs`.
+fn excerpt(dir: &Path, name: &str, ch: &str, from: f64, secs: f64) -> PathBuf {
+    let out = dir.join(name);
+    run_ok(Command::new("sox").arg(example()).arg(&out).args([
+        "remix",
+        ch,
+        "trim",
+        &from.to_string(),
+        &secs.to_string(),
+    ]));
+    out
+}
+
+/// Talk seconds of a stereo excerpt as `review` hears them.
+fn reviewed(dir: &Path, from: f64, secs: f64, name: &str) -> Value {
+    let wav = dir.join(format!("{name}.wav"));
+    run_ok(Command::new("sox").arg(example()).arg(&wav).args([
+        "trim",
+        &from.to_string(),
+        &secs.to_string(),
+    ]));
+    let out = twoears(
+        &[
+            "review",
+            wav.to_str().unwrap(),
+            "--no-stt",
+            "-q",
+            "--json",
+            &format!("{name}.json"),
+        ],
+        dir,
+    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    json(&dir.join(format!("{name}.json")))
+}
+
+/// Two calls 14 s apart (the example call's first 25 s, then 26 s from 0:42), each side
+/// into its own sink: `listen --background` writes two reports, each hearing its call as
+/// `review` hears the same excerpt, with its recording beside it.
+#[test]
+fn two_calls_in_a_row_get_a_report_and_a_recording_each() {
+    let Some(pulse) = Pulse::start() else { return };
+    common::model();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut sides = Vec::new();
+    for (ch, name) in [("1", "rep"), ("2", "prospect")] {
+        let a = excerpt(d, &format!("{name}_a.wav"), ch, 0.0, 25.0);
+        let b = excerpt(d, &format!("{name}_b.wav"), ch, 42.0, 26.0);
+        let gap = d.join(format!("{name}_gap.wav"));
+        run_ok(
+            Command::new("sox")
+                .arg(&a)
+                .arg(&gap)
+                .args(["trim", "0", "14", "vol", "0"]),
+        );
+        let whole = d.join(format!("{name}.wav"));
+        run_ok(Command::new("sox").arg(&a).arg(&gap).arg(&b).arg(&whole));
+        sides.push(whole);
+    }
+    std::fs::write(d.join("rules.toml"), "[calls]\nend_silence_s = 8.0\n").unwrap();
+    let l = pulse.listen(
+        &[
+            "--background",
+            "--out",
+            "calls",
+            "--record",
+            "--events",
+            "events.jsonl",
+            "--rules",
+            "rules.toml",
+            "--duration",
+            "76",
+        ],
+        d,
+    );
+    let mut players = [
+        pulse.play("micsink", &sides[0]),
+        pulse.play("callsink", &sides[1]),
+    ];
+    let f = l.wait(Duration::from_secs(120));
+    for p in &mut players {
+        p.wait();
+    }
+    assert_eq!(f.code, Some(0), "{}", f.stderr);
+    let calls = d.join("calls");
+    let mut reports: Vec<PathBuf> = std::fs::read_dir(&calls)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    reports.sort();
+    assert_eq!(reports.len(), 2, "{}\n{}", f.stdout, f.stderr);
+    let truths = [
+        reviewed(d, 0.0, 25.0, "truth_a"),
+        reviewed(d, 42.0, 26.0, "truth_b"),
+    ];
+    for (report, truth) in reports.iter().zip(&truths) {
+        let r = json(report);
+        for key in ["rep_s", "prospect_s"] {
+            let (got, want) = (talk(&r, key), talk(truth, key));
+            assert!(
+                (got - want).abs() <= 0.1 * want + 0.5,
+                "{}: {key} {got} vs {want}",
+                report.display()
+            );
+        }
+        // Not a minute of trailing silence: the call ends near its last words.
+        let truth_s = talk(truth, "rep_s") + talk(truth, "prospect_s");
+        assert!(
+            r["duration_s"].as_f64().unwrap() < truth_s + 12.0,
+            "{}",
+            r["duration_s"]
+        );
+        assert!(!r["segments"].as_array().unwrap().is_empty(), "transcribed");
+        for ext in ["html", "wav"] {
+            let p = report.with_extension(ext);
+            let mode = std::os::unix::fs::PermissionsExt::mode(
+                &std::fs::metadata(&p).unwrap().permissions(),
+            );
+            assert_eq!(mode & 0o777, 0o600, "{}", p.display());
+        }
+        // The recording is the call as heard: its review gives the same talk.
+        let name = report.file_stem().unwrap().to_str().unwrap();
+        let again = twoears(
+            &[
+                "review",
+                &format!("calls/{name}.wav"),
+                "--no-stt",
+                "-q",
+                "--json",
+                "again.json",
+            ],
+            d,
+        );
+        assert!(again.status.success(), "{}", common::stderr(&again));
+        let again = json(&d.join("again.json"));
+        for key in ["rep_s", "prospect_s"] {
+            assert!((talk(&again, key) - talk(&r, key)).abs() <= 0.03 * talk(&r, key) + 0.1);
+        }
+    }
+    let events = std::fs::read_to_string(d.join("events.jsonl")).unwrap();
+    let kinds: Vec<String> = events
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .filter(|k| k.starts_with("call_"))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["call_start", "call_end", "call_start", "call_end"],
+        "{events}"
+    );
+}
+
+/// A side that goes digitally silent while the other speaks is named within 25 s (the
+/// call playing on another output; then a muted microphone) and cleared when it is back.
+#[test]
+fn a_silent_side_is_warned_about_within_25_s_and_cleared() {
+    let Some(pulse) = Pulse::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let rep = excerpt(d, "rep.wav", "1", 0.0, 60.0);
+    let rep_loud = d.join("rep_all.wav");
+    // The rep talks throughout (the example's rep turns, looped) while nothing plays out.
+    run_ok(
+        Command::new("sox")
+            .arg(&rep)
+            .arg(&rep_loud)
+            .args(["repeat", "1"]),
+    );
+    // From 0:07, where the prospect starts talking (before it the channel is digital zeros).
+    let prospect = excerpt(d, "prospect.wav", "2", 7.0, 60.0);
+    let l = pulse.listen(
+        &["--no-stt", "--duration", "75", "--events", "events.jsonl"],
+        d,
+    );
+    let start = Instant::now();
+    let _rep = pulse.play("micsink", &rep_loud);
+    l.wait_for(
+        "the call audio has been digital silence",
+        Duration::from_secs(27),
+    );
+    assert!(start.elapsed() <= Duration::from_secs(27));
+    let _prospect = pulse.play("callsink", &prospect);
+    l.wait_for(
+        "the call audio delivers sound again",
+        Duration::from_secs(5),
+    );
+    // The rep mutes the microphone on the server while the prospect talks.
+    pulse.pactl(&["set-source-mute", "virtmic", "1"]);
+    let muted = Instant::now();
+    l.wait_for(
+        "the microphone has delivered digital silence",
+        Duration::from_secs(30),
+    );
+    assert!(
+        muted.elapsed() <= Duration::from_secs(28),
+        "{:?}",
+        muted.elapsed()
+    );
+    pulse.pactl(&["set-source-mute", "virtmic", "0"]);
+    l.wait_for(
+        "the microphone delivers sound again",
+        Duration::from_secs(8),
+    );
+    l.signal("INT");
+    let f = l.wait(Duration::from_secs(30));
+    assert_eq!(f.code, Some(0), "{}", f.stderr);
+    let events = std::fs::read_to_string(d.join("events.jsonl")).unwrap();
+    let capture: Vec<(String, String)> = events
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["type"] == "capture")
+        .map(|v| {
+            (
+                v["side"].as_str().unwrap().into(),
+                v["state"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let want = [
+        ("prospect", "silent"),
+        ("prospect", "back"),
+        ("rep", "silent"),
+        ("rep", "back"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(capture, want, "{events}");
+}
