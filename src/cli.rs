@@ -20,6 +20,9 @@ pub enum Command {
     Listen(ListenArgs),
     /// List the devices `listen` can capture, with the names to pass.
     Devices,
+    /// Before a call: listen to both devices for a few seconds and say what each delivers
+    /// (speech, sound without speech, digital silence) and what to do about it.
+    Check(CheckArgs),
     /// Check a rules file, explain a report's alerts, print the default rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -79,6 +82,19 @@ pub struct ReviewArgs {
     /// Print only errors and warnings, not the summary.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The rep's microphone (default: the default input).
+    #[arg(long, value_name = "DEVICE")]
+    pub mic: Option<String>,
+    /// The system audio (default: the monitor of the default output).
+    #[arg(long, value_name = "DEVICE")]
+    pub system: Option<String>,
+    /// Seconds to listen.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0, value_parser = positive_seconds)]
+    pub seconds: f64,
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,9 @@ use anyhow::{Context, Result};
 
 use std::io::IsTerminal;
 
-use crate::cli::{self, Cli, Command, ListenArgs, ModelCommand, ReviewArgs, RulesCommand, SttArgs};
+use crate::cli::{
+    self, CheckArgs, Cli, Command, ListenArgs, ModelCommand, ReviewArgs, RulesCommand, SttArgs,
+};
 use crate::detect::{rules as rules_file, DetectConfig};
 use crate::input::InputSpec;
 use crate::model::{install, store};
@@ -16,6 +18,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Review(args) => review(args),
         Command::Listen(args) => listen(args),
         Command::Devices => devices(),
+        Command::Check(args) => check(args),
         Command::Rules(cmd) => rules(cmd),
         Command::Model(cmd) => model(cmd),
     }
@@ -711,6 +714,45 @@ fn devices() -> Result<()> {
         writeln!(out, "{heading}")?;
         for (info, _) in all.iter().filter(|(i, _)| (i.capture, i.monitor) == pick) {
             writeln!(out, "  {:<48} {}", info.name, info.description)?;
+        }
+    }
+    Ok(())
+}
+
+fn check(args: CheckArgs) -> Result<()> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc::set_handler(move || stop.store(true, std::sync::atomic::Ordering::Relaxed))
+            .context("cannot install the Ctrl-C handler")?;
+    }
+    let tty = std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let mut last = None::<std::time::Instant>;
+    let mut tick = |meters: &crate::live::status::Meters| {
+        if tty && last.is_none_or(|t| t.elapsed().as_millis() >= 100) {
+            last = Some(std::time::Instant::now());
+            eprint!(
+                "\r\x1b[2Kchecking {:.0} s  {}  (speak now)",
+                (args.seconds - started.elapsed().as_secs_f64()).max(0.0),
+                meters.show()
+            );
+        }
+    };
+    let found = crate::live::check::check(
+        args.mic.as_deref(),
+        args.system.as_deref(),
+        args.seconds,
+        &stop,
+        &mut tick,
+    )?;
+    if tty {
+        eprint!("\r\x1b[2K");
+    }
+    for (side, device, heard, notes) in found {
+        println!("{}", crate::live::check::line(side, &device, heard));
+        for n in notes {
+            println!("            {n}");
         }
     }
     Ok(())

@@ -264,3 +264,47 @@ fn a_silent_side_is_warned_about_within_25_s_and_cleared() {
         .collect();
     assert_eq!(capture, want, "{events}");
 }
+
+/// `twoears check` before a call: the rep talking into the mic is speech; an output with
+/// nothing playing is digital silence, with what to do; both talking is both ok.
+#[test]
+fn check_says_what_each_side_delivers() {
+    let Some(pulse) = Pulse::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let rep = excerpt(d, "rep.wav", "1", 0.0, 6.0);
+    let prospect = excerpt(d, "prospect.wav", "2", 7.0, 6.0);
+    let check = || {
+        let out = pulse
+            .env(&mut Command::new(env!("CARGO_BIN_EXE_twoears")))
+            .args(["check", "--seconds", "4"])
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let said = {
+        let _rep = pulse.play("micsink", &rep);
+        check()
+    };
+    let lines: Vec<&str> = said.lines().collect();
+    assert!(
+        lines[0].starts_with("microphone") && lines[0].contains("speech: ok"),
+        "{said}"
+    );
+    assert!(
+        lines[1].starts_with("call audio")
+            && lines[1].contains("digital silence")
+            && lines[1].contains("--system"),
+        "{said}"
+    );
+    let _rep = pulse.play("micsink", &rep);
+    let _prospect = pulse.play("callsink", &prospect);
+    let said = check();
+    assert_eq!(said.matches("speech: ok").count(), 2, "{said}");
+}

@@ -5,6 +5,7 @@
 
 pub mod background;
 pub mod call_finder;
+pub mod check;
 pub mod drift;
 pub mod events;
 pub mod latency;
