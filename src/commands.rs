@@ -749,9 +749,9 @@ fn check(args: CheckArgs) -> Result<()> {
     if tty {
         eprint!("\r\x1b[2K");
     }
-    for (side, device, heard, notes) in found {
-        println!("{}", crate::live::check::line(side, &device, heard));
-        for n in notes {
+    for f in found {
+        println!("{}", crate::live::check::line(f.side, &f.device, f.heard));
+        for n in f.notes {
             println!("            {n}");
         }
     }

@@ -32,6 +32,15 @@ struct Seen {
     speech: bool,
 }
 
+/// What the check found on one side.
+pub struct Finding {
+    pub side: Side,
+    pub device: String,
+    pub heard: Heard,
+    /// What happened to the device meanwhile (lost, moved, reopened).
+    pub notes: Vec<String>,
+}
+
 /// One side's finding as the line the user reads.
 pub fn line(side: Side, device: &str, heard: Heard) -> String {
     let what = match side {
@@ -71,7 +80,7 @@ pub fn check(
     secs: f64,
     stop: &AtomicBool,
     tick: &mut dyn FnMut(&Meters),
-) -> Result<Vec<(Side, String, Heard, Vec<String>)>, CaptureError> {
+) -> Result<Vec<Finding>, CaptureError> {
     let mut watch = Pipeline::new(
         VadConfig::default(),
         ChunkPolicy::LIVE,
@@ -116,12 +125,12 @@ pub fn check(
                 (false, true) => Heard::SoundWithoutSpeech,
                 (false, false) => Heard::DigitalSilence,
             };
-            (
+            Finding {
                 side,
-                devices[side].clone(),
+                device: devices[side].clone(),
                 heard,
-                std::mem::take(&mut notes[side]),
-            )
+                notes: std::mem::take(&mut notes[side]),
+            }
         })
         .collect())
 }
