@@ -866,3 +866,54 @@ fn a_mistyped_mic_keeps_the_old_recording_and_new_files_are_private() {
         assert_eq!(common::mode(&d.join(name)), 0o600, "{name}");
     }
 }
+
+/// Headphones plugged in mid-call: the default output changes, and the call audio follows
+/// it to the new output's monitor, unless the user pinned --system.
+#[test]
+fn the_call_audio_follows_the_default_output_unless_pinned() {
+    let Some(pulse) = Pulse::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let prospect = common::pulse::example_sides(dir.path(), 20.0).1;
+    for pinned in [false, true] {
+        let module = pulse
+            .pactl(&[
+                "load-module",
+                "module-null-sink",
+                "sink_name=headphones",
+                "sink_properties=device.description=Headphones",
+            ])
+            .trim()
+            .to_string();
+        let mut args = vec![
+            "--no-stt",
+            "--duration",
+            "22",
+            "--json",
+            "r.json",
+            "--force",
+        ];
+        if pinned {
+            args.extend(["--system", "callsink.monitor"]);
+        }
+        let l = pulse.listen(&args, dir.path());
+        std::thread::sleep(Duration::from_secs(2));
+        pulse.pactl(&["set-default-sink", "headphones"]);
+        if !pinned {
+            l.wait_for("the default output changed", Duration::from_secs(5));
+        }
+        let mut player = pulse.play("headphones", &prospect);
+        let f = l.wait(Duration::from_secs(60));
+        player.wait();
+        assert_eq!(f.code, Some(0), "{}", f.stderr);
+        let r = json(&dir.path().join("r.json"));
+        let heard = talk(&r, "prospect_s");
+        if pinned {
+            assert!(!f.stderr.contains("default output changed"), "{}", f.stderr);
+            assert!(heard < 0.5, "pinned to callsink, heard {heard} s");
+        } else {
+            assert!(heard > 8.0, "followed to the headphones, heard {heard} s");
+        }
+        pulse.pactl(&["set-default-sink", "callsink"]);
+        pulse.pactl(&["unload-module", &module]);
+    }
+}

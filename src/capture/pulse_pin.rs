@@ -140,6 +140,38 @@ impl Pin {
         Ok(self.source(None, Some(name))?.is_some())
     }
 
+    /// The monitor of the server's default output (`<default sink>.monitor`), if it has
+    /// a default output with a monitor.
+    ///
+    /// # Errors
+    /// The control connection failed.
+    pub fn default_monitor(&mut self) -> Result<Option<String>, PinError> {
+        let info: protocol::ServerInfo = self.request(&Command::GetServerInfo)?;
+        let Some(sink) = info.default_sink_name else {
+            return Ok(None);
+        };
+        let monitor = format!("{}.monitor", sink.to_string_lossy());
+        Ok(self.has_source(&monitor)?.then_some(monitor))
+    }
+
+    /// Moves our stream onto `source`; false when either is not on the server.
+    ///
+    /// # Errors
+    /// The control connection failed.
+    pub fn move_to(&mut self, source: &str) -> Result<bool, PinError> {
+        let (Some(wanted), Some((output, _))) = (self.source(None, Some(source))?, self.ours()?)
+        else {
+            return Ok(false);
+        };
+        self.send(&Command::MoveSourceOutput(protocol::MoveStreamParams {
+            index: Some(output),
+            device_index: Some(wanted.index),
+            device_name: None,
+        }))?;
+        protocol::read_ack_message(&mut self.sock)?;
+        Ok(true)
+    }
+
     /// Finds our stream and, when the server moved it off `source` and `correct` holds,
     /// moves it back.
     ///

@@ -58,6 +58,8 @@ pub enum SideMsg {
     },
     /// Something the rep should know that changes nothing (the server moved the stream).
     Note(String),
+    /// Something that goes into the report's warnings (the server keeps moving it).
+    Warning(String),
 }
 
 pub struct SideCapture {
@@ -84,11 +86,14 @@ impl SideCapture {
         let (tx, rx) = unbounded();
         let _ = tx.send(SideMsg::Opened { ring, rate_hz });
         let stop = Arc::new(AtomicBool::new(false));
+        // The call audio follows the default output (headphones plugged in mid-call)
+        // unless the user named a device.
+        let follow = role == Role::System && query.is_none();
         let handle = {
             let (stop, counters, name) = (stop.clone(), counters.clone(), info.name.clone());
             std::thread::Builder::new()
                 .name(format!("capture-{}", role.label()))
-                .spawn(move || supervise(&name, role, stream, &counters, origin, &tx, &stop))
+                .spawn(move || supervise(name, follow, role, stream, &counters, origin, &tx, &stop))
                 .expect("spawning a thread")
         };
         Ok(Self {
@@ -117,8 +122,10 @@ impl Drop for SideCapture {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn supervise(
-    name: &str,
+    mut name: String,
+    follow: bool,
     role: Role,
     stream: backend::Stream,
     counters: &Arc<Counters>,
@@ -137,11 +144,14 @@ fn supervise(
         }
         last_check = Instant::now();
         if stream.is_some() {
-            if let Some(reason) = failure(counters).or_else(|| watch.check(name, counters, tx)) {
+            if follow {
+                watch.follow_default(&mut name, tx);
+            }
+            if let Some(reason) = failure(counters).or_else(|| watch.check(&name, counters, tx)) {
                 drop(stream.take());
                 let _ = tx.send(SideMsg::Lost { reason });
             }
-        } else if let Ok((s, ring, rate_hz)) = backend::open(name, role, counters, origin) {
+        } else if let Ok((s, ring, rate_hz)) = backend::open(&name, role, counters, origin) {
             stream = Some(s);
             watch = backend::Watch::new(role);
             let _ = tx.send(SideMsg::Opened { ring, rate_hz });
@@ -324,6 +334,26 @@ mod backend {
             None
         }
 
+        /// When the default output is no longer the one `name` monitors, moves the stream
+        /// to the new default's monitor and makes that `name`.
+        pub fn follow_default(&mut self, name: &mut String, tx: &Sender<SideMsg>) {
+            let Some(pin) = self.pin.as_mut() else {
+                return;
+            };
+            let Ok(Some(monitor)) = pin.default_monitor() else {
+                return;
+            };
+            if monitor == *name || !matches!(pin.move_to(&monitor), Ok(true)) {
+                return;
+            }
+            let _ = tx.send(SideMsg::Note(format!(
+                "the default output changed: the call audio now comes from {monitor} (was \
+                 {name}); pass --system to keep one device"
+            )));
+            *name = monitor;
+            self.away = false;
+        }
+
         fn moved(&mut self, name: &str, to: &str, counters: &Counters, tx: &Sender<SideMsg>) {
             // Left where the server put it, the stream stays "moved": count it once.
             if !self.correcting && self.away {
@@ -340,12 +370,12 @@ mod backend {
             {
                 self.moves.pop_front();
             }
-            let text = if !self.correcting {
+            let msg = if !self.correcting {
                 return;
             } else if self.moves.len() > MAX_MOVES {
                 self.correcting = false;
-                format!(
-                    "warning: the sound server moved the {name} capture {} times in a minute \
+                SideMsg::Warning(format!(
+                    "the sound server moved the {name} capture {} times in a minute \
                      (last to {to}); no longer moving it back. A rule in the sound server \
                      (WirePlumber, pavucontrol) keeps moving it: check the Recording tab of \
                      pavucontrol, then restart with --{} {name}",
@@ -354,11 +384,13 @@ mod backend {
                         Role::Mic => "mic",
                         Role::System => "system",
                     }
-                )
+                ))
             } else {
-                format!("the sound server moved the {name} capture to {to}; moved it back")
+                SideMsg::Note(format!(
+                    "the sound server moved the {name} capture to {to}; moved it back"
+                ))
             };
-            let _ = tx.send(SideMsg::Note(text));
+            let _ = tx.send(msg);
         }
     }
 }
@@ -478,6 +510,9 @@ mod backend {
                 host: devices::open_host().ok(),
             }
         }
+
+        /// The platform routes a default-device stream itself.
+        pub fn follow_default(&mut self, _: &mut String, _: &Sender<SideMsg>) {}
 
         pub fn check(&mut self, name: &str, _: &Counters, _: &Sender<SideMsg>) -> Option<String> {
             let host = self.host.as_ref()?;

@@ -103,10 +103,8 @@ impl SideStage {
                     }
                     self.lost_reason = Some(reason);
                 }
-                SideMsg::Note(text) => notes.push(match text.strip_prefix("warning: ") {
-                    Some(w) => Note::Warning(w.to_string()),
-                    None => Note::Info(text),
-                }),
+                SideMsg::Note(text) => notes.push(Note::Info(text)),
+                SideMsg::Warning(text) => notes.push(Note::Warning(text)),
             }
         }
         Ok(())
