@@ -45,9 +45,14 @@ pub enum Backpressure {
     Drop,
 }
 
-struct Heard {
-    segment: Segment,
-    chunk_end_s: f64,
+/// What the transcriber hands back, chunk by chunk.
+enum Heard {
+    Said {
+        segment: Segment,
+        chunk_end_s: f64,
+    },
+    /// The transcriber failed on a chunk; the call goes on without its words.
+    Failed(String),
 }
 
 /// What the worker hands back when it ends.
@@ -129,7 +134,7 @@ fn transcribe_all(
         stats.audio_s += chunk.samples.len() as f64 / f64::from(SPEECH_RATE_HZ);
         match result {
             Ok(text) if !text.is_empty() => {
-                let h = Heard {
+                let h = Heard::Said {
                     segment: Segment {
                         side: chunk.side,
                         start_s: round3(chunk.start_s),
@@ -145,7 +150,9 @@ fn transcribe_all(
             Ok(_) => {}
             Err(e) => {
                 stats.failed_chunks += 1;
-                eprintln!("twoears: warning: {e}; the call goes on without that chunk");
+                if heard.send(Heard::Failed(e.to_string())).is_err() {
+                    break;
+                }
             }
         }
     }
@@ -198,6 +205,9 @@ pub struct Pipeline {
     segments: Vec<Segment>,
     dropped_chunks: u64,
     new_alerts: Vec<Alert>,
+    new_warnings: Vec<String>,
+    /// Why the first chunk the transcriber failed on failed.
+    first_failure: Option<String>,
 }
 
 impl Pipeline {
@@ -232,6 +242,8 @@ impl Pipeline {
             segments: Vec::new(),
             dropped_chunks: 0,
             new_alerts: Vec::new(),
+            new_warnings: Vec::new(),
+            first_failure: None,
         })
     }
 
@@ -250,19 +262,39 @@ impl Pipeline {
     }
 
     fn on_heard(&mut self, h: Heard) {
+        let (segment, chunk_end_s) = match h {
+            Heard::Said {
+                segment,
+                chunk_end_s,
+            } => (segment, chunk_end_s),
+            Heard::Failed(why) => {
+                let warning = format!(
+                    "speech-to-text failed on a chunk ({why}); the call goes on without its words"
+                );
+                self.first_failure.get_or_insert_with(|| why.clone());
+                self.new_warnings.push(warning);
+                return;
+            }
+        };
         // In review the transcript is placed at its chunk's end, where a live monitor
         // would first have it; live, it is placed when it actually arrives.
         let available_s = match self.backpressure {
-            Backpressure::Wait => h.chunk_end_s,
-            Backpressure::Drop => self.front.now_s().max(h.chunk_end_s),
+            Backpressure::Wait => chunk_end_s,
+            Backpressure::Drop => self.front.now_s().max(chunk_end_s),
         };
         let ev = Event::Transcript {
-            segment: h.segment.clone(),
+            segment: segment.clone(),
             available_s,
         };
         self.new_alerts
             .extend_from_slice(self.detector.on_event(&ev));
-        self.segments.push(h.segment);
+        self.segments.push(segment);
+    }
+
+    /// Warnings from the transcriber since the last call (a live monitor shows them on
+    /// its status line; the report sums them up).
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.new_warnings)
     }
 
     fn drain_heard(&mut self) {
@@ -345,6 +377,13 @@ impl Pipeline {
                     stats.chunks
                 ));
             }
+            if let Some(first) = &self.first_failure {
+                warnings.push(format!(
+                    "speech-to-text failed on {} chunks (the first: {first}); their words are \
+                     missing from the transcript, talk figures are complete",
+                    stats.failed_chunks
+                ));
+            }
             stats.dropped_chunks = self.dropped_chunks;
             stt = Some((w.model_name, stats));
         }
@@ -411,6 +450,52 @@ mod tests {
             call.warnings
         );
         assert!(call.duration_s > 0.9, "the talk figures cover the call");
+    }
+
+    #[test]
+    fn a_failed_chunk_is_a_warning_as_it_happens_and_in_the_report() {
+        let mut p = Pipeline::new(
+            VadConfig::default(),
+            ChunkPolicy::REVIEW,
+            DetectConfig::default(),
+            None,
+            Backpressure::Wait,
+        )
+        .unwrap();
+        let mut calls = 0;
+        p.worker = Some(start_worker("fake".into(), move |_, _| {
+            calls += 1;
+            if calls == 2 {
+                return Err(SttError::Decode("whisper returned -6".into()));
+            }
+            Ok("Hello there.".into())
+        }));
+        let chunk = |start_s: f64| Chunk {
+            side: Side::Rep,
+            start_s,
+            end_s: start_s + 1.0,
+            samples: vec![0.0; 16_000],
+        };
+        p.chunks.extend([chunk(0.0), chunk(2.0), chunk(4.0)]);
+        p.dispatch();
+        let mut live = Vec::new();
+        // Review waits for the transcriber; the failure is there by the time it has
+        // answered the third chunk.
+        while p.segments.len() < 2 {
+            p.push(&[0.0; 1600], &[0.0; 1600]);
+            live.extend(p.take_warnings());
+        }
+        assert_eq!(live.len(), 1, "{live:?}");
+        assert!(live[0].contains("whisper returned -6"), "{live:?}");
+        let call = p.finish();
+        assert_eq!(call.segments.len(), 2, "the other chunks are heard");
+        assert!(
+            call.warnings
+                .iter()
+                .any(|w| w.contains("failed on 1 chunks")),
+            "{:?}",
+            call.warnings
+        );
     }
 
     #[test]

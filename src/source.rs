@@ -22,6 +22,8 @@ pub struct Block<'a> {
     pub prospect: &'a [f32],
     /// Alerts the block raised.
     pub alerts: &'a [Alert],
+    /// Warnings from the transcriber since the last block.
+    pub warnings: &'a [String],
     pub pipeline: &'a Pipeline,
 }
 
@@ -35,6 +37,7 @@ pub fn drive<S: CallSource>(
     let (mut rep, mut prospect) = (Vec::new(), Vec::new());
     while source.next(&mut rep, &mut prospect) {
         let alerts = pipeline.push(&rep, &prospect);
+        let warnings = pipeline.take_warnings();
         source.consumed(pipeline.now_s());
         each(
             source,
@@ -42,6 +45,7 @@ pub fn drive<S: CallSource>(
                 rep: &rep,
                 prospect: &prospect,
                 alerts: &alerts,
+                warnings: &warnings,
                 pipeline,
             },
         );

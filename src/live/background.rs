@@ -310,6 +310,9 @@ pub fn background(
             }
         }
         if let Some(c) = call.as_mut() {
+            for w in c.pipeline.take_warnings() {
+                status.warn(&w);
+            }
             for alert in &alerts {
                 status.alert(alert);
                 if let Some(e) = events.as_mut() {
@@ -344,6 +347,9 @@ pub fn background(
     }
     for f in done_rx.try_iter() {
         written(f, status, events.as_mut(), &mut done);
+    }
+    if let Some(w) = events.and_then(EventLog::finish) {
+        status.warn(&w);
     }
     status.finish();
     let _ = source.finish();

@@ -3,17 +3,21 @@
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde_json::json;
 
+use super::writer::Offload;
 use crate::detect::Alert;
 use crate::output::{self, Output, OutputError};
 
 pub struct EventLog {
-    out: Box<dyn Write + Send>,
-    /// Set when a write fails; the monitor goes on without the log.
-    pub failure: Option<String>,
+    out: Offload<String>,
+    /// Set by the writer when a write fails; the monitor goes on without the log.
+    failure: Arc<Mutex<Option<String>>>,
+    /// Lines the writer had no room for (it is that far behind).
+    dropped: u64,
 }
 
 /// The running figures a period line carries.
@@ -36,7 +40,7 @@ impl EventLog {
     /// # Errors
     /// The file exists (without `force`) or cannot be created.
     pub fn open(path: &Path, force: bool) -> Result<Self, OutputError> {
-        let out: Box<dyn Write + Send> = if path.as_os_str() == "-" {
+        let mut file: Box<dyn Write + Send> = if path.as_os_str() == "-" {
             Box::new(std::io::stdout())
         } else {
             let what = "event log";
@@ -45,20 +49,48 @@ impl EventLog {
                 force,
             )?))
         };
-        Ok(Self { out, failure: None })
+        let failure = Arc::new(Mutex::new(None));
+        let failed = failure.clone();
+        // Written by a thread of its own: a slow disk or a paused pipe never holds up the
+        // audio. Each line is flushed as it is written.
+        let out = Offload::spawn("events", 1024, move |line: String| {
+            let Ok(mut f) = failed.lock() else { return };
+            if f.is_some() {
+                return;
+            }
+            let r = file
+                .write_all(line.as_bytes())
+                .and_then(|()| file.write_all(b"\n"))
+                .and_then(|()| file.flush());
+            if let Err(e) = r {
+                *f = Some(format!("events: writing stopped: {e}"));
+            }
+        });
+        Ok(Self {
+            out,
+            failure,
+            dropped: 0,
+        })
     }
 
     fn line(&mut self, value: &serde_json::Value) {
-        if self.failure.is_some() {
-            return;
+        if self.out.send(value.to_string()).is_err() {
+            self.dropped += 1;
         }
-        let r = serde_json::to_writer(&mut self.out, value)
-            .map_err(std::io::Error::from)
-            .and_then(|()| self.out.write_all(b"\n"))
-            .and_then(|()| self.out.flush());
-        if let Err(e) = r {
-            self.failure = Some(format!("events: writing stopped: {e}"));
-        }
+    }
+
+    /// Writes what is queued; why the log is incomplete, if it is.
+    pub fn finish(mut self) -> Option<String> {
+        self.out.close();
+        let failed = self.failure.lock().ok().and_then(|mut f| f.take());
+        failed.or_else(|| {
+            (self.dropped > 0).then(|| {
+                format!(
+                    "events: {} lines were dropped: the log's writer fell behind",
+                    self.dropped
+                )
+            })
+        })
     }
 
     /// Writes `fields` as one object tagged with `"type": kind`.

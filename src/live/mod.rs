@@ -15,6 +15,7 @@ pub mod same_signal;
 pub mod side_check;
 pub mod source;
 pub mod status;
+pub mod writer;
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -199,6 +200,9 @@ pub fn listen(
         if let Some(change) = check.push(block.rep, block.prospect, speaking(block.pipeline)) {
             report_change(change, status, events.as_mut(), &mut warnings);
         }
+        for w in block.warnings {
+            status.warn(w);
+        }
         for alert in block.alerts {
             status.alert(alert);
             if let Some(e) = events.as_mut() {
@@ -241,12 +245,14 @@ pub fn listen(
     if let Some(f) = recorder.and_then(Recorder::finish) {
         warnings.push(f);
     }
-    if let Some(f) = events.and_then(|e| e.failure) {
+    if let Some(f) = events.and_then(EventLog::finish) {
         warnings.push(f);
     }
     for w in &warnings[live_warnings..] {
         status.note(&format!("warning: {w}"));
     }
+    // The summary comes next: everything above it is on the terminal first.
+    status.sync();
     let live = LiveStats {
         capture: summary.capture,
         audio_path_ms: summary.audio_path_ms,

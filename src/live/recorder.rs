@@ -1,64 +1,57 @@
 //! The call recording `review` reads: 16 kHz stereo WAV, left = rep mic, right = prospect,
-//! exactly the aligned audio the pipeline heard. The header is rewritten every second, so
-//! a crash or a kill loses at most the last second. The file is written under its own
-//! name from the start (not a temporary one renamed at the end): after a kill the call is
-//! where the user asked for it, readable up to the last header rewrite.
+//! exactly the aligned audio the pipeline heard. Written by a thread of its own (a slow
+//! disk never holds up the audio); what the writer cannot take yet waits on the stage
+//! thread and goes with the next block, so nothing is lost. The header is rewritten every
+//! second, so a crash or a kill loses at most the last second. The file is written under
+//! its own name from the start (not a temporary one renamed at the end): after a kill the
+//! call is where the user asked for it, readable up to the last header rewrite.
 
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::writer::Offload;
 use crate::resample::SPEECH_RATE_HZ;
 
 const CHECKPOINT: Duration = Duration::from_secs(1);
+/// Blocks the writer may have queued (a few seconds of 5 ms blocks).
+const QUEUE: usize = 1024;
+
+type Wav = hound::WavWriter<BufWriter<File>>;
 
 pub struct Recorder {
     path: PathBuf,
-    writer: Option<hound::WavWriter<BufWriter<File>>>,
-    last_checkpoint: Instant,
-    /// Set when a write fails; the monitor goes on without the recording.
-    pub failure: Option<String>,
+    out: Offload<(Vec<f32>, Vec<f32>)>,
+    /// Audio the writer had no room for yet, both sides.
+    pending: (Vec<f32>, Vec<f32>),
+    /// Set by the writer when a write fails; the monitor goes on without the recording.
+    failure: Arc<Mutex<Option<String>>>,
 }
 
-impl Recorder {
-    /// Starts the recording in `file`, freshly created at `path`.
-    ///
-    /// # Errors
-    /// The header cannot be written.
-    pub fn create(path: &Path, file: File) -> Result<Self, hound::Error> {
-        let spec = hound::WavSpec {
-            channels: 2,
-            sample_rate: SPEECH_RATE_HZ,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut writer = hound::WavWriter::new(BufWriter::new(file), spec)?;
-        writer.flush()?;
-        Ok(Self {
-            path: path.to_path_buf(),
-            writer: Some(writer),
-            last_checkpoint: Instant::now(),
-            failure: None,
-        })
-    }
+/// The writer's side: the WAV and when its header was last rewritten.
+struct Disk {
+    path: PathBuf,
+    wav: Option<Wav>,
+    last_checkpoint: Instant,
+    failure: Arc<Mutex<Option<String>>>,
+}
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
+impl Disk {
     fn fail(&mut self, e: &hound::Error) {
-        self.failure = Some(format!(
-            "{}: recording stopped: {e}; what was written up to the last second is kept",
-            self.path.display()
-        ));
+        if let Ok(mut f) = self.failure.lock() {
+            *f = Some(format!(
+                "{}: recording stopped: {e}; what was written up to the last second is kept",
+                self.path.display()
+            ));
+        }
         // Dropping a hound writer finalises it; the header then matches what reached disk.
-        self.writer = None;
+        self.wav = None;
     }
 
-    /// Appends aligned samples of both sides.
-    pub fn write(&mut self, rep: &[f32], prospect: &[f32]) {
-        let Some(w) = self.writer.as_mut() else {
+    fn write(&mut self, rep: &[f32], prospect: &[f32]) {
+        let Some(w) = self.wav.as_mut() else {
             return;
         };
         let mut result = Ok(());
@@ -79,14 +72,77 @@ impl Recorder {
             self.fail(&e);
         }
     }
+}
 
-    /// Writes the final header.
-    pub fn finish(mut self) -> Option<String> {
-        if let Some(w) = self.writer.take() {
+impl Drop for Disk {
+    /// The writer is done: the final header.
+    fn drop(&mut self) {
+        if let Some(w) = self.wav.take() {
             if let Err(e) = w.finalize() {
                 self.fail(&e);
             }
         }
-        self.failure
+    }
+}
+
+impl Recorder {
+    /// Starts the recording in `file`, freshly created at `path`.
+    ///
+    /// # Errors
+    /// The header cannot be written.
+    pub fn create(path: &Path, file: File) -> Result<Self, hound::Error> {
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: SPEECH_RATE_HZ,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut wav = hound::WavWriter::new(BufWriter::new(file), spec)?;
+        wav.flush()?;
+        let failure = Arc::new(Mutex::new(None));
+        let mut disk = Disk {
+            path: path.to_path_buf(),
+            wav: Some(wav),
+            last_checkpoint: Instant::now(),
+            failure: failure.clone(),
+        };
+        let out = Offload::spawn(
+            "recorder",
+            QUEUE,
+            move |(rep, prospect): (Vec<f32>, Vec<f32>)| {
+                disk.write(&rep, &prospect);
+            },
+        );
+        Ok(Self {
+            path: path.to_path_buf(),
+            out,
+            pending: (Vec::new(), Vec::new()),
+            failure,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends aligned samples of both sides.
+    pub fn write(&mut self, rep: &[f32], prospect: &[f32]) {
+        self.pending.0.extend_from_slice(rep);
+        self.pending.1.extend_from_slice(prospect);
+        let block = std::mem::take(&mut self.pending);
+        if let Err(back) = self.out.send(block) {
+            self.pending = back;
+        }
+    }
+
+    /// Writes what is still pending and the final header; why the recording stopped
+    /// early, if it did.
+    pub fn finish(mut self) -> Option<String> {
+        let rest = std::mem::take(&mut self.pending);
+        if !rest.0.is_empty() {
+            self.out.send_waiting(rest);
+        }
+        self.out.close();
+        self.failure.lock().ok().and_then(|mut f| f.take())
     }
 }

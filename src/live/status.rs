@@ -5,80 +5,71 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::{bounded, Sender};
+
 use crate::detect::Alert;
 use crate::event::{clock, PerSide, Side};
 
 use super::events::Running;
+use super::writer::Offload;
 
 const REDRAW: Duration = Duration::from_millis(250);
 
-pub struct Status {
+/// What the terminal's writer is asked to do.
+enum Ui {
+    /// Lines printed above the status line.
+    Lines(Vec<String>),
+    Desktop {
+        title: String,
+        body: String,
+    },
+    /// The status line, redrawn in place.
+    Line(String),
+    /// Clears the status line.
+    Clear,
+    /// Answers once everything before it is written.
+    Sync(Sender<()>),
+}
+
+/// The writer's side: the terminal, and whether notifications work.
+struct Terminal {
     tty: bool,
-    notify: bool,
-    quiet: bool,
-    last_draw: Option<Instant>,
-    alerts: usize,
     notify_failed: bool,
 }
 
-impl Status {
-    pub fn new(notify: bool, quiet: bool) -> Self {
-        Self {
-            tty: std::io::stderr().is_terminal(),
-            notify,
-            quiet,
-            last_draw: None,
-            alerts: 0,
-            notify_failed: false,
-        }
-    }
-
+impl Terminal {
     fn clear_line(&self, err: &mut impl Write) {
         if self.tty {
             let _ = write!(err, "\r\x1b[2K");
         }
     }
 
-    /// Prints a line above the status line (warnings, device changes).
-    pub fn note(&mut self, text: &str) {
+    fn show(&mut self, ui: Ui) {
         let mut err = std::io::stderr().lock();
-        self.clear_line(&mut err);
-        let _ = writeln!(err, "twoears: {text}");
-        self.last_draw = None;
-    }
-
-    /// A capture problem: a line above the status, and a desktop notification with
-    /// `--notify` (a rep with twoears in the background may not see the terminal).
-    pub fn warn(&mut self, text: &str) {
-        self.note(&format!("warning: {text}"));
-        if self.notify {
-            self.desktop("twoears: capture", text);
-        }
-    }
-
-    pub fn alert(&mut self, alert: &Alert) {
-        self.alerts += 1;
-        if self.quiet {
-            return;
-        }
-        let mut err = std::io::stderr().lock();
-        self.clear_line(&mut err);
-        let head = format!("{} {}", clock(alert.at_s), alert.kind.name().to_uppercase());
-        if self.tty {
-            // Bold yellow, and the bell unless a desktop notification takes its place.
-            let bell = if self.notify { "" } else { "\x07" };
-            let _ = writeln!(err, "{bell}\x1b[1;33m{head}\x1b[0m  {}", alert.message);
-        } else {
-            let _ = writeln!(err, "{head}  {}", alert.message);
-        }
-        if !alert.evidence.is_empty() {
-            let _ = writeln!(err, "    {}", alert.evidence);
-        }
-        self.last_draw = None;
-        drop(err);
-        if self.notify {
-            let title = format!("twoears: {}", alert.kind.name().replace('_', " "));
-            self.desktop(&title, &alert.message);
+        match ui {
+            Ui::Lines(lines) => {
+                self.clear_line(&mut err);
+                for l in lines {
+                    let _ = writeln!(err, "{l}");
+                }
+            }
+            Ui::Line(line) => {
+                self.clear_line(&mut err);
+                let _ = write!(err, "{line}");
+                let _ = err.flush();
+            }
+            Ui::Clear => {
+                self.clear_line(&mut err);
+                let _ = err.flush();
+            }
+            Ui::Desktop { title, body } => {
+                drop(err);
+                self.desktop(&title, &body);
+            }
+            Ui::Sync(done) => {
+                let _ = err.flush();
+                let _ = done.send(());
+            }
         }
     }
 
@@ -102,12 +93,93 @@ impl Status {
             }
             Err(e) if !self.notify_failed => {
                 self.notify_failed = true;
-                self.note(&format!(
-                    "warning: cannot show desktop notifications ({e}); install notify-send \
-                     (libnotify-bin); alerts still print here"
-                ));
+                self.show(Ui::Lines(vec![format!(
+                    "twoears: warning: cannot show desktop notifications ({e}); install \
+                     notify-send (libnotify-bin); alerts still print here"
+                )]));
             }
             Err(_) => {}
+        }
+    }
+}
+
+/// The status line and alerts as the stage thread sees them: it decides what to show and
+/// when; a writer thread does the writing, so a terminal paused with Ctrl-S or a slow
+/// notification daemon never holds up the audio.
+pub struct Status {
+    tty: bool,
+    notify: bool,
+    quiet: bool,
+    last_draw: Option<Instant>,
+    alerts: usize,
+    out: Offload<Ui>,
+}
+
+impl Status {
+    pub fn new(notify: bool, quiet: bool) -> Self {
+        let tty = std::io::stderr().is_terminal();
+        let mut term = Terminal {
+            tty,
+            notify_failed: false,
+        };
+        Self {
+            tty,
+            notify,
+            quiet,
+            last_draw: None,
+            alerts: 0,
+            out: Offload::spawn("status", 256, move |ui| term.show(ui)),
+        }
+    }
+
+    /// A status line may be dropped when the terminal is that far behind; lines above it
+    /// wait for room rather than be lost.
+    fn lines(&mut self, lines: Vec<String>) {
+        if let Err(ui) = self.out.send(Ui::Lines(lines)) {
+            self.out.send_waiting(ui);
+        }
+        self.last_draw = None;
+    }
+
+    /// Prints a line above the status line (warnings, device changes).
+    pub fn note(&mut self, text: &str) {
+        self.lines(vec![format!("twoears: {text}")]);
+    }
+
+    /// A capture problem: a line above the status, and a desktop notification with
+    /// `--notify` (a rep with twoears in the background may not see the terminal).
+    pub fn warn(&mut self, text: &str) {
+        self.note(&format!("warning: {text}"));
+        if self.notify {
+            let _ = self.out.send(Ui::Desktop {
+                title: "twoears: capture".into(),
+                body: text.into(),
+            });
+        }
+    }
+
+    pub fn alert(&mut self, alert: &Alert) {
+        self.alerts += 1;
+        if self.quiet {
+            return;
+        }
+        let head = format!("{} {}", clock(alert.at_s), alert.kind.name().to_uppercase());
+        let mut lines = vec![if self.tty {
+            // Bold yellow, and the bell unless a desktop notification takes its place.
+            let bell = if self.notify { "" } else { "\x07" };
+            format!("{bell}\x1b[1;33m{head}\x1b[0m  {}", alert.message)
+        } else {
+            format!("{head}  {}", alert.message)
+        }];
+        if !alert.evidence.is_empty() {
+            lines.push(format!("    {}", alert.evidence));
+        }
+        self.lines(lines);
+        if self.notify {
+            let _ = self.out.send(Ui::Desktop {
+                title: format!("twoears: {}", alert.kind.name().replace('_', " ")),
+                body: alert.message.clone(),
+            });
         }
     }
 
@@ -122,14 +194,11 @@ impl Status {
             return;
         }
         self.last_draw = Some(Instant::now());
-        let mut err = std::io::stderr().lock();
-        self.clear_line(&mut err);
-        let _ = write!(
-            err,
+        let line = format!(
             "\u{25cb} waiting for a call  {}  calls so far: {calls}",
             levels.show()
         );
-        let _ = err.flush();
+        let _ = self.out.send(Ui::Line(line));
     }
 
     /// Redraws the status line, at most every `REDRAW`.
@@ -143,10 +212,7 @@ impl Status {
             Some(who) => who.to_string(),
             None => "-".into(),
         };
-        let mut err = std::io::stderr().lock();
-        self.clear_line(&mut err);
-        let _ = write!(
-            err,
+        let mut line = format!(
             "\u{25cf} {}  {}  speaking: {speaking:<10}  your share (5 min): {:>3.0}%  alerts: {}",
             clock(r.at_s),
             levels.show(),
@@ -154,22 +220,27 @@ impl Status {
             self.alerts
         );
         if r.dropped_frames > 0 || r.stt_dropped_chunks > 0 {
-            let _ = write!(
-                err,
+            line.push_str(&format!(
                 "  lost: {} frames, {} chunks",
                 r.dropped_frames, r.stt_dropped_chunks
-            );
+            ));
         }
-        let _ = err.flush();
+        let _ = self.out.send(Ui::Line(line));
     }
 
     /// Leaves the terminal clean for the summary.
     pub fn finish(&mut self) {
         if self.tty && !self.quiet {
-            let mut err = std::io::stderr().lock();
-            self.clear_line(&mut err);
-            let _ = err.flush();
+            self.out.send_waiting(Ui::Clear);
         }
+        self.sync();
+    }
+
+    /// Waits until everything asked so far is on the terminal.
+    pub fn sync(&mut self) {
+        let (tx, rx) = bounded(1);
+        self.out.send_waiting(Ui::Sync(tx));
+        let _ = rx.recv();
     }
 }
 
