@@ -24,6 +24,9 @@ lint:
 # Unit tests run in parallel; the integration tests run the real binary and whisper, one
 # at a time (whisper.cpp spin-waits its threads). The live tests run twice: on PulseAudio
 # and on PipeWire (through pipewire-pulse, as most desktops have it).
+# The tests' calls go to a history of their own, never the user's.
+unit integration acceptance: export TWOEARS_DB := $(CURDIR)/target/test-history.sqlite
+
 unit:
 	cargo test --release --lib
 

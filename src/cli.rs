@@ -20,6 +20,8 @@ pub enum Command {
     Listen(ListenArgs),
     /// List the devices `listen` can capture, with the names to pass.
     Devices,
+    /// The calls stored so far, newest first, and with --trends how the figures moved.
+    History(HistoryArgs),
     /// Before a call: listen to both devices for a few seconds and say what each delivers
     /// (speech, sound without speech, digital silence) and what to do about it.
     Check(CheckArgs),
@@ -79,6 +81,8 @@ pub struct ReviewArgs {
     pub force: bool,
     #[command(flatten)]
     pub stt: SttArgs,
+    #[command(flatten)]
+    pub save: SaveArgs,
     /// Print only errors and warnings, not the summary.
     #[arg(long, short)]
     pub quiet: bool,
@@ -146,6 +150,8 @@ pub struct ListenArgs {
     pub duration: Option<f64>,
     #[command(flatten)]
     pub stt: SttArgs,
+    #[command(flatten)]
+    pub save: SaveArgs,
     /// No status line, alerts or summary on the terminal (the event log and files still
     /// get everything).
     #[arg(long, short)]
@@ -156,6 +162,59 @@ fn positive_seconds(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
         _ => Err(format!("{s:?} is not a positive number of seconds")),
+    }
+}
+
+/// Where a run's report is kept for `twoears history`.
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// The call history to store the report in (default: $TWOEARS_DB, then
+    /// ~/.local/share/twoears/history.sqlite).
+    #[arg(long, value_name = "PATH", env = "TWOEARS_DB")]
+    pub db: Option<PathBuf>,
+    /// Do not store this call in the history.
+    #[arg(long)]
+    pub no_save: bool,
+    /// The rep's name, stored with the call (`history --rep NAME` picks them out).
+    #[arg(long, value_name = "NAME")]
+    pub rep_name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The call history (default: $TWOEARS_DB, then ~/.local/share/twoears/history.sqlite).
+    #[arg(long, value_name = "PATH", env = "TWOEARS_DB")]
+    pub db: Option<PathBuf>,
+    /// Only calls on or after this day (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE", value_parser = day)]
+    pub since: Option<String>,
+    /// Only this rep's calls (as stored with --rep-name).
+    #[arg(long, value_name = "NAME")]
+    pub rep: Option<String>,
+    /// Medians per week (or per N calls with --per) and which way each figure moved.
+    #[arg(long)]
+    pub trends: bool,
+    /// With --trends: groups of N calls instead of weeks.
+    #[arg(long, value_name = "N", requires = "trends", value_parser = clap::value_parser!(u16).range(1..))]
+    pub per: Option<u16>,
+    /// JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn day(s: &str) -> Result<String, String> {
+    let ok = s.len() == 10
+        && s.char_indices().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == '-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not a day like 2026-11-28"))
     }
 }
 

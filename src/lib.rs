@@ -17,6 +17,7 @@ pub mod echo;
 pub mod event;
 pub mod explain;
 pub mod frontend;
+pub mod history;
 pub mod html;
 pub mod input;
 pub mod live;

@@ -48,6 +48,9 @@ pub struct BackgroundOptions {
     pub duration_s: Option<f64>,
     pub period_s: f64,
     pub rules: DetectConfig,
+    /// The call history each call is stored in (none with --no-save).
+    pub history: Option<PathBuf>,
+    pub rep_name: Option<String>,
 }
 
 /// A call found and written.
@@ -60,6 +63,8 @@ pub struct CallDone {
     pub duration_s: f64,
     pub rep_ratio: f64,
     pub alerts: usize,
+    /// Why the call is not in the history, when it is not.
+    pub unsaved: Option<String>,
 }
 
 /// A call in progress.
@@ -135,12 +140,13 @@ enum Finished {
 
 /// Ends a call on a thread of its own: the last transcripts, then the report, the page
 /// and the recording's final header, so the audio path never waits for them.
-fn finish(call: Call, out: &Path, tx: Sender<Finished>) -> JoinHandle<()> {
-    let out = out.to_path_buf();
+fn finish(call: Call, opts: &BackgroundOptions, tx: Sender<Finished>) -> JoinHandle<()> {
+    let out = opts.out.clone();
+    let history = opts.history.clone().map(|db| (db, opts.rep_name.clone()));
     std::thread::Builder::new()
         .name("finish-call".into())
         .spawn(move || {
-            let result = crate::panic::catch(|| write_call(call, &out))
+            let result = crate::panic::catch(|| write_call(call, &out, history))
                 .unwrap_or_else(|p| Err(format!("internal error: {p}; please report it")));
             let _ = tx.send(match result {
                 Ok(done) => Finished::Written(done),
@@ -150,7 +156,11 @@ fn finish(call: Call, out: &Path, tx: Sender<Finished>) -> JoinHandle<()> {
         .expect("spawning a thread")
 }
 
-fn write_call(call: Call, out: &Path) -> Result<CallDone, String> {
+fn write_call(
+    call: Call,
+    out: &Path,
+    history: Option<(PathBuf, Option<String>)>,
+) -> Result<CallDone, String> {
     let Call {
         id,
         pipeline,
@@ -178,7 +188,23 @@ fn write_call(call: Call, out: &Path) -> Result<CallDone, String> {
         .map_err(|e| e.to_string())?;
     crate::html::write(&page, &html)
         .map_err(|e| format!("{}: cannot write the page: {e}", page.display()))?;
+    let mut unsaved = None;
+    if let Some((db, rep)) = history {
+        let key = crate::history::live_key(&id);
+        let date = id.get(..10).map(String::from);
+        let stored = crate::history::Call::of_report(&value, &id, Some(key), date, rep.as_deref())
+            .ok_or_else(|| "no record".to_string())
+            .and_then(|c| {
+                crate::history::Store::open(&db)
+                    .and_then(|s| s.save(&c))
+                    .map_err(|e| e.to_string())
+            });
+        unsaved = stored
+            .err()
+            .map(|e| format!("not stored in the history: {e}"));
+    }
     Ok(CallDone {
+        unsaved,
         id,
         report: json,
         page,
@@ -295,7 +321,7 @@ pub fn background(
             Some(Turn::Ended { .. }) => {
                 if let Some(c) = call.take() {
                     status.note(&format!("call {} ended; writing its report", c.id));
-                    finishing.push(finish(c, &opts.out, done_tx.clone()));
+                    finishing.push(finish(c, opts, done_tx.clone()));
                     preparing = Some(prepare(&opts.rules, stt));
                 }
             }
@@ -339,7 +365,7 @@ pub fn background(
     });
     // Stopped mid-call: that call is written too.
     if let Some(c) = call.take() {
-        finishing.push(finish(c, &opts.out, done_tx.clone()));
+        finishing.push(finish(c, opts, done_tx.clone()));
     }
     drop(done_tx);
     for h in finishing {
@@ -413,6 +439,9 @@ fn written(
 ) {
     match f {
         Finished::Written(d) => {
+            if let Some(w) = &d.unsaved {
+                status.warn(w);
+            }
             status.note(&format!(
                 "call {}: {}, rep {:.0}%, {} alert{}; {}",
                 d.id,

@@ -1,0 +1,195 @@
+//! The rep's history across calls: every `review` and `listen` stores its report in a
+//! local SQLite file (the user data dir, or `--db PATH`), keyed by the audio's hash (a
+//! live call: its own id), so reviewing a file again updates one record. `twoears
+//! history` lists the calls and, with `--trends`, how the figures moved week by week.
+
+mod store;
+pub mod trends;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+pub use store::{Store, StoreError};
+
+/// One call as the history keeps it: the figures a trend is made of, and the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Call {
+    pub key: String,
+    pub name: String,
+    /// The day of the call (YYYY-MM-DD).
+    pub date: String,
+    /// When it was stored (Unix seconds).
+    pub stored_at: i64,
+    pub rep: Option<String>,
+    pub duration_s: f64,
+    pub rep_s: f64,
+    pub prospect_s: f64,
+    /// Null when nobody spoke.
+    pub rep_ratio: Option<f64>,
+    pub longest_monologue_s: f64,
+    pub longest_story_s: f64,
+    /// Null without speech-to-text.
+    pub questions: Option<i64>,
+    pub interactivity: f64,
+    /// Alerts by kind.
+    pub alerts: BTreeMap<String, u32>,
+    #[serde(skip)]
+    pub report: String,
+}
+
+/// Where the history lives by default: `$XDG_DATA_HOME/twoears/history.sqlite`
+/// (`~/.local/share/...`), or the platform's data dir.
+pub fn default_path() -> Option<PathBuf> {
+    let base = if cfg!(target_os = "windows") {
+        std::env::var_os("APPDATA").map(PathBuf::from)
+    } else if cfg!(target_os = "macos") {
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join("Library/Application Support"))
+    } else {
+        std::env::var_os("XDG_DATA_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+    };
+    base.map(|b| b.join("twoears").join("history.sqlite"))
+}
+
+/// Now, Unix seconds.
+pub fn now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A key for a live call, which has no file to hash: its start and this process.
+pub fn live_key(id: &str) -> String {
+    format!("live:{id}:{}", std::process::id())
+}
+
+impl Call {
+    /// The history's record of a report (`twoears.report/1`). `key` defaults to the
+    /// audio's sha256 from the report's source; `date` to the recording's date.
+    pub fn of_report(
+        report: &serde_json::Value,
+        name: &str,
+        key: Option<String>,
+        date: Option<String>,
+        rep: Option<&str>,
+    ) -> Option<Self> {
+        let talk = &report["talk"];
+        let f = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
+        let key = key.or_else(|| report["source"]["audio_sha256"].as_str().map(String::from))?;
+        let date = date
+            .or_else(|| report["source"]["recorded"].as_str().map(String::from))
+            .unwrap_or_else(crate::html::today);
+        let (rep_s, prospect_s) = (f(&talk["rep_s"]), f(&talk["prospect_s"]));
+        let mut alerts = BTreeMap::new();
+        for a in report["alerts"].as_array().into_iter().flatten() {
+            if let Some(k) = a["kind"].as_str() {
+                *alerts.entry(k.to_string()).or_insert(0) += 1;
+            }
+        }
+        Some(Self {
+            key,
+            name: name.into(),
+            date,
+            stored_at: now_s(),
+            rep: rep.map(String::from),
+            duration_s: f(&report["duration_s"]),
+            rep_s,
+            prospect_s,
+            rep_ratio: (rep_s + prospect_s > 0.0).then(|| f(&talk["rep_ratio"])),
+            longest_monologue_s: f(&talk["longest_monologue_s"]["rep"]),
+            longest_story_s: f(&talk["longest_monologue_s"]["prospect"]),
+            questions: report["model"]
+                .is_string()
+                .then(|| talk["rep_questions"].as_i64())
+                .flatten(),
+            interactivity: f(&talk["interactivity_per_min"]),
+            alerts,
+            report: report.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> serde_json::Value {
+        serde_json::json!({
+            "schema": "twoears.report/1", "duration_s": 94.3, "model": "tiny.en",
+            "talk": {"rep_s": 40.0, "prospect_s": 44.0, "rep_ratio": 0.476,
+                     "longest_monologue_s": {"rep": 15.0, "prospect": 16.0},
+                     "interactivity_per_min": 6.0, "rep_questions": 5},
+            "alerts": [{"kind": "pitch"}, {"kind": "pitch"}, {"kind": "monologue"}],
+            "source": {"audio_sha256": "abc", "recorded": "2026-11-02"}
+        })
+    }
+
+    #[test]
+    fn a_report_becomes_a_record_keyed_by_its_audio() {
+        let c = Call::of_report(&report(), "mon", None, None, Some("dana")).unwrap();
+        assert_eq!((c.key.as_str(), c.date.as_str()), ("abc", "2026-11-02"));
+        assert_eq!(c.rep_ratio, Some(0.476));
+        assert_eq!(c.questions, Some(5));
+        assert_eq!(c.alerts["pitch"], 2);
+        let mut no_stt = report();
+        no_stt["model"] = serde_json::Value::Null;
+        no_stt["source"] = serde_json::json!({});
+        assert!(
+            Call::of_report(&no_stt, "x", None, None, None).is_none(),
+            "no key"
+        );
+        let c = Call::of_report(&no_stt, "x", Some("live:1".into()), None, None).unwrap();
+        assert_eq!(c.questions, None, "no questions without speech-to-text");
+    }
+
+    #[test]
+    fn the_same_call_twice_is_one_record_and_an_old_file_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        {
+            // A version-1 history with one call in it.
+            let old = Store::open_to(&path, 1).unwrap();
+            assert_eq!(old.version().unwrap(), 1);
+        }
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute(
+            "INSERT INTO calls VALUES ('k0', 'old', '2026-10-01', 1, 60, 30, 30, 0.5, 10, 10,
+             3, 4, '{}', '{}')",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.version().unwrap(), 2);
+        let c = Call::of_report(&report(), "mon", None, None, None).unwrap();
+        s.save(&c).unwrap();
+        s.save(&Call {
+            name: "mon again".into(),
+            ..c.clone()
+        })
+        .unwrap();
+        let all = s.calls(None, None).unwrap();
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert_eq!(
+            all[0].name, "mon again",
+            "newest first, one record per call"
+        );
+        assert_eq!(all[1].key, "k0", "the old call kept");
+        assert_eq!(s.calls(Some("2026-11-01"), None).unwrap().len(), 1);
+        assert!(s.report("abc").unwrap().unwrap().contains("tiny.en"));
+    }
+
+    #[test]
+    fn a_file_that_is_no_database_is_named_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        std::fs::write(&path, vec![7u8; 8192]).unwrap();
+        let err = Store::open(&path).err().expect("refused");
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains("h.sqlite"));
+        assert_eq!(std::fs::read(&path).unwrap(), vec![7u8; 8192]);
+    }
+}

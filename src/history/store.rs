@@ -1,0 +1,280 @@
+//! The call history on disk: one SQLite file, its schema versioned in the code (SQLite's
+//! `user_version`). An older file is upgraded in place, never dropped; a file that is not
+//! a SQLite database is an error that says where it is.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::Call;
+
+/// The schema, step by step: a database at version N runs the steps after N, in one
+/// transaction. Add steps; never edit one that has shipped.
+const STEPS: &[&str] = &[
+    // 1: one row per call, keyed by the audio's hash (or a live call's id).
+    "CREATE TABLE calls (
+        key TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        call_date TEXT NOT NULL,
+        stored_at INTEGER NOT NULL,
+        duration_s REAL NOT NULL,
+        rep_s REAL NOT NULL,
+        prospect_s REAL NOT NULL,
+        rep_ratio REAL,
+        longest_monologue_s REAL NOT NULL,
+        longest_story_s REAL NOT NULL,
+        questions INTEGER,
+        interactivity REAL NOT NULL,
+        alerts TEXT NOT NULL,
+        report TEXT NOT NULL
+    );",
+    // 2: the rep's name (for a shared store and `history --rep`), and calls by date.
+    "ALTER TABLE calls ADD COLUMN rep TEXT;
+     CREATE INDEX calls_by_date ON calls(call_date);",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{}: not a twoears history (damaged, or another file); move it away and a new one is started, or pass --db PATH", path.display())]
+    Corrupt { path: PathBuf },
+    #[error("{}: written by a newer twoears (schema {found}, this one knows {known}); update twoears or pass --db PATH", path.display())]
+    Newer {
+        path: PathBuf,
+        found: i64,
+        known: usize,
+    },
+    #[error("{}: cannot open the call history; check the folder is writable, or pass --db PATH or --no-save", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("{}: the call history failed", path.display())]
+    Sql {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn is_not_a_database(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+    )
+}
+
+impl Store {
+    /// Opens (or creates, 0600) the history at `path` and brings its schema up to date.
+    ///
+    /// # Errors
+    /// The file is not a SQLite database, is newer than this twoears, or cannot be opened.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_to(path, STEPS.len())
+    }
+
+    /// Opens the history at `path` with its schema brought to step `target` (an older
+    /// schema, for the upgrade test).
+    pub(crate) fn open_to(path: &Path, target: usize) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::os::unix::fs::DirBuilderExt::mode(
+                std::fs::DirBuilder::new().recursive(true),
+                0o700,
+            )
+            .create(dir);
+        }
+        let fresh = !path.exists();
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open_err)?;
+        if fresh {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+        let mut store = Self {
+            conn,
+            path: path.to_path_buf(),
+        };
+        // Two processes may write at once (a batch, a background monitor): wait for the
+        // other's write rather than fail.
+        store
+            .conn
+            .busy_timeout(Duration::from_secs(10))
+            .map_err(|e| store.err(e))?;
+        store
+            .conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| store.err(e))?;
+        store.migrate_to(target)?;
+        Ok(store)
+    }
+
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        if is_not_a_database(&source) {
+            StoreError::Corrupt {
+                path: self.path.clone(),
+            }
+        } else {
+            StoreError::Sql {
+                path: self.path.clone(),
+                source,
+            }
+        }
+    }
+
+    /// The schema version the file is at.
+    pub fn version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Runs the schema steps up to `target`.
+    fn migrate_to(&mut self, target: usize) -> Result<(), StoreError> {
+        let at = self.version()?;
+        if at > STEPS.len() as i64 {
+            return Err(StoreError::Newer {
+                path: self.path.clone(),
+                found: at,
+                known: STEPS.len(),
+            });
+        }
+        let from = usize::try_from(at).unwrap_or(0);
+        if from >= target {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| StoreError::Sql {
+                path: self.path.clone(),
+                source: e,
+            })?;
+        // Another process may have upgraded it meanwhile.
+        let again: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| StoreError::Sql {
+                path: self.path.clone(),
+                source: e,
+            })?;
+        for step in STEPS
+            .iter()
+            .take(target)
+            .skip(usize::try_from(again).unwrap_or(0))
+        {
+            tx.execute_batch(step).map_err(|e| StoreError::Sql {
+                path: self.path.clone(),
+                source: e,
+            })?;
+        }
+        tx.pragma_update(None, "user_version", target as i64)
+            .and_then(|()| tx.commit())
+            .map_err(|e| StoreError::Sql {
+                path: self.path.clone(),
+                source: e,
+            })
+    }
+
+    /// Stores `call`, replacing an earlier record of the same call.
+    ///
+    /// # Errors
+    /// The write failed.
+    pub fn save(&self, call: &Call) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO calls (key, name, call_date, stored_at, duration_s, rep_s,
+                    prospect_s, rep_ratio, longest_monologue_s, longest_story_s, questions,
+                    interactivity, alerts, report, rep)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                 ON CONFLICT(key) DO UPDATE SET name = excluded.name,
+                    call_date = excluded.call_date, stored_at = excluded.stored_at,
+                    duration_s = excluded.duration_s, rep_s = excluded.rep_s,
+                    prospect_s = excluded.prospect_s, rep_ratio = excluded.rep_ratio,
+                    longest_monologue_s = excluded.longest_monologue_s,
+                    longest_story_s = excluded.longest_story_s,
+                    questions = excluded.questions, interactivity = excluded.interactivity,
+                    alerts = excluded.alerts, report = excluded.report, rep = excluded.rep",
+                params![
+                    call.key,
+                    call.name,
+                    call.date,
+                    call.stored_at,
+                    call.duration_s,
+                    call.rep_s,
+                    call.prospect_s,
+                    call.rep_ratio,
+                    call.longest_monologue_s,
+                    call.longest_story_s,
+                    call.questions,
+                    call.interactivity,
+                    serde_json::to_string(&call.alerts).unwrap_or_default(),
+                    call.report,
+                    call.rep,
+                ],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The calls on or after `since` (YYYY-MM-DD) of `rep`, newest first.
+    ///
+    /// # Errors
+    /// The read failed.
+    pub fn calls(&self, since: Option<&str>, rep: Option<&str>) -> Result<Vec<Call>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT key, name, call_date, stored_at, duration_s, rep_s, prospect_s,
+                    rep_ratio, longest_monologue_s, longest_story_s, questions, interactivity,
+                    alerts, rep
+                 FROM calls
+                 WHERE (?1 IS NULL OR call_date >= ?1) AND (?2 IS NULL OR rep = ?2)
+                 ORDER BY call_date DESC, stored_at DESC",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![since, rep], |r| {
+                let alerts: String = r.get(12)?;
+                Ok(Call {
+                    key: r.get(0)?,
+                    name: r.get(1)?,
+                    date: r.get(2)?,
+                    stored_at: r.get(3)?,
+                    duration_s: r.get(4)?,
+                    rep_s: r.get(5)?,
+                    prospect_s: r.get(6)?,
+                    rep_ratio: r.get(7)?,
+                    longest_monologue_s: r.get(8)?,
+                    longest_story_s: r.get(9)?,
+                    questions: r.get(10)?,
+                    interactivity: r.get(11)?,
+                    alerts: serde_json::from_str(&alerts).unwrap_or_default(),
+                    rep: r.get(13)?,
+                    report: String::new(),
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// The stored report of the call `key`.
+    ///
+    /// # Errors
+    /// The read failed.
+    pub fn report(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT report FROM calls WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+}
