@@ -200,6 +200,9 @@ pub struct HistoryArgs {
     /// JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// With --trends: also write a self-contained page with a chart per figure.
+    #[arg(long, value_name = "PAGE", requires = "trends")]
+    pub html: Option<PathBuf>,
 }
 
 fn day(s: &str) -> Result<String, String> {

@@ -388,6 +388,30 @@ fn history(args: HistoryArgs) -> Result<()> {
     use std::io::Write;
     if args.trends {
         let periods = crate::history::trends::periods(&calls, args.per.map(usize::from));
+        if let Some(page) = &args.html {
+            output::check(
+                &[Output {
+                    path: page,
+                    what: "trends",
+                }],
+                &[&path],
+                &["trends"],
+                false,
+            )?;
+            let title = match &args.rep {
+                Some(rep) => format!("{rep}: trends"),
+                None => "trends".into(),
+            };
+            let unit = if args.per.is_some() { "group" } else { "week" };
+            let max = DetectConfig::default().monologue.max_s;
+            let html = crate::html::render_trends(&title, &periods, unit, max)?;
+            crate::html::write(page, &html).with_context(|| {
+                format!(
+                    "{}: cannot write the page; check the folder is writable",
+                    page.display()
+                )
+            })?;
+        }
         if args.json {
             serde_json::to_writer_pretty(&mut out, &periods)?;
             writeln!(out)?;

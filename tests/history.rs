@@ -219,3 +219,96 @@ fn a_damaged_history_is_named_and_kept_and_a_review_still_writes_its_report() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no history yet"), "{}", stderr(&out));
 }
+
+/// Calls from three weeks (the recordings' dates): `history --trends --html` draws a chart
+/// per figure with a point per week, in a real browser, and lists the weeks.
+#[test]
+fn the_trends_page_charts_each_figure_week_by_week() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (i, (from, day)) in [
+        ("0", "2026-11-02"),
+        ("20", "2026-11-10"),
+        ("40", "2026-11-17"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let f = d.join(format!("w{i}.wav"));
+        run_ok(
+            Command::new("sox")
+                .arg(example())
+                .arg(&f)
+                .args(["trim", from, "50"]),
+        );
+        run_ok(
+            Command::new("touch")
+                .args(["-d", &format!("{day} 12:00:00")])
+                .arg(&f),
+        );
+        let out = twoears(
+            &[
+                "review",
+                &format!("w{i}.wav"),
+                "--no-stt",
+                "-q",
+                "--db",
+                "h.sqlite",
+            ],
+            d,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = twoears(
+        &[
+            "history",
+            "--db",
+            "h.sqlite",
+            "--trends",
+            "--html",
+            "trends.html",
+        ],
+        d,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    for week in ["2026-W45", "2026-W46", "2026-W47"] {
+        assert!(table.contains(week), "{table}");
+    }
+    let page = d.join("trends.html");
+    assert_eq!(mode(&page) & 0o777, 0o600);
+    let dom = common::browser::dom(&page);
+    assert_eq!(
+        dom.matches("<li class=\"chart\">").count(),
+        4,
+        "a chart per figure"
+    );
+    assert_eq!(
+        dom.matches("<circle class=\"dot\"").count(),
+        3 * 3,
+        "a point per week for the three figures with values"
+    );
+    assert!(dom.contains("2026-W47"));
+    common::browser::screenshot(
+        &page,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("target/trends.png"),
+    );
+    // A page replaces only an earlier trends page.
+    std::fs::write(d.join("mine.html"), "<p>mine</p>").unwrap();
+    let out = twoears(
+        &[
+            "history",
+            "--db",
+            "h.sqlite",
+            "--trends",
+            "--html",
+            "mine.html",
+        ],
+        d,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(d.join("mine.html")).unwrap(),
+        "<p>mine</p>"
+    );
+}

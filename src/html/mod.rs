@@ -5,6 +5,7 @@
 //! script element, and the script only ever sets text, never markup.
 
 mod index;
+mod trends;
 mod view;
 
 use std::path::Path;
@@ -13,6 +14,7 @@ use minijinja::{context, Environment};
 use sha2::{Digest, Sha256};
 
 pub use index::{render_index, IndexRow, INDEX_MARKER};
+pub use trends::{render_trends, TRENDS_MARKER};
 pub use view::View;
 
 const TEMPLATE: &str = include_str!("call.html");
