@@ -79,6 +79,10 @@ pub struct ReviewArgs {
     /// audio, rules, model and twoears version).
     #[arg(long, requires = "out")]
     pub force: bool,
+    /// With --out: review only share K of N of the calls (every Nth, from the Kth, in name
+    /// order), so N machines split a backlog: K = 1..N.
+    #[arg(long, value_name = "K/N", requires = "out", value_parser = shard)]
+    pub shard: Option<(usize, usize)>,
     #[command(flatten)]
     pub stt: SttArgs,
     #[command(flatten)]
@@ -203,6 +207,16 @@ pub struct HistoryArgs {
     /// With --trends: also write a self-contained page with a chart per figure.
     #[arg(long, value_name = "PAGE", requires = "trends")]
     pub html: Option<PathBuf>,
+}
+
+fn shard(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("{s:?} is not a share like 2/8 (K of N, 1 <= K <= N)");
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let (k, n): (usize, usize) = (k.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+    if k == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k, n))
 }
 
 fn day(s: &str) -> Result<String, String> {

@@ -503,7 +503,7 @@ pub struct SomeFailed {
 /// `review CALL... --out DIR`: every call into DIR, a few at a time, then DIR's index.
 fn review_many(args: ReviewArgs, dir: &std::path::Path) -> Result<()> {
     use crate::batch::{self, Event, Outcome};
-    let (calls, not_calls) = batch::gather(&args.call);
+    let (mut calls, not_calls) = batch::gather(&args.call);
     for n in &not_calls {
         eprintln!("twoears: {}: {}; skipped", n.path.display(), n.why);
     }
@@ -511,6 +511,20 @@ fn review_many(args: ReviewArgs, dir: &std::path::Path) -> Result<()> {
         !calls.is_empty(),
         "no calls to review; give recordings or folders of recordings"
     );
+    // Names come from the whole list, so every shard names a call alike.
+    if let Some((k, n)) = args.shard {
+        let mut i = 0;
+        calls.retain(|_| {
+            i += 1;
+            (i - 1) % n == k - 1
+        });
+        if calls.is_empty() {
+            if !args.quiet {
+                println!("share {k}/{n} holds no call (there are fewer than {n})");
+            }
+            return Ok(());
+        }
+    }
     let mut stt = stt_settings(&args.stt)?;
     let rules = load_rules(args.rules.as_deref())?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

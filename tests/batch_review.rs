@@ -224,3 +224,73 @@ fn batch_outputs_never_replace_what_is_not_theirs() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// N machines split a backlog with --shard K/N: each reviews every Nth call, names agree,
+/// together they review every call once, and the index lists them all.
+#[test]
+fn shards_split_a_backlog_and_together_review_every_call_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = dir.path().join("calls");
+    std::fs::create_dir(&calls).unwrap();
+    for name in ["a.wav", "b.wav", "c.wav"] {
+        std::fs::copy(
+            example("tests/data/stereo_diarization.wav"),
+            calls.join(name),
+        )
+        .unwrap();
+    }
+    let mut seen = Vec::new();
+    for k in ["1/2", "2/2"] {
+        let out = twoears(
+            &[
+                "review",
+                "calls",
+                "--out",
+                "out",
+                "--no-stt",
+                "--no-save",
+                "--shard",
+                k,
+            ],
+            dir.path(),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let said = stdout(&out);
+        let names: Vec<String> = said
+            .lines()
+            .filter(|l| !l.starts_with("index"))
+            .map(|l| l.split_whitespace().next().unwrap().to_string())
+            .collect();
+        seen.push(names);
+    }
+    assert_eq!(seen, [vec!["a", "c"], vec!["b"]]);
+    assert_eq!(
+        rows(&dom(&dir.path().join("out/index.html"))),
+        ["a", "b", "c"]
+    );
+    let out = twoears(
+        &[
+            "review",
+            "calls",
+            "--out",
+            "out",
+            "--no-stt",
+            "--no-save",
+            "--shard",
+            "5/5",
+        ],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "an empty share is no error: {}",
+        stderr(&out)
+    );
+    for bad in ["0/2", "3/2", "x"] {
+        let out = twoears(
+            &["review", "calls", "--out", "o", "--shard", bad],
+            dir.path(),
+        );
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
+}
