@@ -223,6 +223,11 @@ fn a_silent_side_is_warned_about_within_25_s_and_cleared() {
     // The rep mutes the microphone on the server while the prospect talks.
     pulse.pactl(&["set-source-mute", "virtmic", "1"]);
     let muted = Instant::now();
+    // The server's mute switch is named at once, before any silence is counted.
+    l.wait_for(
+        "virtmic is muted on the sound server",
+        Duration::from_secs(3),
+    );
     l.wait_for(
         "the microphone has delivered digital silence",
         Duration::from_secs(30),
@@ -233,6 +238,10 @@ fn a_silent_side_is_warned_about_within_25_s_and_cleared() {
         muted.elapsed()
     );
     pulse.pactl(&["set-source-mute", "virtmic", "0"]);
+    l.wait_for(
+        "virtmic is unmuted on the sound server",
+        Duration::from_secs(3),
+    );
     l.wait_for(
         "the microphone delivers sound again",
         Duration::from_secs(8),

@@ -44,6 +44,8 @@ pub enum Place {
 }
 
 pub struct Pin {
+    /// Whether the wanted source was muted on the server, as of the last check.
+    pub muted: bool,
     sock: BufReader<UnixStream>,
     seq: u32,
     version: u16,
@@ -69,6 +71,7 @@ impl Pin {
         stream.set_read_timeout(Some(IO_TIMEOUT))?;
         stream.set_write_timeout(Some(IO_TIMEOUT))?;
         let mut pin = Self {
+            muted: false,
             sock: BufReader::new(stream),
             seq: 0,
             version: protocol::MAX_VERSION,
@@ -181,6 +184,7 @@ impl Pin {
         let Some(wanted) = self.source(None, Some(source))? else {
             return Ok(Place::SourceGone);
         };
+        self.muted = wanted.muted;
         let Some((output, on)) = self.ours()? else {
             return Ok(Place::StreamGone);
         };

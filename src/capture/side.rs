@@ -279,6 +279,8 @@ mod backend {
         away: bool,
         /// Checks in a row that did not find the stream.
         missing: u32,
+        /// The source is muted on the server (as last said).
+        muted: bool,
     }
 
     impl Watch {
@@ -290,6 +292,7 @@ mod backend {
                 correcting: true,
                 away: false,
                 missing: 0,
+                muted: false,
             }
         }
 
@@ -321,6 +324,10 @@ mod backend {
             } else {
                 0
             };
+            if pin.muted != self.muted {
+                self.muted = pin.muted;
+                let _ = tx.send(self.mute_message(name));
+            }
             match place {
                 Place::Kept => self.away = false,
                 Place::Moved(to) => self.moved(name, &to, counters, tx),
@@ -332,6 +339,21 @@ mod backend {
                 Place::StreamGone => {}
             }
             None
+        }
+
+        /// What to say when the source's mute switch on the server changed.
+        fn mute_message(&self, name: &str) -> SideMsg {
+            match (self.muted, self.role) {
+                (true, Role::Mic) => SideMsg::Warning(format!(
+                    "capture: the microphone {name} is muted on the sound server: you are not \
+                     heard; unmute it (the headset's button, the sound settings or pavucontrol)"
+                )),
+                (true, Role::System) => SideMsg::Warning(format!(
+                    "capture: the call audio {name} is muted on the sound server: the prospect \
+                     is not heard; unmute it in the sound settings or pavucontrol"
+                )),
+                (false, _) => SideMsg::Note(format!("{name} is unmuted on the sound server")),
+            }
         }
 
         /// When the default output is no longer the one `name` monitors, moves the stream
