@@ -24,7 +24,9 @@ use crate::stt::engine::{Engine, SttError};
 use crate::vad::VadConfig;
 
 /// Speech chunks that may wait for the transcriber.
-const CHUNK_QUEUE: usize = 8;
+/// A background call starts with its pre-roll (up to ~25 s of both sides) at once: room
+/// for all its chunks, so the call's first words are not dropped.
+const CHUNK_QUEUE: usize = 16;
 
 #[derive(Debug, Clone)]
 pub struct SttSettings {

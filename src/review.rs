@@ -29,6 +29,8 @@ pub fn review(
     progress: &mut dyn FnMut(f64, Option<f64>),
 ) -> Result<Report, ReviewError> {
     let mut reader = CallReader::open(spec)?;
+    // Hashed before it is read: a file still growing is then stale at the next run.
+    let source = source(spec, stt);
     let mut pipeline = Pipeline::new(
         VadConfig::default(),
         ChunkPolicy::REVIEW,
@@ -44,7 +46,7 @@ pub fn review(
     Ok(Report::from_call(
         pipeline.finish(),
         None,
-        Some(source(spec, stt)),
+        Some(source),
         reader.warnings(),
     ))
 }

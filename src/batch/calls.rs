@@ -87,6 +87,12 @@ fn name(paths: Vec<PathBuf>) -> Vec<Call> {
             }
         }
     }
+    // `index` is the batch's own page.
+    for n in &mut names {
+        if n == "index" {
+            *n = "index-call".into();
+        }
+    }
     let mut used: HashMap<String, u32> = HashMap::new();
     let clashing = clashes(&names);
     for n in &mut names {
@@ -153,6 +159,11 @@ mod tests {
             ["a-call.wav-1", "a-call.wav-2"]
         );
         assert_eq!(names(&["d/.hidden.wav"]), ["hidden"]);
+        assert_eq!(
+            names(&["d/index.wav"]),
+            ["index-call"],
+            "index.html is the batch's"
+        );
     }
 
     #[test]

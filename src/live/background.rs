@@ -76,6 +76,8 @@ struct Call {
     held: (Vec<f32>, Vec<f32>),
     warnings: Vec<String>,
     next_period_s: f64,
+    /// Frames lost to full rings before this call began.
+    dropped_at_start: u64,
 }
 
 impl Call {
@@ -268,6 +270,10 @@ pub fn background(
     let mut done = Vec::new();
     let mut idle_warnings = Vec::new();
     drive(&mut source, &mut watch, |source, block| {
+        // Between calls only the latest warnings are kept for the next call's report.
+        if idle_warnings.len() > 20 {
+            idle_warnings.drain(..idle_warnings.len() - 20);
+        }
         let warnings = match call.as_mut() {
             Some(c) => &mut c.warnings,
             None => &mut idle_warnings,
@@ -308,8 +314,10 @@ pub fn background(
                     pipeline,
                     recorder,
                     held: Default::default(),
-                    warnings: Vec::new(),
+                    // What went wrong with the devices while waiting belongs to this call.
+                    warnings: std::mem::take(&mut idle_warnings),
                     next_period_s: opts.period_s,
+                    dropped_at_start: source.dropped_frames(),
                 };
                 alerts = c.feed(&rep, &prospect);
                 status.note(&format!("call {id} started"));
@@ -319,7 +327,14 @@ pub fn background(
                 call = Some(c);
             }
             Some(Turn::Ended { .. }) => {
-                if let Some(c) = call.take() {
+                if let Some(mut c) = call.take() {
+                    let lost = source.dropped_frames() - c.dropped_at_start;
+                    if lost > 0 {
+                        c.warnings.push(format!(
+                            "{lost} frames lost to a full capture ring during this call (the \
+                             machine fell behind)"
+                        ));
+                    }
                     status.note(&format!("call {} ended; writing its report", c.id));
                     finishing.push(finish(c, opts, done_tx.clone()));
                     preparing = Some(prepare(&opts.rules, stt));
@@ -347,7 +362,7 @@ pub fn background(
             }
             let period_due = c.pipeline.now_s() >= c.next_period_s;
             if period_due || status.due() {
-                let r = running(&c.pipeline, source.dropped_frames());
+                let r = running(&c.pipeline, source.dropped_frames() - c.dropped_at_start);
                 if period_due {
                     c.next_period_s += opts.period_s;
                     if let Some(e) = events.as_mut() {

@@ -55,12 +55,12 @@ impl Disk {
             return;
         };
         let mut result = Ok(());
-        for (&l, &r) in rep.iter().zip(prospect) {
+        'frames: for (&l, &r) in rep.iter().zip(prospect) {
             for s in [l, r] {
                 let v = (s.clamp(-1.0, 1.0) * 32767.0).round() as i16;
                 if let Err(e) = w.write_sample(v) {
                     result = Err(e);
-                    break;
+                    break 'frames;
                 }
             }
         }

@@ -113,6 +113,8 @@ pub struct Status {
     last_draw: Option<Instant>,
     alerts: usize,
     out: Offload<Ui>,
+    /// Lines the writer had no room for yet (a paused terminal), in order.
+    pending: std::collections::VecDeque<Ui>,
 }
 
 impl Status {
@@ -129,16 +131,25 @@ impl Status {
             last_draw: None,
             alerts: 0,
             out: Offload::spawn("status", 256, move |ui| term.show(ui)),
+            pending: std::collections::VecDeque::new(),
         }
     }
 
     /// A status line may be dropped when the terminal is that far behind; lines above it
-    /// wait for room rather than be lost.
+    /// wait here for room (never blocking the stage thread) rather than be lost.
     fn lines(&mut self, lines: Vec<String>) {
-        if let Err(ui) = self.out.send(Ui::Lines(lines)) {
-            self.out.send_waiting(ui);
-        }
+        self.pending.push_back(Ui::Lines(lines));
+        self.flush_pending();
         self.last_draw = None;
+    }
+
+    fn flush_pending(&mut self) {
+        while let Some(ui) = self.pending.pop_front() {
+            if let Err(ui) = self.out.send(ui) {
+                self.pending.push_front(ui);
+                break;
+            }
+        }
     }
 
     /// Prints a line above the status line (warnings, device changes).
@@ -198,7 +209,15 @@ impl Status {
             "\u{25cb} waiting for a call  {}  calls so far: {calls}",
             levels.show()
         );
-        let _ = self.out.send(Ui::Line(line));
+        self.redraw(line);
+    }
+
+    /// A status line, unless lines wait: they come first.
+    fn redraw(&mut self, line: String) {
+        self.flush_pending();
+        if self.pending.is_empty() {
+            let _ = self.out.send(Ui::Line(line));
+        }
     }
 
     /// Redraws the status line, at most every `REDRAW`.
@@ -225,11 +244,12 @@ impl Status {
                 r.dropped_frames, r.stt_dropped_chunks
             ));
         }
-        let _ = self.out.send(Ui::Line(line));
+        self.redraw(line);
     }
 
     /// Leaves the terminal clean for the summary.
     pub fn finish(&mut self) {
+        self.sync();
         if self.tty && !self.quiet {
             self.out.send_waiting(Ui::Clear);
         }
@@ -238,6 +258,9 @@ impl Status {
 
     /// Waits until everything asked so far is on the terminal.
     pub fn sync(&mut self) {
+        while let Some(ui) = self.pending.pop_front() {
+            self.out.send_waiting(ui);
+        }
         let (tx, rx) = bounded(1);
         self.out.send_waiting(Ui::Sync(tx));
         let _ = rx.recv();

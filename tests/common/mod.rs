@@ -8,8 +8,19 @@ pub mod pulse;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Where the tests' calls are stored (never the user's history), unless the caller chose.
+pub fn test_history(cmd: &mut Command) -> &mut Command {
+    if std::env::var_os("TWOEARS_DB").is_none() {
+        cmd.env(
+            "TWOEARS_DB",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/test-history.sqlite"),
+        );
+    }
+    cmd
+}
+
 pub fn twoears(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_twoears"))
+    test_history(&mut Command::new(env!("CARGO_BIN_EXE_twoears")))
         .args(args)
         .current_dir(cwd)
         .output()

@@ -109,6 +109,7 @@ impl Pulse {
 
     pub fn listen_env(&self, args: &[&str], cwd: &Path, vars: &[(&str, &str)]) -> Listening {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_twoears"));
+        super::test_history(&mut cmd);
         self.env(&mut cmd)
             .arg("listen")
             .args(args)
