@@ -41,17 +41,7 @@ pub struct Call {
 /// Where the history lives by default: `$XDG_DATA_HOME/twoears/history.sqlite`
 /// (`~/.local/share/...`), or the platform's data dir.
 pub fn default_path() -> Option<PathBuf> {
-    let base = if cfg!(target_os = "windows") {
-        std::env::var_os("APPDATA").map(PathBuf::from)
-    } else if cfg!(target_os = "macos") {
-        std::env::var_os("HOME").map(|h| PathBuf::from(h).join("Library/Application Support"))
-    } else {
-        std::env::var_os("XDG_DATA_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-    };
-    base.map(|b| b.join("twoears").join("history.sqlite"))
+    crate::model::store::user_data_dir().map(|d| d.join("history.sqlite"))
 }
 
 /// Now, Unix seconds.

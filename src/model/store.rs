@@ -156,6 +156,12 @@ pub fn checkout_models_dir() -> Option<PathBuf> {
 
 /// The per-user data directory for models (XDG on Linux, the platform's elsewhere).
 pub fn user_models_dir() -> Option<PathBuf> {
+    user_data_dir().map(|d| d.join("models"))
+}
+
+/// twoears's per-user data directory: `$XDG_DATA_HOME/twoears` (`~/.local/share/twoears`)
+/// on Linux, the platform's data dir elsewhere. Models and the call history live there.
+pub fn user_data_dir() -> Option<PathBuf> {
     let base = if cfg!(target_os = "windows") {
         std::env::var_os("APPDATA").map(PathBuf::from)
     } else if cfg!(target_os = "macos") {
@@ -166,7 +172,7 @@ pub fn user_models_dir() -> Option<PathBuf> {
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
     };
-    base.map(|b| b.join("twoears").join("models"))
+    base.map(|b| b.join("twoears"))
 }
 
 /// The directory `model install` writes to.
