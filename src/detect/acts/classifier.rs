@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::encoder::{cosine, Encoder, EncoderError, WIDTH};
+use super::encoder::{cosine, Encoder, EncoderError, DIM, WIDTH};
 use super::labelled::{self, Labelled};
 use super::{form, skeleton, Act, Reading};
 use crate::event::{PerSide, Side};
@@ -18,12 +18,12 @@ const EPOCHS: usize = 300;
 /// Chosen by leave-one-domain-out cross-validation (0.1 and 0.01 read pitch worse).
 const L2: f32 = 0.03;
 
+/// A labelled sentence kept to explain readings: its sentence mean is all "sounds like"
+/// compares (the head's inputs, 7 KB a sentence, live only while training).
 struct Example {
     text: String,
     act: Act,
-    emb: [f32; WIDTH],
-    /// The embedding and the form features, as the head reads them.
-    x: Vec<f32>,
+    mean: [f32; DIM],
 }
 
 /// Features the head reads.
@@ -333,22 +333,25 @@ impl Classifier {
         cache: Option<&Path>,
     ) -> Self {
         let mut examples: PerSide<Vec<Example>> = PerSide::default();
-        let mut weights: PerSide<Vec<f32>> = PerSide::default();
-        for (l, emb, weight) in data {
+        for (l, emb, _) in data {
+            let mut mean = [0f32; DIM];
+            mean.copy_from_slice(&emb[..DIM]);
             examples[l.side].push(Example {
                 text: l.text.clone(),
                 act: l.act,
-                x: inputs(&l.text, emb),
-                emb: *emb,
+                mean,
             });
-            weights[l.side].push(*weight);
         }
         let train = || {
             PerSide::from_fn(|side| {
-                let rows: Vec<(&[f32], Act, f32)> = examples[side]
+                let x: Vec<(Vec<f32>, Act, f32)> = data
                     .iter()
-                    .zip(&weights[side])
-                    .map(|(e, w)| (e.x.as_slice(), e.act, *w))
+                    .filter(|(l, _, _)| l.side == side)
+                    .map(|(l, emb, w)| (inputs(&l.text, emb), l.act, *w))
+                    .collect();
+                let rows: Vec<(&[f32], Act, f32)> = x
+                    .iter()
+                    .map(|(x, act, w)| (x.as_slice(), *act, *w))
                     .collect();
                 Head::train(Act::of(side), &rows)
             })
@@ -434,12 +437,12 @@ impl Classifier {
         }
     }
 
-    /// The two labelled sentences of `act` nearest to `emb`.
+    /// The two labelled sentences of `act` whose sentence means are nearest to `emb`'s.
     fn sounds_like(&self, side: Side, act: Act, emb: &[f32; WIDTH]) -> String {
         let mut near: Vec<(f32, &str)> = self.examples[side]
             .iter()
             .filter(|e| e.act == act)
-            .map(|e| (cosine(&e.emb, emb), e.text.as_str()))
+            .map(|e| (cosine(&e.mean, emb), e.text.as_str()))
             .collect();
         near.sort_by(|a, b| b.0.total_cmp(&a.0));
         let quoted: Vec<String> = near
