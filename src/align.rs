@@ -61,8 +61,11 @@ impl Aligner {
         for s in Side::BOTH {
             let take = n.min(self.fifo[s].len());
             self.out[s].clear();
-            let drained = self.fifo[s].drain(..take);
-            self.out[s].extend(drained);
+            let (a, b) = self.fifo[s].as_slices();
+            let from_a = take.min(a.len());
+            self.out[s].extend_from_slice(&a[..from_a]);
+            self.out[s].extend_from_slice(&b[..take - from_a]);
+            self.fifo[s].drain(..take);
             self.out[s].resize(n, 0.0);
             self.padded[s] += (n - take) as u64;
         }

@@ -22,6 +22,8 @@ const ECHO_GATE: f32 = 0.5;
 const ABOVE_ECHO: f32 = 3.0;
 /// Audio kept before a turn's first voiced frame and after its last.
 const PAD_S: f64 = 0.2;
+/// Recent audio a chunker keeps for a turn that opens a few frames late (0.64 s).
+const PREROLL: usize = FRAME * 40;
 
 /// Corner of the DC-blocking high-pass: far below any voice, fast enough (8 ms time
 /// constant) that an offset is gone before the first VAD frame ends.
@@ -107,17 +109,18 @@ impl Chunker {
             side,
             policy,
             quiet_s: 0.0,
-            preroll: Vec::with_capacity(FRAME * 40),
+            preroll: Vec::with_capacity(PREROLL * 2),
             buf: Vec::with_capacity(RATE as usize * 12),
             buf_start_s: 0.0,
             open: false,
         }
     }
 
+    /// Keeps at least the last [`PREROLL`] samples; trimmed only when twice that has
+    /// gathered, so the samples move once per [`PREROLL`], not at every frame.
     fn keep_preroll(&mut self, frame: &[f32]) {
-        let max = FRAME * 40;
-        if self.preroll.len() + frame.len() > max {
-            let drop = self.preroll.len() + frame.len() - max;
+        if self.preroll.len() + frame.len() > 2 * PREROLL {
+            let drop = self.preroll.len() - PREROLL;
             self.preroll.drain(..drop);
         }
         self.preroll.extend_from_slice(frame);
@@ -150,7 +153,9 @@ impl Chunker {
         match change {
             Change::Started(start_s) => {
                 let from_s = (start_s - PAD_S).max(0.0);
-                let back = (((t_end_s - from_s) * RATE).round() as usize).min(self.preroll.len());
+                let back = (((t_end_s - from_s) * RATE).round() as usize)
+                    .min(PREROLL)
+                    .min(self.preroll.len());
                 self.buf.clear();
                 self.buf
                     .extend_from_slice(&self.preroll[self.preroll.len() - back..]);
