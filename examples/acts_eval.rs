@@ -40,7 +40,7 @@ fn cross_validate(dir: &std::path::Path) {
         for (l, e) in data.iter().zip(&embs).filter(|(l, _)| l.domain == *d) {
             let reading = c.read_embedded(l.side, &l.text, e);
             let got = reading.act;
-            tally(&mut total, l.act, got);
+            tally(&mut total, l.act, &reading);
             if l.side == twoears::event::Side::Rep {
                 pitch_probs.push((l.act.is_pitch(), reading.pitch));
             }

@@ -28,7 +28,7 @@ measure() {
 }
 median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 
-for _ in $(seq "$runs"); do measure "$bin" review "$call" --no-stt -q; done > "$out/nostt"
+for _ in $(seq "$runs"); do measure "$bin" review "$call" --no-stt --no-save -q; done > "$out/nostt"
 t=$(cut -d' ' -f1 "$out/nostt" | median)
 echo "review --no-stt: ${t} s for ${dur} s of call ($(awk "BEGIN{printf \"%.0f\", $dur/$t}")x real time), peak $(cut -d' ' -f3 "$out/nostt" | median) KB"
 
@@ -59,7 +59,7 @@ fi
 printf '\n| model | run | wall | CPU s | peak RSS |\n|---|---|---|---|---|\n' > "$out/table"
 for model in tiny.en base; do
   "$bin" model install "$model" >/dev/null
-  measure "$bin" review "$call" --model "$model" -q >/dev/null # warm-up
+  measure "$bin" review "$call" --model "$model" --no-save -q >/dev/null # warm-up
   : > "$out/tw"; : > "$out/peer"
   peer=""
   if python3 -c "import faster_whisper" 2>/dev/null; then
@@ -74,7 +74,7 @@ PY
     measure python3 "$out/peer.py" >/dev/null # warm-up
   fi
   for _ in $(seq "$runs"); do
-    measure "$bin" review "$call" --model "$model" -q >> "$out/tw"
+    measure "$bin" review "$call" --model "$model" --no-save -q >> "$out/tw"
     [ -n "$peer" ] && measure python3 "$out/peer.py" >> "$out/peer"
   done
   for who in tw peer; do

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use super::labelled::Labelled;
-use super::{Act, ActReader};
+use super::{Act, ActReader, Reading};
+use crate::detect::pitch::PitchConfig;
 
 /// The groups the rules decide on, besides single acts: a pitch is a presentation or a
 /// price, a question is open or closed.
@@ -29,6 +30,16 @@ impl Target {
             Target::Act(a) => a == act,
             Target::Pitch => act.is_pitch(),
             Target::Question => act.is_question(),
+        }
+    }
+
+    /// Whether a reading counts as this target. A pitch is what the pitch rule acts on: a
+    /// presentation and a price together at least as likely as the rule's default
+    /// `min_confidence` (chosen by cross-validation on the training data), not the top act.
+    fn read_as(self, read: &Reading) -> bool {
+        match self {
+            Target::Pitch => f64::from(read.pitch) >= PitchConfig::default().min_confidence,
+            t => t.holds(read.act),
         }
     }
 }
@@ -87,17 +98,17 @@ pub fn score(reader: &ActReader, data: &[Labelled]) -> (HashMap<Target, Counts>,
                 l.text
             ));
         }
-        tally(&mut counts, l.act, got);
+        tally(&mut counts, l.act, &read);
     }
     (counts, wrong)
 }
 
-/// Counts one reading of a sentence labelled `truth` as `got`, for every target.
-pub fn tally(counts: &mut HashMap<Target, Counts>, truth: Act, got: Act) {
+/// Counts one reading of a sentence labelled `truth`, for every target.
+pub fn tally(counts: &mut HashMap<Target, Counts>, truth: Act, read: &Reading) {
     for t in targets() {
         counts
             .entry(t)
             .or_default()
-            .add(t.holds(truth), t.holds(got));
+            .add(t.holds(truth), t.read_as(read));
     }
 }
