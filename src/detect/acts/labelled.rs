@@ -1,5 +1,5 @@
 //! The labelled sentences the act classifier learns from (`data/acts/`, compiled in):
-//! sentences written in twenty-seven domains, and the same sentences as the shipped Whisper
+//! sentences written in thirty-three domains, and the same sentences as the shipped Whisper
 //! model heard them spoken by two voices (`data/acts/asr/`), so the classifier learns
 //! from transcripts as they really come out. The held-out domains are not compiled in.
 
@@ -130,6 +130,10 @@ const TRAINING: &[(&str, &str)] = &[
         include_str!("../../../data/acts/continued.jsonl"),
     ),
     ("results", include_str!("../../../data/acts/results.jsonl")),
+    (
+        "walkthroughs",
+        include_str!("../../../data/acts/walkthroughs.jsonl"),
+    ),
     (
         "asr/espeak",
         include_str!("../../../data/acts/asr/espeak.jsonl"),
