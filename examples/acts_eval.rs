@@ -58,15 +58,15 @@ fn cross_validate(dir: &std::path::Path) {
         let k = total[&t];
         println!("{:32} P {:.2} R {:.2}", t.name(), k.precision(), k.recall());
     }
-    for threshold in [0.3, 0.4, 0.5] {
+    for threshold in [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5] {
         let mut k = Counts::default();
         for (truth, p) in &pitch_probs {
             k.add(*truth, *p >= threshold);
         }
+        let (p, r) = (k.precision(), k.recall());
         println!(
-            "pitch probability >= {threshold:.1}           P {:.2} R {:.2}",
-            k.precision(),
-            k.recall()
+            "pitch probability >= {threshold:.2}          P {p:.3} R {r:.3} F1 {:.3}",
+            2.0 * p * r / (p + r).max(1e-9)
         );
     }
 }

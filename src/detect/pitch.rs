@@ -22,6 +22,8 @@ pub struct PitchConfig {
     /// No second pitch alert within this long.
     pub cooldown_s: f64,
     /// How sure the act reader must be that a sentence presents the product or its price.
+    /// 0.35 has the best F1 for pitch in leave-one-domain-out cross-validation on the
+    /// training sentences (`acts_eval --cv`: 0.818, against 0.809 at 0.4 and 0.791 at 0.5).
     pub min_confidence: f64,
 }
 
@@ -33,7 +35,7 @@ impl Default for PitchConfig {
             min_open_questions: 3,
             min_prospect_share: 0.4,
             cooldown_s: 60.0,
-            min_confidence: 0.4,
+            min_confidence: 0.35,
         }
     }
 }
