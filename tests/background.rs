@@ -142,6 +142,22 @@ fn two_calls_in_a_row_get_a_report_and_a_recording_each() {
             r["duration_s"]
         );
         assert!(!r["segments"].as_array().unwrap().is_empty(), "transcribed");
+        // Each call carries its own capture figures: both devices, nothing lost or
+        // reopened, and the audio path's latency measured while it lasted.
+        let capture = r["live"]["capture"].as_array().expect("live.capture");
+        let sides: Vec<&str> = capture
+            .iter()
+            .map(|c| c["side"].as_str().unwrap())
+            .collect();
+        assert_eq!(sides, ["rep", "prospect"], "{}", r["live"]);
+        for c in capture {
+            assert_eq!(c["dropped_frames"], 0, "{c}");
+            assert_eq!(c["reopened"], 0, "{c}");
+            assert!(c["gap_s"].as_f64().unwrap() < 1.0, "{c}");
+        }
+        let path_ms = r["live"]["audio_path_ms"].as_array().unwrap();
+        let median = path_ms[0].as_f64().unwrap();
+        assert!(median > 0.0 && median < 200.0, "{}", r["live"]);
         for ext in ["html", "wav"] {
             let p = report.with_extension(ext);
             let mode = std::os::unix::fs::PermissionsExt::mode(

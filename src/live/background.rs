@@ -17,14 +17,14 @@ use super::events::EventLog;
 use super::preroll::Preroll;
 use super::recorder::Recorder;
 use super::side_check::SideCheck;
-use super::source::{LiveSource, Note};
+use super::source::{CaptureMark, LiveSource, Note};
 use super::status::{Meters, Status};
 use super::{report_change, running, speaking, ListenError};
 use crate::detect::{Alert, DetectConfig};
 use crate::frontend::ChunkPolicy;
 use crate::output::{self, Output};
 use crate::pipeline::{Backpressure, Pipeline, SttSettings};
-use crate::report::Report;
+use crate::report::{LiveStats, Report};
 use crate::resample::SPEECH_RATE_HZ;
 use crate::source::drive;
 use crate::stt::engine::SttError;
@@ -76,8 +76,10 @@ struct Call {
     held: (Vec<f32>, Vec<f32>),
     warnings: Vec<String>,
     next_period_s: f64,
-    /// Frames lost to full rings before this call began.
-    dropped_at_start: u64,
+    /// The devices' figures when this call began: its `live` section counts from them.
+    mark: CaptureMark,
+    /// The call's own capture figures, once it has ended.
+    live: Option<LiveStats>,
 }
 
 impl Call {
@@ -168,6 +170,7 @@ fn write_call(
         pipeline,
         recorder,
         mut warnings,
+        live,
         ..
     } = call;
     let record = pipeline.finish();
@@ -175,7 +178,7 @@ fn write_call(
     if let Some(f) = recorder.and_then(Recorder::finish) {
         warnings.push(f);
     }
-    let report = Report::from_call(record, None, None, warnings);
+    let report = Report::from_call(record, live, None, warnings);
     let json = out.join(format!("{id}.json"));
     let page = out.join(format!("{id}.html"));
     report
@@ -317,7 +320,8 @@ pub fn background(
                     // What went wrong with the devices while waiting belongs to this call.
                     warnings: std::mem::take(&mut idle_warnings),
                     next_period_s: opts.period_s,
-                    dropped_at_start: source.dropped_frames(),
+                    mark: source.mark(),
+                    live: None,
                 };
                 alerts = c.feed(&rep, &prospect);
                 status.note(&format!("call {id} started"));
@@ -328,7 +332,8 @@ pub fn background(
             }
             Some(Turn::Ended { .. }) => {
                 if let Some(mut c) = call.take() {
-                    let lost = source.dropped_frames() - c.dropped_at_start;
+                    let lost = source.dropped_frames() - c.mark.dropped_frames();
+                    c.live = Some(source.since(&c.mark).into());
                     if lost > 0 {
                         c.warnings.push(format!(
                             "{lost} frames lost to a full capture ring during this call (the \
@@ -362,7 +367,10 @@ pub fn background(
             }
             let period_due = c.pipeline.now_s() >= c.next_period_s;
             if period_due || status.due() {
-                let r = running(&c.pipeline, source.dropped_frames() - c.dropped_at_start);
+                let r = running(
+                    &c.pipeline,
+                    source.dropped_frames() - c.mark.dropped_frames(),
+                );
                 if period_due {
                     c.next_period_s += opts.period_s;
                     if let Some(e) = events.as_mut() {
@@ -379,7 +387,8 @@ pub fn background(
         }
     });
     // Stopped mid-call: that call is written too.
-    if let Some(c) = call.take() {
+    if let Some(mut c) = call.take() {
+        c.live = Some(source.since(&c.mark).into());
         finishing.push(finish(c, opts, done_tx.clone()));
     }
     drop(done_tx);

@@ -26,7 +26,7 @@ use crate::event::{round3, Side};
 use crate::frontend::ChunkPolicy;
 use crate::output::{self, Output, OutputError};
 use crate::pipeline::{Backpressure, Pipeline, SttSettings};
-use crate::report::{LiveStats, Report};
+use crate::report::Report;
 use crate::source::drive;
 use crate::stt::engine::SttError;
 use crate::vad::VadConfig;
@@ -253,10 +253,6 @@ pub fn listen(
     }
     // The summary comes next: everything above it is on the terminal first.
     status.sync();
-    let live = LiveStats {
-        capture: summary.capture,
-        audio_path_ms: summary.audio_path_ms,
-    };
-    let report = Report::from_call(call, Some(live), None, warnings);
+    let report = Report::from_call(call, Some(summary.into()), None, warnings);
     Ok(report)
 }

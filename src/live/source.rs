@@ -16,7 +16,7 @@ use crate::align::Aligner;
 use crate::capture::side::{SideCapture, SideMsg};
 use crate::capture::{CaptureError, Role};
 use crate::event::{clock, round3, PerSide, Side};
-use crate::report::CaptureStats;
+use crate::report::{CaptureStats, LiveStats};
 use crate::resample::{ResampleError, ToSpeechRate, SPEECH_RATE_HZ};
 use crate::source::CallSource;
 
@@ -199,6 +199,28 @@ pub struct CaptureSummary {
     pub audio_path_ms: [f64; 3],
 }
 
+impl From<CaptureSummary> for LiveStats {
+    fn from(s: CaptureSummary) -> Self {
+        LiveStats {
+            capture: s.capture,
+            audio_path_ms: s.audio_path_ms,
+        }
+    }
+}
+
+/// A live source's figures at one moment (a background call's start), to count from.
+pub struct CaptureMark {
+    capture: Vec<CaptureStats>,
+    path: PathLatency,
+}
+
+impl CaptureMark {
+    /// Frames lost to full rings by then, both sides.
+    pub fn dropped_frames(&self) -> u64 {
+        self.capture.iter().map(|c| c.dropped_frames).sum()
+    }
+}
+
 pub struct LiveSource<'a> {
     sides: PerSide<SideStage>,
     aligner: Aligner,
@@ -273,14 +295,47 @@ impl<'a> LiveSource<'a> {
         self.aligner.fed as f64 / SPEECH_RATE
     }
 
-    /// Ends the capture; what each device delivered and lost.
-    pub fn finish(self) -> CaptureSummary {
-        let capture = Side::BOTH
+    /// The figures so far, for [`LiveSource::since`].
+    pub fn mark(&self) -> CaptureMark {
+        CaptureMark {
+            capture: self.stats(),
+            path: self.path.clone(),
+        }
+    }
+
+    /// What each device delivered and lost since `mark`: one background call's figures.
+    /// The device clock's drift is the whole run's estimate (a property of the device).
+    pub fn since(&self, mark: &CaptureMark) -> CaptureSummary {
+        let capture = self
+            .stats()
             .into_iter()
-            .map(|s| self.sides[s].stats(s, &self.aligner))
+            .zip(&mark.capture)
+            .map(|(now, then)| CaptureStats {
+                dropped_frames: now.dropped_frames.saturating_sub(then.dropped_frames),
+                gap_s: round3(now.gap_s - then.gap_s).max(0.0),
+                realigned_s: round3(now.realigned_s - then.realigned_s).max(0.0),
+                reopened: now.reopened.saturating_sub(then.reopened),
+                moves: now.moves.saturating_sub(then.moves),
+                ..now
+            })
             .collect();
         CaptureSummary {
             capture,
+            audio_path_ms: self.path.since(&mark.path).summary(),
+        }
+    }
+
+    fn stats(&self) -> Vec<CaptureStats> {
+        Side::BOTH
+            .into_iter()
+            .map(|s| self.sides[s].stats(s, &self.aligner))
+            .collect()
+    }
+
+    /// Ends the capture; what each device delivered and lost.
+    pub fn finish(self) -> CaptureSummary {
+        CaptureSummary {
+            capture: self.stats(),
             audio_path_ms: self.path.summary(),
         }
     }
