@@ -2,7 +2,7 @@
 //! call with its figures and alerts, sortable by any column, linking to each call's page.
 //! Drawn like the call page: a template with autoescaping, a script allowed by its hash.
 
-use minijinja::{context, Environment};
+use minijinja::context;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -131,8 +131,7 @@ pub fn render_index(
         })
         .collect();
     let script_hash = base64(&Sha256::digest(SCRIPT.as_bytes()));
-    let mut env = Environment::new();
-    env.add_template("index.html", TEMPLATE)?;
+    let env = super::environment("index.html", TEMPLATE)?;
     let page = env.get_template("index.html")?.render(context! {
         title,
         rows,

@@ -18,6 +18,8 @@ pub use trends::{render_trends, TRENDS_MARKER};
 pub use view::View;
 
 const TEMPLATE: &str = include_str!("call.html");
+/// The head every page extends (`{% extends "page.html" %}`).
+const PAGE: &str = include_str!("page.html");
 const STYLE: &str = concat!(include_str!("base.css"), include_str!("call.css"));
 const SCRIPT: &str = include_str!("call.js");
 
@@ -48,8 +50,7 @@ pub fn render(
     // Only the page's own script runs: were any call text to escape its escaping, an
     // injected script would still be refused by the browser.
     let script_hash = base64(&Sha256::digest(SCRIPT.as_bytes()));
-    let mut env = Environment::new();
-    env.add_template("call.html", TEMPLATE)?;
+    let env = environment("call.html", TEMPLATE)?;
     let page = env.get_template("call.html")?.render(context! {
         title,
         date,
@@ -61,6 +62,17 @@ pub fn render(
         script => minijinja::Value::from_safe_string(SCRIPT.into()),
     })?;
     Ok(page)
+}
+
+/// An environment holding the page template `name` and the head it extends.
+fn environment(
+    name: &'static str,
+    template: &'static str,
+) -> Result<Environment<'static>, minijinja::Error> {
+    let mut env = Environment::new();
+    env.add_template("page.html", PAGE)?;
+    env.add_template(name, template)?;
+    Ok(env)
 }
 
 /// Writes the page through a temporary file (0600) renamed over `path`, as reports are.

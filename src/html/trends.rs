@@ -2,7 +2,7 @@
 //! the periods, its benchmark band, which way it moved last and whether that is better;
 //! the periods as a table. No script: nothing runs.
 
-use minijinja::{context, Environment};
+use minijinja::context;
 use serde::Serialize;
 
 use super::HtmlError;
@@ -169,8 +169,7 @@ pub fn render_trends(
             alerts: format!("{:.1}", p.alerts_per_call),
         })
         .collect();
-    let mut env = Environment::new();
-    env.add_template("trends.html", TEMPLATE)?;
+    let env = super::environment("trends.html", TEMPLATE)?;
     let page = env.get_template("trends.html")?.render(context! {
         title,
         unit,
