@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::history::{Db, Keep};
+
 #[derive(Debug, Parser)]
 #[command(name = "twoears", version, about = "A local, private listening monitor for sales calls", long_about = None)]
 pub struct Cli {
@@ -20,8 +22,11 @@ pub enum Command {
     Listen(ListenArgs),
     /// List the devices `listen` can capture, with the names to pass.
     Devices,
-    /// The calls stored so far, newest first, and with --trends how the figures moved.
+    /// The calls stored so far, newest first, and with --trends how the figures moved;
+    /// `history push` sends a team store the calls it lacks.
     History(HistoryArgs),
+    /// A team store's reps side by side: each rep's trends (--db postgres://...).
+    Team(TeamArgs),
     /// Before a call: listen to both devices for a few seconds and say what each delivers
     /// (speech, sound without speech, digital silence) and what to do about it.
     Check(CheckArgs),
@@ -172,23 +177,46 @@ fn positive_seconds(s: &str) -> Result<f64, String> {
 /// Where a run's report is kept for `twoears history`.
 #[derive(Debug, Args)]
 pub struct SaveArgs {
-    /// The call history to store the report in (default: $TWOEARS_DB, then
-    /// ~/.local/share/twoears/history.sqlite).
-    #[arg(long, value_name = "PATH", env = "TWOEARS_DB")]
-    pub db: Option<PathBuf>,
+    /// The call history to store the report in: a file, or a team's postgres://USER@HOST/DB
+    /// (the call is then kept in the default file too, and only its figures and alerts are
+    /// sent). Default: $TWOEARS_DB, then ~/.local/share/twoears/history.sqlite.
+    #[arg(long, value_name = "PATH|URL", env = "TWOEARS_DB", value_parser = Db::parse)]
+    pub db: Option<Db>,
     /// Do not store this call in the history.
     #[arg(long)]
     pub no_save: bool,
-    /// The rep's name, stored with the call (`history --rep NAME` picks them out).
-    #[arg(long, value_name = "NAME")]
+    /// The rep's name, stored with the call (`history --rep NAME` picks them out; a team
+    /// store files the call under it, else under the login name).
+    #[arg(long, value_name = "NAME", env = "TWOEARS_REP")]
     pub rep_name: Option<String>,
+    /// Also send the call's transcript and alert texts to the team store (audio never
+    /// leaves the machine).
+    #[arg(long)]
+    pub share_transcripts: bool,
+}
+
+impl SaveArgs {
+    /// Where the run keeps its call: none with --no-save.
+    pub fn keep(&self) -> Option<Keep> {
+        (!self.no_save).then(|| {
+            Keep::new(
+                self.db.as_ref(),
+                self.rep_name.clone(),
+                self.share_transcripts,
+            )
+        })
+    }
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct HistoryArgs {
-    /// The call history (default: $TWOEARS_DB, then ~/.local/share/twoears/history.sqlite).
-    #[arg(long, value_name = "PATH", env = "TWOEARS_DB")]
-    pub db: Option<PathBuf>,
+    #[command(subcommand)]
+    pub action: Option<HistoryAction>,
+    /// The call history: a file, or a team's postgres:// URL (default: $TWOEARS_DB, then
+    /// ~/.local/share/twoears/history.sqlite).
+    #[arg(long, value_name = "PATH|URL", env = "TWOEARS_DB", value_parser = Db::parse)]
+    pub db: Option<Db>,
     /// Only calls on or after this day (YYYY-MM-DD).
     #[arg(long, value_name = "DATE", value_parser = day)]
     pub since: Option<String>,
@@ -206,6 +234,45 @@ pub struct HistoryArgs {
     pub json: bool,
     /// With --trends: also write a self-contained page with a chart per figure.
     #[arg(long, value_name = "PAGE", requires = "trends")]
+    pub html: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryAction {
+    /// Send the team store every call of this machine's history it lacks (the calls a
+    /// server that was down could not take).
+    Push(PushArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The team store: postgres://USER@HOST:PORT/DB (default: $TWOEARS_DB).
+    #[arg(long, value_name = "URL", env = "TWOEARS_DB", value_parser = Db::parse)]
+    pub db: Option<Db>,
+    /// The rep to file calls under that were stored without one (default: the login name).
+    #[arg(long, value_name = "NAME", env = "TWOEARS_REP")]
+    pub rep_name: Option<String>,
+    /// Send every call's transcript too, not only the calls stored with it.
+    #[arg(long)]
+    pub share_transcripts: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TeamArgs {
+    /// The team store: postgres://USER@HOST:PORT/DB (default: $TWOEARS_DB).
+    #[arg(long, value_name = "URL", env = "TWOEARS_DB", value_parser = Db::parse)]
+    pub db: Option<Db>,
+    /// Only calls on or after this day (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE", value_parser = day)]
+    pub since: Option<String>,
+    /// Groups of N calls instead of weeks.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub per: Option<u16>,
+    /// JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a self-contained page: a chart per figure with a line per rep.
+    #[arg(long, value_name = "PAGE")]
     pub html: Option<PathBuf>,
 }
 

@@ -5,8 +5,8 @@ use anyhow::{Context, Result};
 use std::io::IsTerminal;
 
 use crate::cli::{
-    self, CheckArgs, Cli, Command, HistoryArgs, ListenArgs, ModelCommand, ReviewArgs, RulesCommand,
-    SaveArgs, SttArgs,
+    self, CheckArgs, Cli, Command, ListenArgs, ModelCommand, ReviewArgs, RulesCommand, SaveArgs,
+    SttArgs,
 };
 use crate::detect::{rules as rules_file, DetectConfig};
 use crate::input::InputSpec;
@@ -20,7 +20,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Listen(args) => listen(args),
         Command::Devices => devices(),
         Command::Check(args) => check(args),
-        Command::History(args) => history(args),
+        Command::History(args) => crate::history::show::history(args),
+        Command::Team(args) => crate::history::show::team(args),
         Command::Rules(cmd) => rules(cmd),
         Command::Model(cmd) => model(cmd),
     }
@@ -309,8 +310,7 @@ fn listen_background(args: ListenArgs) -> Result<()> {
         duration_s: args.duration,
         period_s: args.period,
         rules,
-        history: history_path(&args.save),
-        rep_name: args.save.rep_name.clone(),
+        history: args.save.keep(),
     };
     let mut status = crate::live::status::Status::new(opts.notify, opts.quiet);
     let calls = crate::live::background::background(&opts, stt.as_ref(), &stop, &mut status)?;
@@ -347,17 +347,10 @@ fn create_private_dir(dir: &std::path::Path) -> Result<()> {
         })
 }
 
-/// The history a run stores its call in: none with --no-save.
-fn history_path(save: &SaveArgs) -> Option<std::path::PathBuf> {
-    if save.no_save {
-        return None;
-    }
-    save.db.clone().or_else(crate::history::default_path)
-}
-
-/// Stores a report in the history; a failure is a warning (the report itself is written).
+/// Stores a report in the history (and a team store); a failure is a warning (the report
+/// itself is written).
 fn save_call(save: &SaveArgs, report: &serde_json::Value, name: &str, key: Option<String>) {
-    let Some(path) = history_path(save) else {
+    let Some(keep) = save.keep() else {
         return;
     };
     let Some(call) =
@@ -366,129 +359,9 @@ fn save_call(save: &SaveArgs, report: &serde_json::Value, name: &str, key: Optio
         eprintln!("twoears: warning: {name}: not stored in the history (no file to key it by)");
         return;
     };
-    if let Err(e) = crate::history::Store::open(&path).and_then(|s| s.save(&call)) {
-        eprintln!("twoears: warning: not stored in the history: {e:#}");
+    for w in keep.store(call) {
+        eprintln!("twoears: warning: {w}");
     }
-}
-
-fn history(args: HistoryArgs) -> Result<()> {
-    let path = args
-        .db
-        .clone()
-        .or_else(crate::history::default_path)
-        .context("no home directory for the history; pass --db PATH")?;
-    anyhow::ensure!(
-        path.exists(),
-        "{}: no history yet; `twoears review` and `listen` store every call there (or pass --db PATH)",
-        path.display()
-    );
-    let store = crate::history::Store::open(&path)?;
-    let calls = store.calls(args.since.as_deref(), args.rep.as_deref())?;
-    let mut out = std::io::stdout().lock();
-    use std::io::Write;
-    if args.trends {
-        let periods = crate::history::trends::periods(&calls, args.per.map(usize::from));
-        if let Some(page) = &args.html {
-            output::check(
-                &[Output {
-                    path: page,
-                    what: "trends",
-                }],
-                &[&path],
-                &["trends"],
-                false,
-            )?;
-            let title = match &args.rep {
-                Some(rep) => format!("{rep}: trends"),
-                None => "trends".into(),
-            };
-            let unit = if args.per.is_some() { "group" } else { "week" };
-            let max = DetectConfig::default().monologue.max_s;
-            let html = crate::html::render_trends(&title, &periods, unit, max)?;
-            crate::html::write(page, &html).with_context(|| {
-                format!(
-                    "{}: cannot write the page; check the folder is writable",
-                    page.display()
-                )
-            })?;
-        }
-        if args.json {
-            serde_json::to_writer_pretty(&mut out, &periods)?;
-            writeln!(out)?;
-            return Ok(());
-        }
-        writeln!(
-            out,
-            "{:<12} {:>5}  {:>12}  {:>17}  {:>10}  {:>11}",
-            "period", "calls", "rep share", "longest monologue", "questions", "alerts/call"
-        )?;
-        let pct = |v: Option<f64>| v.map_or("-".into(), |r| format!("{:.0}%", r * 100.0));
-        let mut before: Option<&crate::history::trends::Period> = None;
-        for p in &periods {
-            use crate::history::trends::direction;
-            let arrow =
-                |f: fn(&crate::history::trends::Period) -> Option<f64>, tol: f64| match direction(
-                    before.and_then(f),
-                    f(p),
-                    tol,
-                ) {
-                    "up" => " \u{2191}",
-                    "down" => " \u{2193}",
-                    "=" => " =",
-                    _ => "",
-                };
-            writeln!(
-                out,
-                "{:<12} {:>5}  {:>12}  {:>17}  {:>10}  {:>11}",
-                p.label,
-                p.calls,
-                format!("{}{}", pct(p.rep_ratio), arrow(|p| p.rep_ratio, 0.01)),
-                format!(
-                    "{}{}",
-                    p.longest_monologue_s
-                        .map_or("-".into(), crate::event::clock),
-                    arrow(|p| p.longest_monologue_s, 1.0)
-                ),
-                format!(
-                    "{}{}",
-                    p.questions.map_or("-".into(), |q| format!("{q:.1}")),
-                    arrow(|p| p.questions, 0.5)
-                ),
-                format!("{:.1}", p.alerts_per_call),
-            )?;
-            before = Some(p);
-        }
-        return Ok(());
-    }
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &calls)?;
-        writeln!(out)?;
-        return Ok(());
-    }
-    if calls.is_empty() {
-        writeln!(out, "no calls stored yet in {}", path.display())?;
-        return Ok(());
-    }
-    for c in &calls {
-        let alerts: Vec<String> = c.alerts.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        writeln!(
-            out,
-            "{}  {:<24} {:>6}  rep {:>4}  monologue {:>5}  questions {:>3}  {}",
-            c.date,
-            c.name,
-            crate::event::clock(c.duration_s),
-            c.rep_ratio
-                .map_or("-".into(), |r| format!("{:.0}%", r * 100.0)),
-            crate::event::clock(c.longest_monologue_s),
-            c.questions.map_or("-".into(), |q| q.to_string()),
-            if alerts.is_empty() {
-                "no alerts".to_string()
-            } else {
-                alerts.join(", ")
-            }
-        )?;
-    }
-    Ok(())
 }
 
 /// Calls that failed in a batch whose other calls were reviewed: exit 1, not 2.

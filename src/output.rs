@@ -66,6 +66,7 @@ fn holds_a_report(path: &Path, what: &str) -> bool {
         "page" => text.contains(crate::html::MARKER),
         "index" => text.contains(crate::html::INDEX_MARKER),
         "trends" => text.contains(crate::html::TRENDS_MARKER),
+        "team" => text.contains(crate::html::TEAM_MARKER),
         _ => text.contains("\"schema\": \"twoears.report/"),
     };
     let empty_or_report = text.trim().is_empty() || ours;

@@ -2,15 +2,25 @@
 //! local SQLite file (the user data dir, or `--db PATH`), keyed by the audio's hash (a
 //! live call: its own id), so reviewing a file again updates one record. `twoears
 //! history` lists the calls and, with `--trends`, how the figures moved week by week.
+//! With `--db postgres://...` the calls also go to a team's shared store (`team`), sent
+//! from the local file (`push`) so a server that is down loses nothing.
 
+pub mod address;
+mod pgpass;
+pub mod push;
+pub mod show;
 mod store;
+pub mod team;
+mod tls;
 pub mod trends;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+pub use address::TeamUrl;
 use serde::Serialize;
 pub use store::{Store, StoreError};
+pub use team::{TeamError, TeamStore};
 
 /// One call as the history keeps it: the figures a trend is made of, and the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,6 +46,114 @@ pub struct Call {
     pub alerts: BTreeMap<String, u32>,
     #[serde(skip)]
     pub report: String,
+    /// The rep shares this call's transcript with the team store.
+    #[serde(skip)]
+    pub share_transcripts: bool,
+}
+
+/// `--db`: a local SQLite file, or a team's PostgreSQL (whose calls are also kept in the
+/// local file, the default one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Db {
+    File(PathBuf),
+    Team(TeamUrl),
+}
+
+impl Db {
+    /// A `postgres://` URL is a team store; anything else a file.
+    ///
+    /// # Errors
+    /// Never (the signature is clap's).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        Ok(TeamUrl::parse(s).map_or_else(|| Self::File(s.into()), Self::Team))
+    }
+
+    /// The local file: the given one, or the default beside a team store.
+    pub fn local(&self) -> Option<PathBuf> {
+        match self {
+            Self::File(p) => Some(p.clone()),
+            Self::Team(_) => default_path(),
+        }
+    }
+}
+
+/// Where a run keeps its calls: the local file, and a team store if there is one.
+#[derive(Debug, Clone)]
+pub struct Keep {
+    pub local: Option<PathBuf>,
+    pub team: Option<TeamUrl>,
+    pub rep: Option<String>,
+    pub share_transcripts: bool,
+}
+
+impl Keep {
+    /// From `--db` (default: the local file) and the rep's choices.
+    pub fn new(db: Option<&Db>, rep: Option<String>, share_transcripts: bool) -> Self {
+        Self {
+            local: db.map_or_else(default_path, Db::local),
+            team: match db {
+                Some(Db::Team(url)) => Some(url.clone()),
+                _ => None,
+            },
+            rep,
+            share_transcripts,
+        }
+    }
+
+    /// The rep a team store files calls under: `--rep-name`, else the login name.
+    pub fn rep_or_login(&self) -> String {
+        self.rep.clone().unwrap_or_else(address::login_name)
+    }
+
+    /// Stores `call` here, then sends the team store every call it lacks. What failed is
+    /// returned as warnings: a call is never lost for a store that is down.
+    pub fn store(&self, mut call: Call) -> Vec<String> {
+        call.share_transcripts = self.share_transcripts;
+        let mut warnings = Vec::new();
+        let local = match &self.local {
+            Some(path) => match Store::open(path).and_then(|s| s.save(&call).map(|()| s)) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    warnings.push(format!("not stored in the history: {e}"));
+                    None
+                }
+            },
+            None => {
+                warnings
+                    .push("not stored in the history: no home directory; pass --db PATH".into());
+                None
+            }
+        };
+        let Some(url) = &self.team else {
+            return warnings;
+        };
+        let rep = self.rep_or_login();
+        let sent = TeamStore::connect(url)
+            .map_err(|e| e.to_string())
+            .and_then(|mut team| {
+                match &local {
+                    Some(store) => push::push(store, &mut team, &rep, false)
+                        .map(drop)
+                        .map_err(|e| e.to_string()),
+                    // Without a local file the call goes straight to the team store.
+                    None => {
+                        let report = push::shareable(&call.report, call.share_transcripts);
+                        let who = call.rep.as_deref().unwrap_or(&rep);
+                        team.save(&call, who, &report, call.share_transcripts)
+                            .map_err(|e| e.to_string())
+                    }
+                }
+            });
+        if let Err(e) = sent {
+            let waits = if local.is_some() && !e.contains("history push") {
+                "; the call waits on this machine for `twoears history push`"
+            } else {
+                ""
+            };
+            warnings.push(format!("not sent to the team store: {e}{waits}"));
+        }
+        warnings
+    }
 }
 
 /// Where the history lives by default: `$XDG_DATA_HOME/twoears/history.sqlite`
@@ -98,6 +216,7 @@ impl Call {
             interactivity: f(&talk["interactivity_per_min"]),
             alerts,
             report: report.to_string(),
+            share_transcripts: false,
         })
     }
 }
@@ -153,7 +272,7 @@ mod tests {
         .unwrap();
         drop(conn);
         let s = Store::open(&path).unwrap();
-        assert_eq!(s.version().unwrap(), 2);
+        assert_eq!(s.version().unwrap(), 3);
         let c = Call::of_report(&report(), "mon", None, None, None).unwrap();
         s.save(&c).unwrap();
         s.save(&Call {

@@ -32,6 +32,16 @@ const STEPS: &[&str] = &[
     // 2: the rep's name (for a shared store and `history --rep`), and calls by date.
     "ALTER TABLE calls ADD COLUMN rep TEXT;
      CREATE INDEX calls_by_date ON calls(call_date);",
+    // 3: a team store (`--db postgres://`): whether the rep shares this call's
+    // transcript, and which version of each call each store has, so a call that could not
+    // be sent waits here for `history push`.
+    "ALTER TABLE calls ADD COLUMN share_transcripts INTEGER NOT NULL DEFAULT 0;
+     CREATE TABLE pushed (
+        key TEXT NOT NULL REFERENCES calls(key) ON DELETE CASCADE,
+        store TEXT NOT NULL,
+        stored_at INTEGER NOT NULL,
+        PRIMARY KEY (key, store)
+     );",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -192,8 +202,8 @@ impl Store {
             .execute(
                 "INSERT INTO calls (key, name, call_date, stored_at, duration_s, rep_s,
                     prospect_s, rep_ratio, longest_monologue_s, longest_story_s, questions,
-                    interactivity, alerts, report, rep)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                    interactivity, alerts, report, rep, share_transcripts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
                  ON CONFLICT(key) DO UPDATE SET name = excluded.name,
                     call_date = excluded.call_date, stored_at = excluded.stored_at,
                     duration_s = excluded.duration_s, rep_s = excluded.rep_s,
@@ -201,7 +211,8 @@ impl Store {
                     longest_monologue_s = excluded.longest_monologue_s,
                     longest_story_s = excluded.longest_story_s,
                     questions = excluded.questions, interactivity = excluded.interactivity,
-                    alerts = excluded.alerts, report = excluded.report, rep = excluded.rep",
+                    alerts = excluded.alerts, report = excluded.report, rep = excluded.rep,
+                    share_transcripts = excluded.share_transcripts",
                 params![
                     call.key,
                     call.name,
@@ -218,6 +229,7 @@ impl Store {
                     serde_json::to_string(&call.alerts).unwrap_or_default(),
                     call.report,
                     call.rep,
+                    call.share_transcripts,
                 ],
             )
             .map(drop)
@@ -229,19 +241,62 @@ impl Store {
     /// # Errors
     /// The read failed.
     pub fn calls(&self, since: Option<&str>, rep: Option<&str>) -> Result<Vec<Call>, StoreError> {
+        self.select(
+            "WHERE (?1 IS NULL OR call_date >= ?1) AND (?2 IS NULL OR rep = ?2)
+             ORDER BY call_date DESC, stored_at DESC",
+            params![since, rep],
+            false,
+        )
+    }
+
+    /// The calls (with their reports) that the team store `store` lacks, or has an older
+    /// version of, oldest first.
+    ///
+    /// # Errors
+    /// The read failed.
+    pub fn unpushed(&self, store: &str) -> Result<Vec<Call>, StoreError> {
+        self.select(
+            "WHERE NOT EXISTS (SELECT 1 FROM pushed p
+                WHERE p.key = calls.key AND p.store = ?1 AND p.stored_at >= calls.stored_at)
+             ORDER BY stored_at, key",
+            params![store],
+            true,
+        )
+    }
+
+    /// Notes that `store` has the version of `call` stored at `call.stored_at`.
+    ///
+    /// # Errors
+    /// The write failed.
+    pub fn mark_pushed(&self, call: &Call, store: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO pushed (key, store, stored_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(key, store) DO UPDATE SET stored_at = excluded.stored_at",
+                params![call.key, store, call.stored_at],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    fn select(
+        &self,
+        filter: &str,
+        args: impl rusqlite::Params,
+        with_report: bool,
+    ) -> Result<Vec<Call>, StoreError> {
+        let report = if with_report { "report" } else { "''" };
         let mut stmt = self
             .conn
-            .prepare(
+            .prepare(&format!(
                 "SELECT key, name, call_date, stored_at, duration_s, rep_s, prospect_s,
                     rep_ratio, longest_monologue_s, longest_story_s, questions, interactivity,
-                    alerts, rep
-                 FROM calls
-                 WHERE (?1 IS NULL OR call_date >= ?1) AND (?2 IS NULL OR rep = ?2)
-                 ORDER BY call_date DESC, stored_at DESC",
-            )
+                    alerts, rep, {report}, share_transcripts
+                 FROM calls {filter}"
+            ))
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![since, rep], |r| {
+            .query_map(args, |r| {
                 let alerts: String = r.get(12)?;
                 Ok(Call {
                     key: r.get(0)?,
@@ -258,7 +313,8 @@ impl Store {
                     interactivity: r.get(11)?,
                     alerts: serde_json::from_str(&alerts).unwrap_or_default(),
                     rep: r.get(13)?,
-                    report: String::new(),
+                    report: r.get(14)?,
+                    share_transcripts: r.get(15)?,
                 })
             })
             .map_err(|e| self.err(e))?;

@@ -154,6 +154,7 @@ mod tests {
             interactivity: 4.0,
             alerts: [("pitch".to_string(), pitches)].into(),
             report: String::new(),
+            share_transcripts: false,
         }
     }
 

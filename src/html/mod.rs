@@ -5,6 +5,7 @@
 //! script element, and the script only ever sets text, never markup.
 
 mod index;
+mod team;
 mod trends;
 mod view;
 
@@ -14,6 +15,7 @@ use minijinja::{context, Environment};
 use sha2::{Digest, Sha256};
 
 pub use index::{render_index, IndexRow, INDEX_MARKER};
+pub use team::{render_team, TEAM_MARKER};
 pub use trends::{render_trends, TRENDS_MARKER};
 pub use view::View;
 

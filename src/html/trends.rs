@@ -16,22 +16,22 @@ const STYLE: &str = concat!(include_str!("base.css"), include_str!("trends.css")
 pub const TRENDS_MARKER: &str = "<!-- twoears.trends/1 html -->";
 
 #[derive(Serialize)]
-struct Chart {
-    name: &'static str,
-    last: String,
-    direction: &'static str,
+pub(super) struct Chart {
+    pub(super) name: &'static str,
+    pub(super) last: String,
+    pub(super) direction: &'static str,
     /// good when the last move went the right way, poor when the wrong way.
-    verdict: &'static str,
-    values: Vec<String>,
-    points: String,
-    dots: Vec<(f64, f64)>,
+    pub(super) verdict: &'static str,
+    pub(super) values: Vec<String>,
+    pub(super) points: String,
+    pub(super) dots: Vec<(f64, f64)>,
     /// The benchmark band in chart units (top, bottom), 0 at the top.
-    band: Option<(f64, f64)>,
-    benchmark: &'static str,
+    pub(super) band: Option<(f64, f64)>,
+    pub(super) benchmark: &'static str,
 }
 
 #[derive(Serialize)]
-struct Row {
+pub(super) struct Row {
     label: String,
     calls: usize,
     share: String,
@@ -42,17 +42,18 @@ struct Row {
 
 /// One figure as the page charts it: `get` reads it from a period, `max` tops the axis,
 /// `band` is the good range, `lower_is_better` says which way is progress.
-struct Spec {
-    name: &'static str,
-    get: fn(&Period) -> Option<f64>,
-    show: fn(f64) -> String,
+pub(super) struct Spec {
+    pub name: &'static str,
+    pub get: fn(&Period) -> Option<f64>,
+    pub show: fn(f64) -> String,
     max: f64,
     band: Option<(f64, f64)>,
-    lower_is_better: bool,
+    pub lower_is_better: bool,
     benchmark: &'static str,
 }
 
-fn chart(periods: &[Period], spec: &Spec) -> Chart {
+/// The chart of `spec` over `periods`, each at `x(i, period)` (0 to 100).
+pub(super) fn chart(periods: &[Period], spec: &Spec, x: impl Fn(usize, &Period) -> f64) -> Chart {
     let Spec {
         name,
         get,
@@ -63,11 +64,10 @@ fn chart(periods: &[Period], spec: &Spec) -> Chart {
         benchmark,
     } = *spec;
     let y = |v: f64| 40.0 - (v / max).clamp(0.0, 1.0) * 40.0;
-    let n = periods.len().max(2) - 1;
     let dots: Vec<(f64, f64)> = periods
         .iter()
         .enumerate()
-        .filter_map(|(i, p)| get(p).map(|v| (i as f64 / n as f64 * 100.0, y(v))))
+        .filter_map(|(i, p)| get(p).map(|v| (x(i, p), y(v))))
         .collect();
     let values: Vec<String> = periods
         .iter()
@@ -107,18 +107,26 @@ fn chart(periods: &[Period], spec: &Spec) -> Chart {
     }
 }
 
-/// Renders the trends of `periods` (oldest first); `unit` names a period ("week").
-///
-/// # Errors
-/// The template failed.
-pub fn render_trends(
-    title: &str,
-    periods: &[Period],
-    unit: &str,
-    monologue_max_s: f64,
-) -> Result<String, HtmlError> {
+/// The periods as table rows, newest first.
+pub(super) fn rows(periods: &[Period]) -> Vec<Row> {
     let pct = |v: f64| format!("{:.0}%", v * 100.0);
-    let specs = [
+    periods
+        .iter()
+        .rev()
+        .map(|p| Row {
+            label: p.label.clone(),
+            calls: p.calls,
+            share: p.rep_ratio.map_or("-".into(), pct),
+            monologue: p.longest_monologue_s.map_or("-".into(), clock),
+            questions: p.questions.map_or("-".into(), |q| format!("{q:.1}")),
+            alerts: format!("{:.1}", p.alerts_per_call),
+        })
+        .collect()
+}
+
+/// The figures a trends page charts, with their benchmark bands.
+pub(super) fn specs(monologue_max_s: f64) -> [Spec; 4] {
+    [
         Spec {
             name: "Rep share of talk",
             get: |p| p.rep_ratio,
@@ -155,20 +163,26 @@ pub fn render_trends(
             lower_is_better: true,
             benchmark: "fewer is better",
         },
-    ];
-    let charts: Vec<Chart> = specs.iter().map(|s| chart(periods, s)).collect();
-    let rows: Vec<Row> = periods
+    ]
+}
+
+/// Renders the trends of `periods` (oldest first); `unit` names a period ("week").
+///
+/// # Errors
+/// The template failed.
+pub fn render_trends(
+    title: &str,
+    periods: &[Period],
+    unit: &str,
+    monologue_max_s: f64,
+) -> Result<String, HtmlError> {
+    let specs = specs(monologue_max_s);
+    let n = periods.len().max(2) - 1;
+    let charts: Vec<Chart> = specs
         .iter()
-        .rev()
-        .map(|p| Row {
-            label: p.label.clone(),
-            calls: p.calls,
-            share: p.rep_ratio.map_or("-".into(), pct),
-            monologue: p.longest_monologue_s.map_or("-".into(), clock),
-            questions: p.questions.map_or("-".into(), |q| format!("{q:.1}")),
-            alerts: format!("{:.1}", p.alerts_per_call),
-        })
+        .map(|s| chart(periods, s, |i, _| i as f64 / n as f64 * 100.0))
         .collect();
+    let rows = rows(periods);
     let env = super::environment("trends.html", TEMPLATE)?;
     let page = env.get_template("trends.html")?.render(context! {
         title,

@@ -48,9 +48,8 @@ pub struct BackgroundOptions {
     pub duration_s: Option<f64>,
     pub period_s: f64,
     pub rules: DetectConfig,
-    /// The call history each call is stored in (none with --no-save).
-    pub history: Option<PathBuf>,
-    pub rep_name: Option<String>,
+    /// Where each call is stored (none with --no-save).
+    pub history: Option<crate::history::Keep>,
 }
 
 /// A call found and written.
@@ -146,7 +145,7 @@ enum Finished {
 /// and the recording's final header, so the audio path never waits for them.
 fn finish(call: Call, opts: &BackgroundOptions, tx: Sender<Finished>) -> JoinHandle<()> {
     let out = opts.out.clone();
-    let history = opts.history.clone().map(|db| (db, opts.rep_name.clone()));
+    let history = opts.history.clone();
     std::thread::Builder::new()
         .name("finish-call".into())
         .spawn(move || {
@@ -163,7 +162,7 @@ fn finish(call: Call, opts: &BackgroundOptions, tx: Sender<Finished>) -> JoinHan
 fn write_call(
     call: Call,
     out: &Path,
-    history: Option<(PathBuf, Option<String>)>,
+    history: Option<crate::history::Keep>,
 ) -> Result<CallDone, String> {
     let Call {
         id,
@@ -194,19 +193,20 @@ fn write_call(
     crate::html::write(&page, &html)
         .map_err(|e| format!("{}: cannot write the page: {e}", page.display()))?;
     let mut unsaved = None;
-    if let Some((db, rep)) = history {
+    if let Some(keep) = history {
         let key = crate::history::live_key(&id);
         let date = id.get(..10).map(String::from);
-        let stored = crate::history::Call::of_report(&value, &id, Some(key), date, rep.as_deref())
-            .ok_or_else(|| "no record".to_string())
-            .and_then(|c| {
-                crate::history::Store::open(&db)
-                    .and_then(|s| s.save(&c))
-                    .map_err(|e| e.to_string())
-            });
-        unsaved = stored
-            .err()
-            .map(|e| format!("not stored in the history: {e}"));
+        let problems = match crate::history::Call::of_report(
+            &value,
+            &id,
+            Some(key),
+            date,
+            keep.rep.as_deref(),
+        ) {
+            Some(c) => keep.store(c),
+            None => vec!["not stored in the history: no record".to_string()],
+        };
+        unsaved = (!problems.is_empty()).then(|| problems.join("; "));
     }
     Ok(CallDone {
         unsaved,
