@@ -8,12 +8,13 @@
 # pipewire-pulse + wireplumber + dbus to run the same tests against PipeWire, and Piper
 # with its joe voice for the human-like calls of the corpus (corpus/neural) and the ASR
 # copies of the labelled act sentences (scripts/acts_asr.py), and chromium: the call page
-# (`review --html`) is tested in a real headless browser.
+# (`review --html`) is tested in a real headless browser, and postgresql + openssl: the
+# team-store tests start a throwaway PostgreSQL server with TLS (tests/common/postgres.rs).
 set -euo pipefail
 need=()
 for pkg in build-essential cmake clang libclang-dev pkg-config espeak-ng sox libsox-fmt-all \
            pocketsphinx-testdata python3 python3-pip libasound2-dev pulseaudio pulseaudio-utils \
-           pipewire pipewire-pulse wireplumber dbus chromium; do
+           pipewire pipewire-pulse wireplumber dbus chromium postgresql openssl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
