@@ -6,6 +6,8 @@ every 5 s and prints: CPU share between calls (VAD only) and during calls, RSS a
 call and at the end (flat or not), calls written. Figures go into BENCHMARKS.md.
 
   scripts/bench_background.py [MINUTES=12] [CALL_EVERY=4]
+
+$TWOEARS_BIN runs another binary (a copy, so a long run survives a rebuild).
 """
 import os, subprocess, sys, tempfile, time, glob
 
@@ -25,7 +27,7 @@ for ch, name in (("1", "rep"), ("2", "prospect")):
     sides.append(p)
 calls = os.path.join(work, "calls")
 proc = subprocess.Popen(
-    [f"{root}/target/release/twoears", "listen", "--background", "--out", calls, "--record", "-q",
+    [os.environ.get("TWOEARS_BIN", f"{root}/target/release/twoears"), "listen", "--background", "--out", calls, "--record", "-q",
      "--duration", str(minutes * 60)],
     env=env, stderr=subprocess.PIPE, text=True)
 

@@ -455,3 +455,54 @@ fn the_team_page_puts_the_reps_side_by_side() {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("target/team.png"),
     );
 }
+
+/// Two workers of a backlog (`review --shard K/2`), each with its own local history, fill
+/// one team store.
+#[test]
+fn shards_of_a_backlog_fill_one_team_store() {
+    let pg = Postgres::start();
+    let url = pg.url();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("calls")).unwrap();
+    for (name, from) in [("a.wav", "0"), ("b.wav", "20"), ("c.wav", "40")] {
+        run_ok(
+            Command::new("sox")
+                .arg(example())
+                .arg(d.join("calls").join(name))
+                .args(["trim", from, "30"]),
+        );
+    }
+    let workers: Vec<_> = ["1/2", "2/2"]
+        .iter()
+        .enumerate()
+        .map(|(i, share)| {
+            Command::new(env!("CARGO_BIN_EXE_twoears"))
+                .args([
+                    "review", "calls", "--out", "out", "--no-stt", "-q", "--shard", share,
+                ])
+                .args(["--db", &url, "--rep-name", "backlog"])
+                .current_dir(d)
+                .env("XDG_DATA_HOME", d.join(format!("worker{i}")))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for w in workers {
+        let out = w.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let mut db = pg.client();
+    let names: Vec<String> = db
+        .query(
+            "SELECT name FROM twoears_calls WHERE rep = 'backlog' ORDER BY name",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(names, ["a", "b", "c"], "every call once");
+}
