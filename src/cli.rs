@@ -180,8 +180,13 @@ pub struct SaveArgs {
     /// The call history to store the report in: a file, or a team's postgres://USER@HOST/DB
     /// (the call is then kept in the default file too, and only its figures and alerts are
     /// sent). Default: $TWOEARS_DB, then ~/.local/share/twoears/history.sqlite.
-    #[arg(long, value_name = "PATH|URL", env = "TWOEARS_DB", value_parser = Db::parse)]
-    pub db: Option<Db>,
+    #[arg(
+        long,
+        value_name = "PATH|URL",
+        env = "TWOEARS_DB",
+        hide_env_values = true
+    )]
+    pub db: Option<String>,
     /// Do not store this call in the history.
     #[arg(long)]
     pub no_save: bool,
@@ -196,27 +201,44 @@ pub struct SaveArgs {
 }
 
 impl SaveArgs {
-    /// Where the run keeps its call: none with --no-save.
-    pub fn keep(&self) -> Option<Keep> {
-        (!self.no_save).then(|| {
-            Keep::new(
-                self.db.as_ref(),
-                self.rep_name.clone(),
-                self.share_transcripts,
-            )
-        })
+    /// Where the run keeps its calls: none with --no-save.
+    ///
+    /// # Errors
+    /// `--db` is a URL twoears cannot use (checked before any work is done).
+    pub fn keep(&self) -> Result<Option<Keep>, String> {
+        if self.no_save {
+            return Ok(None);
+        }
+        let db = db(self.db.as_deref())?;
+        Ok(Some(Keep::new(
+            db.as_ref(),
+            self.rep_name.clone(),
+            self.share_transcripts,
+        )))
     }
 }
 
+/// `--db` read by twoears, not by clap: clap would repeat a bad value, password and all.
+///
+/// # Errors
+/// The value is a URL twoears cannot use.
+pub fn db(value: Option<&str>) -> Result<Option<Db>, String> {
+    value.map(Db::parse).transpose()
+}
+
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
 pub struct HistoryArgs {
     #[command(subcommand)]
     pub action: Option<HistoryAction>,
     /// The call history: a file, or a team's postgres:// URL (default: $TWOEARS_DB, then
     /// ~/.local/share/twoears/history.sqlite).
-    #[arg(long, value_name = "PATH|URL", env = "TWOEARS_DB", value_parser = Db::parse)]
-    pub db: Option<Db>,
+    #[arg(
+        long,
+        value_name = "PATH|URL",
+        env = "TWOEARS_DB",
+        hide_env_values = true
+    )]
+    pub db: Option<String>,
     /// Only calls on or after this day (YYYY-MM-DD).
     #[arg(long, value_name = "DATE", value_parser = day)]
     pub since: Option<String>,
@@ -239,7 +261,7 @@ pub struct HistoryArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum HistoryAction {
-    /// Send the team store every call of this machine's history it lacks (the calls a
+    /// Send the team store the calls queued for it that it has not got yet (those a
     /// server that was down could not take).
     Push(PushArgs),
 }
@@ -247,21 +269,25 @@ pub enum HistoryAction {
 #[derive(Debug, Args)]
 pub struct PushArgs {
     /// The team store: postgres://USER@HOST:PORT/DB (default: $TWOEARS_DB).
-    #[arg(long, value_name = "URL", env = "TWOEARS_DB", value_parser = Db::parse)]
-    pub db: Option<Db>,
+    #[arg(long, value_name = "URL", env = "TWOEARS_DB", hide_env_values = true)]
+    pub db: Option<String>,
     /// The rep to file calls under that were stored without one (default: the login name).
     #[arg(long, value_name = "NAME", env = "TWOEARS_REP")]
     pub rep_name: Option<String>,
     /// Send every call's transcript too, not only the calls stored with it.
     #[arg(long)]
     pub share_transcripts: bool,
+    /// Send every call of this machine's history, not only those stored with this store
+    /// in --db (to fill a new store, or one restored from an old backup).
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct TeamArgs {
     /// The team store: postgres://USER@HOST:PORT/DB (default: $TWOEARS_DB).
-    #[arg(long, value_name = "URL", env = "TWOEARS_DB", value_parser = Db::parse)]
-    pub db: Option<Db>,
+    #[arg(long, value_name = "URL", env = "TWOEARS_DB", hide_env_values = true)]
+    pub db: Option<String>,
     /// Only calls on or after this day (YYYY-MM-DD).
     #[arg(long, value_name = "DATE", value_parser = day)]
     pub since: Option<String>,

@@ -5,8 +5,7 @@ use anyhow::{Context, Result};
 use std::io::IsTerminal;
 
 use crate::cli::{
-    self, CheckArgs, Cli, Command, ListenArgs, ModelCommand, ReviewArgs, RulesCommand, SaveArgs,
-    SttArgs,
+    self, CheckArgs, Cli, Command, ListenArgs, ModelCommand, ReviewArgs, RulesCommand, SttArgs,
 };
 use crate::detect::{rules as rules_file, DetectConfig};
 use crate::input::InputSpec;
@@ -184,8 +183,9 @@ pub fn stt_settings(args: &SttArgs) -> Result<Option<SttSettings>> {
 }
 
 fn review(mut args: ReviewArgs) -> Result<()> {
+    let keep = args.save.keep().map_err(anyhow::Error::msg)?;
     if let Some(out) = args.out.take() {
-        return review_many(args, &out);
+        return review_many(args, &out, keep.as_ref());
     }
     let spec = match (args.call.as_slice(), args.rep, args.prospect) {
         ([path], _, _) => InputSpec::Stereo {
@@ -260,7 +260,7 @@ fn review(mut args: ReviewArgs) -> Result<()> {
     }
     if let Some(title) = spec.paths().first().and_then(|p| p.file_name()) {
         let value = serde_json::to_value(&report)?;
-        save_call(&args.save, &value, &title.to_string_lossy(), None);
+        save_call(keep.as_ref(), &value, &title.to_string_lossy(), None);
     }
     if !args.quiet {
         report.write_summary(&mut std::io::stdout().lock())?;
@@ -275,6 +275,7 @@ fn review(mut args: ReviewArgs) -> Result<()> {
 /// `listen --background --out DIR`: every call found, each into DIR, until Ctrl-C.
 fn listen_background(args: ListenArgs) -> Result<()> {
     let out = args.out.clone().context("--background needs --out DIR")?;
+    let keep = args.save.keep().map_err(anyhow::Error::msg)?;
     anyhow::ensure!(
         !matches!(args.record, Some(Some(_))),
         "with --background, --record takes no PATH: each call is recorded as \
@@ -310,7 +311,7 @@ fn listen_background(args: ListenArgs) -> Result<()> {
         duration_s: args.duration,
         period_s: args.period,
         rules,
-        history: args.save.keep(),
+        history: keep,
     };
     let mut status = crate::live::status::Status::new(opts.notify, opts.quiet);
     let calls = crate::live::background::background(&opts, stt.as_ref(), &stop, &mut status)?;
@@ -349,12 +350,16 @@ fn create_private_dir(dir: &std::path::Path) -> Result<()> {
 
 /// Stores a report in the history (and a team store); a failure is a warning (the report
 /// itself is written).
-fn save_call(save: &SaveArgs, report: &serde_json::Value, name: &str, key: Option<String>) {
-    let Some(keep) = save.keep() else {
+fn save_call(
+    keep: Option<&crate::history::Keep>,
+    report: &serde_json::Value,
+    name: &str,
+    key: Option<String>,
+) {
+    let Some(keep) = keep else {
         return;
     };
-    let Some(call) =
-        crate::history::Call::of_report(report, name, key, None, save.rep_name.as_deref())
+    let Some(call) = crate::history::Call::of_report(report, name, key, None, keep.rep.as_deref())
     else {
         eprintln!("twoears: warning: {name}: not stored in the history (no file to key it by)");
         return;
@@ -374,7 +379,11 @@ pub struct SomeFailed {
 }
 
 /// `review CALL... --out DIR`: every call into DIR, a few at a time, then DIR's index.
-fn review_many(args: ReviewArgs, dir: &std::path::Path) -> Result<()> {
+fn review_many(
+    args: ReviewArgs,
+    dir: &std::path::Path,
+    keep: Option<&crate::history::Keep>,
+) -> Result<()> {
     use crate::batch::{self, Event, Outcome};
     let (mut calls, not_calls) = batch::gather(&args.call);
     for n in &not_calls {
@@ -461,7 +470,7 @@ fn review_many(args: ReviewArgs, dir: &std::path::Path) -> Result<()> {
                 .ok()
                 .and_then(|b| serde_json::from_slice(&b).ok());
             if let Some(value) = value {
-                save_call(&args.save, &value, &c.name, None);
+                save_call(keep, &value, &c.name, None);
             }
         }
     }
@@ -812,6 +821,7 @@ fn listen(mut args: ListenArgs) -> Result<()> {
     if args.background {
         return listen_background(args);
     }
+    let keep = args.save.keep().map_err(anyhow::Error::msg)?;
     let record = match args.record.take() {
         Some(None) => anyhow::bail!(
             "--record needs a PATH for the recording (only --background records each call \
@@ -862,7 +872,7 @@ fn listen(mut args: ListenArgs) -> Result<()> {
         let id = format!("{}-{}", crate::html::today(), crate::history::now_s());
         let value = serde_json::to_value(&report)?;
         save_call(
-            &args.save,
+            keep.as_ref(),
             &value,
             "live call",
             Some(crate::history::live_key(&id)),

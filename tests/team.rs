@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::postgres::{nowhere, Options, Postgres};
+use common::postgres::{Options, Postgres};
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -17,16 +17,42 @@ fn example() -> PathBuf {
 /// twoears with `home` as its data dir (its local history) and no TWOEARS_DB of the suite.
 fn run(args: &[&str], cwd: &Path, home: &Path, env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_twoears"));
-    cmd.args(args)
-        .current_dir(cwd)
-        .env("XDG_DATA_HOME", home)
-        .env_remove("TWOEARS_DB")
-        .env_remove("PGPASSWORD")
-        .env_remove("PGPASSFILE");
+    cmd.args(args).current_dir(cwd).env("XDG_DATA_HOME", home);
+    clean_env(&mut cmd);
     for (k, v) in env {
         cmd.env(k, v);
     }
     cmd.output().expect("run twoears")
+}
+
+/// No store or server settings of the suite's or the machine's.
+fn clean_env(cmd: &mut Command) -> &mut Command {
+    for k in [
+        "TWOEARS_DB",
+        "TWOEARS_REP",
+        "PGHOST",
+        "PGPORT",
+        "PGUSER",
+        "PGDATABASE",
+        "PGPASSWORD",
+        "PGPASSFILE",
+        "PGSSLMODE",
+    ] {
+        cmd.env_remove(k);
+    }
+    cmd
+}
+
+/// `twoears history push ARGS` as a child of its own, with `home` as its data dir.
+fn pusher(home: &Path, args: &[&str]) -> std::process::Child {
+    clean_env(&mut Command::new(env!("CARGO_BIN_EXE_twoears")))
+        .args(["history", "push"])
+        .args(args)
+        .env("XDG_DATA_HOME", home)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 fn stdout(o: &Output) -> String {
@@ -133,7 +159,11 @@ fn a_store_that_is_down_loses_no_call() {
             .arg(d.join("b.wav"))
             .args(["trim", "0", "40"]),
     );
-    let down = nowhere(d);
+    // The team's server, down when the first call is reviewed.
+    let pg = Postgres::start();
+    let url = pg.url();
+    pg.kill();
+    let down = url.clone();
     let out = run(
         &[
             "review", "a.flac", "--no-stt", "-q", "--json", "a.json", "--db", &down,
@@ -155,8 +185,7 @@ fn a_store_that_is_down_loses_no_call() {
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
 
     // The server is up at the next review: it takes both calls.
-    let pg = Postgres::start();
-    let url = pg.url();
+    pg.start_again();
     let out = run(
         &["review", "b.wav", "--no-stt", "-q", "--db", &url],
         d,
@@ -200,17 +229,10 @@ fn eight_writers_store_a_thousand_reports_exactly_once() {
         }
     }
     let started = std::time::Instant::now();
+    // --all: these calls were stored without a team store, so none is queued for it.
     let writers: Vec<_> = homes
         .iter()
-        .map(|home| {
-            Command::new(env!("CARGO_BIN_EXE_twoears"))
-                .args(["history", "push", "--db", &url])
-                .env("XDG_DATA_HOME", home)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
+        .map(|home| pusher(home, &["--db", &url, "--all"]))
         .collect();
     for w in writers {
         let out = w.wait_with_output().unwrap();
@@ -224,8 +246,11 @@ fn eight_writers_store_a_thousand_reports_exactly_once() {
     );
     assert_eq!(pg.count("SELECT count(*) FROM twoears_calls"), 1000);
     assert_eq!(
-        pg.count("SELECT count(DISTINCT key) FROM twoears_calls"),
-        1000
+        pg.count(
+            "SELECT count(*) FROM twoears_calls WHERE stored_at = 1700000000 + substr(key, 2)::int"
+        ),
+        1000,
+        "every call as stored"
     );
     assert_eq!(
         pg.count("SELECT count(*) FROM twoears_calls WHERE report::text LIKE '%secret words%'"),
@@ -248,8 +273,11 @@ fn a_server_killed_mid_push_loses_nothing_after_history_push() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     let store = Store::open(&local_history(&home)).unwrap();
+    let label = twoears::history::TeamUrl::new(&url).unwrap().label();
     for i in 0..1000 {
-        store.save(&seeded(i, "dana", "2026-11-02")).unwrap();
+        let call = seeded(i, "dana", "2026-11-02");
+        store.save(&call).unwrap();
+        store.queue(&call.key, &label).unwrap();
     }
     // Make the schema, then hold call 500 in an open transaction: the push sends calls in
     // order and waits there, half done, when the server is killed.
@@ -265,13 +293,7 @@ fn a_server_killed_mid_push_loses_nothing_after_history_push() {
         &[],
     )
     .unwrap();
-    let pusher = Command::new(env!("CARGO_BIN_EXE_twoears"))
-        .args(["history", "push", "--db", &url])
-        .env("XDG_DATA_HOME", &home)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let pushing = pusher(&home, &["--db", &url]);
     let started = std::time::Instant::now();
     while pg.count("SELECT count(*) FROM twoears_calls") < 500 {
         assert!(
@@ -283,11 +305,12 @@ fn a_server_killed_mid_push_loses_nothing_after_history_push() {
     std::thread::sleep(std::time::Duration::from_millis(200));
     pg.kill();
     drop(tx);
-    let out = pusher.wait_with_output().unwrap();
+    let out = pushing.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("500 calls wait on this machine"), "{err}");
+    assert_eq!(err.matches(&label).count(), 1, "said once: {err}");
     pg.start_again();
     assert_eq!(pg.count("SELECT count(*) FROM twoears_calls"), 500);
     let out = run(&["history", "push", "--db", &url], dir.path(), &home, &[]);
@@ -418,8 +441,11 @@ fn the_team_page_puts_the_reps_side_by_side() {
             i += 1;
         }
     }
-    let out = run(&["history", "push", "--db", &url], d, &home, &[]);
+    // Stored without a team store: `--all` sends them (and `history --db URL push` takes
+    // the parent's --db).
+    let out = run(&["history", "--db", &url, "push", "--all"], d, &home, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("7 calls sent"), "{}", stdout(&out));
     let out = run(
         &["team", "--db", &url, "--html", "team.html"],
         d,
@@ -477,7 +503,7 @@ fn shards_of_a_backlog_fill_one_team_store() {
         .iter()
         .enumerate()
         .map(|(i, share)| {
-            Command::new(env!("CARGO_BIN_EXE_twoears"))
+            clean_env(&mut Command::new(env!("CARGO_BIN_EXE_twoears")))
                 .args([
                     "review", "calls", "--out", "out", "--no-stt", "-q", "--shard", share,
                 ])
@@ -505,4 +531,46 @@ fn shards_of_a_backlog_fill_one_team_store() {
         .map(|r| r.get(0))
         .collect();
     assert_eq!(names, ["a", "b", "c"], "every call once");
+}
+
+/// A URL is checked before any work, and a password in it is never shown: not in an
+/// error, not in `--help` (clap shows $TWOEARS_DB there otherwise).
+#[test]
+fn a_bad_url_is_refused_up_front_without_showing_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, home) = (dir.path(), dir.path().join("home"));
+    std::fs::copy(example(), d.join("a.flac")).unwrap();
+    for bad in [
+        "postgress://dana:Hidden-77@db.example/team",
+        "postgres://dana:Hidden-77@db.example:port/team",
+        "postgres://dana:Hidden-77@db.example/team?sslmode=always",
+        "mysql://dana:Hidden-77@db.example/team",
+    ] {
+        let out = run(
+            &["review", "a.flac", "--no-stt", "--db", bad],
+            d,
+            &home,
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(!err.contains("Hidden-77"), "{err}");
+        assert_eq!(stdout(&out), "", "{bad}: no review");
+    }
+    assert_eq!(
+        std::fs::read_dir(d).unwrap().count(),
+        1,
+        "no file named after a URL"
+    );
+    let secret = [("TWOEARS_DB", "postgres://dana:Hidden-77@db.example/team")];
+    for cmd in [
+        &["review", "--help"][..],
+        &["history", "push", "--help"],
+        &["team", "--help"],
+    ] {
+        let out = run(cmd, d, &home, &secret);
+        assert!(out.status.success());
+        assert!(!stdout(&out).contains("Hidden-77"), "{}", stdout(&out));
+    }
 }

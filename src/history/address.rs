@@ -3,7 +3,7 @@
 //! (`sslmode`, `sslrootcert`). Messages name the store by `user@host:port/db`, never
 //! with its password.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use postgres::config::{Host, SslMode};
@@ -30,10 +30,33 @@ pub struct Resolved {
     pub label: String,
 }
 
+/// What a URL says by itself, before the environment completes it.
+struct Parts {
+    config: postgres::Config,
+    sslmode: Option<String>,
+    rootcert: Option<PathBuf>,
+}
+
+const MODES: [&str; 6] = [
+    "disable",
+    "allow",
+    "prefer",
+    "require",
+    "verify-ca",
+    "verify-full",
+];
+
 impl TeamUrl {
-    /// A team store's URL, if `s` is one.
-    pub fn parse(s: &str) -> Option<Self> {
-        (s.starts_with("postgres://") || s.starts_with("postgresql://")).then(|| Self(s.into()))
+    /// A team store's URL (`postgres://` or `postgresql://`, any case).
+    ///
+    /// # Errors
+    /// It is not a URL PostgreSQL takes, or its sslmode is unknown. The message never
+    /// repeats the URL (it may hold a password).
+    pub fn new(s: &str) -> Result<Self, String> {
+        let (scheme, rest) = s.split_once("://").unwrap_or(("", s));
+        let url = Self(format!("{}://{rest}", scheme.to_ascii_lowercase()));
+        url.parts()?;
+        Ok(url)
     }
 
     /// `postgres://user@host:port/db`: the store named without its password.
@@ -42,11 +65,7 @@ impl TeamUrl {
             .map_or_else(|_| "postgres://(an unreadable URL)".into(), |r| r.label)
     }
 
-    /// The settings to connect with.
-    ///
-    /// # Errors
-    /// The URL is not one PostgreSQL takes.
-    pub fn resolve(&self) -> Result<Resolved, String> {
+    fn parts(&self) -> Result<Parts, String> {
         let (base, query) = self.0.split_once('?').unwrap_or((&self.0, ""));
         let mut sslmode = None;
         let mut rootcert = None;
@@ -58,22 +77,46 @@ impl TeamUrl {
                 _ => rest.push(pair),
             }
         }
+        if let Some(mode) = sslmode.as_deref().filter(|m| !MODES.contains(m)) {
+            return Err(format!(
+                "--db: sslmode={mode} is not one of {}",
+                MODES.join(", ")
+            ));
+        }
         let url = if rest.is_empty() {
             base.to_string()
         } else {
             format!("{base}?{}", rest.join("&"))
         };
-        let mut config: postgres::Config = url.parse().map_err(|e| {
+        let config = url.parse().map_err(|e: postgres::Error| {
             format!(
-                "--db: not a PostgreSQL URL ({e}); the form is postgres://USER@HOST:PORT/DATABASE"
+                "--db: not a PostgreSQL URL ({}); the form is postgres://USER@HOST:PORT/DATABASE",
+                causes(&e)
             )
         })?;
+        Ok(Parts {
+            config,
+            sslmode,
+            rootcert,
+        })
+    }
+
+    /// The settings to connect with: the URL completed from the PG* variables and
+    /// `~/.pgpass`, with timeouts so a store that hangs cannot hold a review up.
+    ///
+    /// # Errors
+    /// The URL is not one PostgreSQL takes.
+    pub fn resolve(&self) -> Result<Resolved, String> {
+        let Parts {
+            mut config,
+            sslmode,
+            rootcert,
+        } = self.parts()?;
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         if config.get_hosts().is_empty() {
             let host = env("PGHOST").unwrap_or_else(|| {
-                let socket = "/var/run/postgresql";
-                if std::path::Path::new(socket).exists() {
-                    socket.into()
+                if Path::new(pgpass::DEFAULT_SOCKET_DIR).exists() {
+                    pgpass::DEFAULT_SOCKET_DIR.into()
                 } else {
                     "localhost".into()
                 }
@@ -121,7 +164,17 @@ impl TeamUrl {
             // A store that is down must not hold a review up: the call waits locally.
             config.connect_timeout(Duration::from_secs(5));
         }
-        config.application_name("twoears");
+        // Nor one that hangs: a statement, a lock wait or a silent network path ends.
+        let limits = "-c statement_timeout=30s -c lock_timeout=10s";
+        let options = match config.get_options() {
+            Some(o) => format!("{o} {limits}"),
+            None => limits.into(),
+        };
+        config
+            .options(&options)
+            .keepalives_idle(Duration::from_secs(30))
+            .tcp_user_timeout(Duration::from_secs(30))
+            .application_name("twoears");
         let mode = sslmode
             .or_else(|| env("PGSSLMODE"))
             .unwrap_or_else(|| "prefer".into());
@@ -129,17 +182,22 @@ impl TeamUrl {
             .get_hosts()
             .iter()
             .all(|h| matches!(h, Host::Unix(_)));
+        // libpq: `require` checks the chain too when a root certificate is at hand.
+        let home_root = std::env::var_os("HOME")
+            .map(|h| PathBuf::from(h).join(".postgresql/root.crt"))
+            .filter(|p| p.exists());
         let tls = match mode.as_str() {
+            m if !MODES.contains(&m) => {
+                return Err(format!("PGSSLMODE={m} is not one of {}", MODES.join(", ")))
+            }
             _ if on_socket => None,
             "disable" => None,
+            "require" if rootcert.is_some() || home_root.is_some() => {
+                Some(Check::Chain { roots: rootcert })
+            }
             "allow" | "prefer" | "require" => Some(Check::None),
             "verify-ca" => Some(Check::Chain { roots: rootcert }),
-            "verify-full" => Some(Check::Full { roots: rootcert }),
-            other => {
-                return Err(format!(
-                    "--db: sslmode={other} is not one of disable, allow, prefer, require, verify-ca, verify-full"
-                ))
-            }
+            _ => Some(Check::Full { roots: rootcert }),
         };
         config.ssl_mode(match mode.as_str() {
             _ if tls.is_none() => SslMode::Disable,
@@ -152,6 +210,20 @@ impl TeamUrl {
             label: format!("postgres://{user}@{host}:{port}/{db}"),
         })
     }
+}
+
+/// An error with its causes, one after the other.
+pub(super) fn causes(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        let more = inner.to_string();
+        if !s.contains(&more) {
+            s = format!("{s}: {more}");
+        }
+        source = inner.source();
+    }
+    s
 }
 
 /// libpq's default user: the login name.
@@ -201,18 +273,21 @@ mod tests {
 
     #[test]
     fn a_url_names_its_store_without_the_password() {
-        let url = TeamUrl::parse("postgres://dana:hunter2@db.example:6543/team").unwrap();
+        let url = TeamUrl::new("PostgreSQL://dana:hunter2@db.example:6543/team").unwrap();
         let r = url.resolve().unwrap();
         assert_eq!(r.label, "postgres://dana@db.example:6543/team");
         assert_eq!(r.config.get_password(), Some(&b"hunter2"[..]));
         assert_eq!(r.tls, Some(Check::None), "TLS when the server offers it");
         assert!(!format!("{url:?}").contains("hunter2"));
-        assert!(TeamUrl::parse("/home/dana/history.sqlite").is_none());
+        let Err(e) = TeamUrl::new("postgres://dana:hunter2@db.example:port/team") else {
+            panic!("a bad port taken")
+        };
+        assert!(e.contains("invalid") && !e.contains("hunter2"), "{e}");
     }
 
     #[test]
     fn tls_follows_sslmode_and_a_socket_has_none() {
-        let r = TeamUrl::parse(
+        let r = TeamUrl::new(
             "postgres://u@db.example/team?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem",
         )
         .unwrap()
@@ -225,14 +300,13 @@ mod tests {
             })
         );
         assert_eq!(r.config.get_ssl_mode(), SslMode::Require);
-        let r = TeamUrl::parse("postgres://u@%2Ftmp%2Fpg/team")
+        let r = TeamUrl::new("postgres://u@%2Ftmp%2Fpg/team")
             .unwrap()
             .resolve()
             .unwrap();
         assert_eq!(r.tls, None);
         assert_eq!(r.label, "postgres://u@/tmp/pg:5432/team");
-        let bad = TeamUrl::parse("postgres://u@h/db?sslmode=always").unwrap();
-        let Err(e) = bad.resolve() else {
+        let Err(e) = TeamUrl::new("postgres://u@%2Ftmp%2Fpg/db?sslmode=always") else {
             panic!("sslmode=always taken")
         };
         assert!(e.contains("sslmode=always"), "{e}");

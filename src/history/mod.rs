@@ -16,6 +16,8 @@ pub mod trends;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 pub use address::TeamUrl;
 use serde::Serialize;
@@ -60,12 +62,21 @@ pub enum Db {
 }
 
 impl Db {
-    /// A `postgres://` URL is a team store; anything else a file.
+    /// A `postgres://` URL (any case) is a team store; anything else with a `scheme:` is
+    /// refused, so a mistyped URL never becomes a file named after it.
     ///
     /// # Errors
-    /// Never (the signature is clap's).
+    /// A URL that is not a PostgreSQL one, or not a valid one (the message does not
+    /// repeat it: it may hold a password).
     pub fn parse(s: &str) -> Result<Self, String> {
-        Ok(TeamUrl::parse(s).map_or_else(|| Self::File(s.into()), Self::Team))
+        let scheme = s.split_once(':').map(|(h, _)| h.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("postgres" | "postgresql") => TeamUrl::new(s).map(Self::Team),
+            Some(h) if s.contains("://") || h.starts_with("postgres") => Err(format!(
+                "{h}: is not a store twoears knows; pass a file path or postgres://USER@HOST:PORT/DB"
+            )),
+            _ => Ok(Self::File(s.into())),
+        }
     }
 
     /// The local file: the given one, or the default beside a team store.
@@ -77,6 +88,28 @@ impl Db {
     }
 }
 
+/// After a team store failed, a run waits this long before it tries again (a batch does
+/// not wait out a dead server once per call).
+const RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// A run's connection to its team store, kept across its calls.
+#[derive(Default)]
+enum Link {
+    #[default]
+    Untried,
+    Up(Box<TeamStore>),
+    Down(Instant),
+}
+
+#[derive(Default, Clone)]
+struct SharedLink(Arc<Mutex<Link>>);
+
+impl std::fmt::Debug for SharedLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedLink")
+    }
+}
+
 /// Where a run keeps its calls: the local file, and a team store if there is one.
 #[derive(Debug, Clone)]
 pub struct Keep {
@@ -84,6 +117,7 @@ pub struct Keep {
     pub team: Option<TeamUrl>,
     pub rep: Option<String>,
     pub share_transcripts: bool,
+    link: SharedLink,
 }
 
 impl Keep {
@@ -97,6 +131,7 @@ impl Keep {
             },
             rep,
             share_transcripts,
+            link: SharedLink::default(),
         }
     }
 
@@ -105,19 +140,30 @@ impl Keep {
         self.rep.clone().unwrap_or_else(address::login_name)
     }
 
-    /// Stores `call` here, then sends the team store every call it lacks. What failed is
-    /// returned as warnings: a call is never lost for a store that is down.
+    /// Stores `call` here (queued for the team store), then sends the team store what is
+    /// queued for it. What failed is returned as warnings: a call is never lost for a store
+    /// that is down.
     pub fn store(&self, mut call: Call) -> Vec<String> {
         call.share_transcripts = self.share_transcripts;
+        let label = self.team.as_ref().map(TeamUrl::label);
         let mut warnings = Vec::new();
         let local = match &self.local {
-            Some(path) => match Store::open(path).and_then(|s| s.save(&call).map(|()| s)) {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    warnings.push(format!("not stored in the history: {e}"));
-                    None
+            Some(path) => {
+                let saved = Store::open(path).and_then(|s| {
+                    s.save(&call)?;
+                    if let Some(label) = &label {
+                        s.queue(&call.key, label)?;
+                    }
+                    Ok(s)
+                });
+                match saved {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        warnings.push(format!("not stored in the history: {e}"));
+                        None
+                    }
                 }
-            },
+            }
             None => {
                 warnings
                     .push("not stored in the history: no home directory; pass --db PATH".into());
@@ -127,30 +173,64 @@ impl Keep {
         let Some(url) = &self.team else {
             return warnings;
         };
-        let rep = self.rep_or_login();
-        let sent = TeamStore::connect(url)
-            .map_err(|e| e.to_string())
-            .and_then(|mut team| {
-                match &local {
-                    Some(store) => push::push(store, &mut team, &rep, false)
-                        .map(drop)
-                        .map_err(|e| e.to_string()),
-                    // Without a local file the call goes straight to the team store.
-                    None => {
-                        let report = push::shareable(&call.report, call.share_transcripts);
-                        let who = call.rep.as_deref().unwrap_or(&rep);
-                        team.save(&call, who, &report, call.share_transcripts)
-                            .map_err(|e| e.to_string())
-                    }
+        let waits = if local.is_some() {
+            "; the call waits on this machine for `twoears history push`"
+        } else {
+            ""
+        };
+        let mut link = self.link.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Link::Down(at) = *link {
+            if at.elapsed() < RETRY_AFTER {
+                warnings.push(format!(
+                    "not sent to the team store (unreachable a moment ago){waits}"
+                ));
+                return warnings;
+            }
+        }
+        if !matches!(*link, Link::Up(_)) {
+            match TeamStore::connect(url) {
+                Ok(team) => *link = Link::Up(Box::new(team)),
+                Err(e) => {
+                    *link = Link::Down(Instant::now());
+                    warnings.push(format!("not sent to the team store: {e}{waits}"));
+                    return warnings;
                 }
-            });
-        if let Err(e) = sent {
-            let waits = if local.is_some() && !e.contains("history push") {
-                "; the call waits on this machine for `twoears history push`"
-            } else {
-                ""
-            };
-            warnings.push(format!("not sent to the team store: {e}{waits}"));
+            }
+        }
+        let Link::Up(team) = &mut *link else {
+            return warnings;
+        };
+        let rep = self.rep_or_login();
+        let sent = match &local {
+            Some(store) => push::push(store, team, &rep, false)
+                .map(|p| p.refused)
+                .map_err(|e| {
+                    let waits = if matches!(e, push::PushError::Team { .. }) {
+                        ""
+                    } else {
+                        waits
+                    };
+                    format!("{e}{waits}")
+                }),
+            // Without a local file the call goes straight to the team store.
+            None => {
+                let report = push::shareable(&call.report, call.share_transcripts);
+                let who = call.rep.as_deref().unwrap_or(&rep);
+                team.save(&call, who, &report, call.share_transcripts)
+                    .map(|()| Vec::new())
+                    .map_err(|e| e.to_string())
+            }
+        };
+        match sent {
+            Ok(refused) => {
+                warnings.extend(refused.into_iter().map(|r| {
+                    format!("the team store refused {r}; it stays queued on this machine")
+                }))
+            }
+            Err(e) => {
+                *link = Link::Down(Instant::now());
+                warnings.push(format!("not sent to the team store: {e}"));
+            }
         }
         warnings
     }
@@ -289,6 +369,50 @@ mod tests {
         assert_eq!(all[1].key, "k0", "the old call kept");
         assert_eq!(s.calls(Some("2026-11-01"), None).unwrap().len(), 1);
         assert!(s.report("abc").unwrap().unwrap().contains("tiny.en"));
+    }
+
+    #[test]
+    fn a_call_is_sent_to_a_store_only_when_queued_for_it_and_a_newer_save_stays_queued() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("h.sqlite")).unwrap();
+        let a = Call::of_report(&report(), "a", Some("ka".into()), None, None).unwrap();
+        let b = Call::of_report(&report(), "b", Some("kb".into()), None, None).unwrap();
+        s.save(&a).unwrap();
+        s.save(&b).unwrap();
+        s.queue("ka", "team").unwrap();
+        let unsent = s.unsent("team").unwrap();
+        assert_eq!(unsent.len(), 1, "b was stored without the team store");
+        assert!(unsent[0].0.report.contains("tiny.en"), "with its report");
+        let version = unsent[0].1;
+        // Saved again (queued again) while the first version was on its way.
+        s.queue("ka", "team").unwrap();
+        s.mark_sent("ka", "team", version).unwrap();
+        assert_eq!(
+            s.unsent("team").unwrap().len(),
+            1,
+            "the newer save still waits"
+        );
+        s.mark_sent("ka", "team", s.unsent("team").unwrap()[0].1)
+            .unwrap();
+        assert!(s.unsent("team").unwrap().is_empty());
+        assert!(s.unsent("other").unwrap().is_empty(), "per store");
+        assert_eq!(s.queue_all("team").unwrap(), 2);
+        assert_eq!(s.unsent("team").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_mistyped_url_is_refused_not_taken_for_a_file() {
+        assert!(matches!(Db::parse("/home/d/h.sqlite"), Ok(Db::File(_))));
+        assert!(matches!(Db::parse("h.sqlite"), Ok(Db::File(_))));
+        assert!(matches!(Db::parse("POSTGRES://u@h/db"), Ok(Db::Team(_))));
+        for bad in [
+            "postgress://u:pw@h/db",
+            "postgresql:/u@h/db",
+            "mysql://u@h/db",
+        ] {
+            let e = Db::parse(bad).unwrap_err();
+            assert!(!e.contains("pw@"), "{e}");
+        }
     }
 
     #[test]

@@ -4,6 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+/// Where Debian's libpq looks for the server's socket; looked up as `localhost`.
+pub const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
+
 /// What a password is looked up for.
 pub struct Lookup<'a> {
     pub host: &'a str,
@@ -25,10 +28,13 @@ pub fn password(file: &Path, want: &Lookup) -> Option<String> {
     let meta = std::fs::metadata(file).ok()?;
     use std::os::unix::fs::PermissionsExt;
     if meta.permissions().mode() & 0o077 != 0 {
-        eprintln!(
-            "twoears: warning: {}: ignored, others can read it; chmod 0600 it",
-            file.display()
-        );
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            eprintln!(
+                "twoears: warning: {}: ignored, others can read it; chmod 0600 it",
+                file.display()
+            );
+        });
         return None;
     }
     let text = std::fs::read_to_string(file).ok()?;
@@ -40,23 +46,22 @@ pub fn password(file: &Path, want: &Lookup) -> Option<String> {
 /// The password of `line` when its first four fields match `want`.
 fn matching(line: &str, want: &Lookup) -> Option<String> {
     let fields = split(line);
-    let [host, port, database, user, password] = fields.as_slice() else {
+    let [host, port, database, user, password, ..] = fields.as_slice() else {
         return None;
     };
     let port_s = want.port.to_string();
     let fits = |field: &str, value: &str| field == "*" || field == value;
-    // libpq looks up a Unix socket in its default folder under "localhost".
-    let host_fits = fits(host, want.host)
-        || (want.host.starts_with('/') && host == "localhost" && is_default_socket(want.host));
-    (host_fits && fits(port, &port_s) && fits(database, want.database) && fits(user, want.user))
-        .then(|| password.clone())
-}
-
-fn is_default_socket(dir: &str) -> bool {
-    matches!(
-        dir.trim_end_matches('/'),
-        "/var/run/postgresql" | "/run/postgresql" | "/tmp"
-    )
+    // libpq looks up its default socket folder as "localhost" (and only so).
+    let want_host = if want.host.trim_end_matches('/') == DEFAULT_SOCKET_DIR {
+        "localhost"
+    } else {
+        want.host
+    };
+    (fits(host, want_host)
+        && fits(port, &port_s)
+        && fits(database, want.database)
+        && fits(user, want.user))
+    .then(|| password.clone())
 }
 
 /// The colon-separated fields of a line, with `\:` and `\\` unescaped.
@@ -70,7 +75,7 @@ fn split(line: &str) -> Vec<String> {
                     fields.last_mut().expect("one field").push(next);
                 }
             }
-            ':' if fields.len() < 5 => fields.push(String::new()),
+            ':' => fields.push(String::new()),
             c => fields.last_mut().expect("one field").push(c),
         }
     }
@@ -96,7 +101,7 @@ mod tests {
         let f = dir.path().join("pgpass");
         std::fs::write(
             &f,
-            "# comment\nother:5432:team:dana:no\ndb.example:*:team:dana:s\\:e\\\\cret\n*:*:*:*:fallback\n",
+            "# comment\nother:5432:team:dana:no\ndb.example:*:team:dana:s\\:e\\\\cret:extra\n*:*:*:*:fallback\n",
         )
         .unwrap();
         use std::os::unix::fs::PermissionsExt;
@@ -116,6 +121,8 @@ mod tests {
             "the default socket folder is looked up as localhost"
         );
         assert_eq!(password(&f, &want("/tmp/other-dir")), None);
+        std::fs::write(&f, "/tmp/pg:5432:team:dana:path\n").unwrap();
+        assert_eq!(password(&f, &want("/tmp/pg")).as_deref(), Some("path"));
     }
 
     #[test]

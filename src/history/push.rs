@@ -1,7 +1,8 @@
-//! Sending the local history to a team store. Every call is stored on this machine first;
-//! the team store gets each call the local file says it lacks, one committed row at a
-//! time, and the local file notes each one only after the server has it. A server that
-//! goes away mid-push loses nothing: the rest wait for the next run or `history push`.
+//! Sending the local history's queued calls to a team store. Every call is stored on
+//! this machine first and queued for the store it is meant for; the store gets each queued
+//! call, one committed row at a time, and the local file marks a call sent only after the
+//! server has it. A server that goes away mid-push loses nothing: the rest wait for the
+//! next run or `history push`.
 
 use serde_json::Value;
 
@@ -9,26 +10,24 @@ use super::team::{TeamError, TeamStore};
 use super::{Store, StoreError};
 
 /// What a push did before it ended.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Pushed {
     pub sent: usize,
-    /// Calls still waiting (all of them after a failure at the first).
+    /// Calls still queued (all of them after a failure at the first).
     pub waiting: usize,
+    /// Calls the store refused for their data (`name: why`); they stay queued.
+    pub refused: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
-    #[error("{source}; {} call{} wait on this machine for `twoears history push`", pushed.waiting, if pushed.waiting == 1 { "" } else { "s" })]
-    Team {
-        pushed: Pushed,
-        #[source]
-        source: TeamError,
-    },
+    #[error("{cause}; {} call{} wait on this machine for `twoears history push`", pushed.waiting, if pushed.waiting == 1 { "" } else { "s" })]
+    Team { pushed: Pushed, cause: TeamError },
     #[error(transparent)]
     Local(#[from] StoreError),
 }
 
-/// Sends `team` every call in `local` it lacks. `rep` names the calls stored without a
+/// Sends `team` every call `local` queued for it. `rep` names the calls stored without a
 /// rep's name; `transcripts` shares every call's transcript (else only the calls stored
 /// with `--share-transcripts` send theirs).
 ///
@@ -40,21 +39,25 @@ pub fn push(
     rep: &str,
     transcripts: bool,
 ) -> Result<Pushed, PushError> {
-    let calls = local.unpushed(&team.label)?;
+    let calls = local.unsent(&team.label)?;
     let mut pushed = Pushed {
-        sent: 0,
         waiting: calls.len(),
+        ..Pushed::default()
     };
-    for call in &calls {
+    for (call, version) in &calls {
         let share = transcripts || call.share_transcripts;
         let report = shareable(&call.report, share);
         let who = call.rep.as_deref().unwrap_or(rep);
-        if let Err(source) = team.save(call, who, &report, share) {
-            return Err(PushError::Team { pushed, source });
+        match team.save(call, who, &report, share) {
+            Ok(()) => {
+                local.mark_sent(&call.key, &team.label, *version)?;
+                pushed.sent += 1;
+                pushed.waiting -= 1;
+            }
+            // One call the server will never take must not hold up the others.
+            Err(e) if e.is_data() => pushed.refused.push(format!("{}: {e}", call.name)),
+            Err(cause) => return Err(PushError::Team { pushed, cause }),
         }
-        local.mark_pushed(call, &team.label)?;
-        pushed.sent += 1;
-        pushed.waiting -= 1;
     }
     Ok(pushed)
 }

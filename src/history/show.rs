@@ -52,10 +52,13 @@ fn team_url(db: Option<&Db>, what: &str) -> Result<TeamUrl> {
 /// # Errors
 /// The history cannot be read, or the page written.
 pub fn history(args: HistoryArgs) -> Result<()> {
-    if let Some(HistoryAction::Push(p)) = args.action {
-        return push_all(&p);
+    let db = crate::cli::db(args.db.as_deref()).map_err(anyhow::Error::msg)?;
+    if let Some(HistoryAction::Push(p)) = &args.action {
+        // `history --db URL push` and `history push --db URL` alike.
+        let own = crate::cli::db(p.db.as_deref()).map_err(anyhow::Error::msg)?;
+        return push_all(p, own.as_ref().or(db.as_ref()));
     }
-    let (calls, path) = read(args.db.as_ref(), args.since.as_deref(), args.rep.as_deref())?;
+    let (calls, path) = read(db.as_ref(), args.since.as_deref(), args.rep.as_deref())?;
     let mut out = std::io::stdout().lock();
     if args.trends {
         let periods = periods(&calls, args.per.map(usize::from));
@@ -92,7 +95,7 @@ pub fn history(args: HistoryArgs) -> Result<()> {
         return Ok(());
     }
     if calls.is_empty() {
-        let place = match (&path, &args.db) {
+        let place = match (&path, &db) {
             (Some(p), _) => p.display().to_string(),
             (None, Some(Db::Team(url))) => url.label(),
             _ => "the history".into(),
@@ -122,8 +125,8 @@ pub fn history(args: HistoryArgs) -> Result<()> {
 }
 
 /// `twoears history push`.
-fn push_all(args: &PushArgs) -> Result<()> {
-    let url = team_url(args.db.as_ref(), "history push")?;
+fn push_all(args: &PushArgs, db: Option<&Db>) -> Result<()> {
+    let url = team_url(db, "history push")?;
     let local = super::default_path().context("no home directory for the history")?;
     anyhow::ensure!(
         local.exists(),
@@ -132,14 +135,20 @@ fn push_all(args: &PushArgs) -> Result<()> {
     );
     let store = Store::open(&local)?;
     let mut team = TeamStore::connect(&url)?;
+    if args.all {
+        store.queue_all(&team.label)?;
+    }
     let rep = args
         .rep_name
         .clone()
         .unwrap_or_else(super::address::login_name);
     let pushed = push::push(&store, &mut team, &rep, args.share_transcripts)?;
+    for r in &pushed.refused {
+        eprintln!("twoears: warning: the team store refused {r}; it stays queued on this machine");
+    }
     if pushed.sent == 0 {
         println!(
-            "nothing to send: {} has every call of this machine",
+            "nothing to send: {} has every call queued for it (--all sends every call of this machine)",
             team.label
         );
     } else {
@@ -166,7 +175,8 @@ pub struct RepTrends {
 /// # Errors
 /// The store cannot be read, or the page written.
 pub fn team(args: TeamArgs) -> Result<()> {
-    let url = team_url(args.db.as_ref(), "team")?;
+    let db = crate::cli::db(args.db.as_deref()).map_err(anyhow::Error::msg)?;
+    let url = team_url(db.as_ref(), "team")?;
     let mut store = TeamStore::connect(&url)?;
     let calls = store.calls(args.since.as_deref(), None)?;
     let mut by_rep: BTreeMap<String, Vec<Call>> = BTreeMap::new();

@@ -33,13 +33,14 @@ const STEPS: &[&str] = &[
     "ALTER TABLE calls ADD COLUMN rep TEXT;
      CREATE INDEX calls_by_date ON calls(call_date);",
     // 3: a team store (`--db postgres://`): whether the rep shares this call's
-    // transcript, and which version of each call each store has, so a call that could not
-    // be sent waits here for `history push`.
+    // transcript, and the calls queued for each store (a save bumps `version`, a send
+    // marks the version it sent), so a call that could not be sent waits here.
     "ALTER TABLE calls ADD COLUMN share_transcripts INTEGER NOT NULL DEFAULT 0;
-     CREATE TABLE pushed (
+     CREATE TABLE sends (
         key TEXT NOT NULL REFERENCES calls(key) ON DELETE CASCADE,
         store TEXT NOT NULL,
-        stored_at INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        sent INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (key, store)
      );",
 ];
@@ -241,64 +242,93 @@ impl Store {
     /// # Errors
     /// The read failed.
     pub fn calls(&self, since: Option<&str>, rep: Option<&str>) -> Result<Vec<Call>, StoreError> {
-        self.select(
+        let calls = self.select(
             "WHERE (?1 IS NULL OR call_date >= ?1) AND (?2 IS NULL OR rep = ?2)
              ORDER BY call_date DESC, stored_at DESC",
             params![since, rep],
-            false,
-        )
+            "'', 0",
+        )?;
+        Ok(calls.into_iter().map(|(c, _)| c).collect())
     }
 
-    /// The calls (with their reports) that the team store `store` lacks, or has an older
-    /// version of, oldest first.
-    ///
-    /// # Errors
-    /// The read failed.
-    pub fn unpushed(&self, store: &str) -> Result<Vec<Call>, StoreError> {
-        self.select(
-            "WHERE NOT EXISTS (SELECT 1 FROM pushed p
-                WHERE p.key = calls.key AND p.store = ?1 AND p.stored_at >= calls.stored_at)
-             ORDER BY stored_at, key",
-            params![store],
-            true,
-        )
-    }
-
-    /// Notes that `store` has the version of `call` stored at `call.stored_at`.
+    /// Queues the call `key` (its latest version) for the team store `store`.
     ///
     /// # Errors
     /// The write failed.
-    pub fn mark_pushed(&self, call: &Call, store: &str) -> Result<(), StoreError> {
+    pub fn queue(&self, key: &str, store: &str) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "INSERT INTO pushed (key, store, stored_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(key, store) DO UPDATE SET stored_at = excluded.stored_at",
-                params![call.key, store, call.stored_at],
+                "INSERT INTO sends (key, store, version) VALUES (?1, ?2, 1)
+                 ON CONFLICT(key, store) DO UPDATE SET version = version + 1, sent = 0",
+                params![key, store],
             )
             .map(drop)
             .map_err(|e| self.err(e))
     }
 
+    /// Queues every call of this history for `store` (`history push --all`).
+    ///
+    /// # Errors
+    /// The write failed.
+    pub fn queue_all(&self, store: &str) -> Result<usize, StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO sends (key, store, version) SELECT key, ?1, 1 FROM calls WHERE true
+                 ON CONFLICT(key, store) DO UPDATE SET version = version + 1, sent = 0",
+                params![store],
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// The calls queued for `store` and not sent since, with their reports and queued
+    /// versions, oldest first.
+    ///
+    /// # Errors
+    /// The read failed.
+    pub fn unsent(&self, store: &str) -> Result<Vec<(Call, i64)>, StoreError> {
+        self.select(
+            "JOIN sends s ON s.key = calls.key AND s.store = ?1 WHERE s.sent = 0
+             ORDER BY calls.stored_at, calls.key",
+            params![store],
+            "calls.report, s.version",
+        )
+    }
+
+    /// Notes that `store` has `key` as queued at `version` (a newer save stays queued).
+    ///
+    /// # Errors
+    /// The write failed.
+    pub fn mark_sent(&self, key: &str, store: &str, version: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE sends SET sent = 1 WHERE key = ?1 AND store = ?2 AND version = ?3",
+                params![key, store, version],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The calls `rest` (joins, filter, order) picks, each with `extra`: the report (or
+    /// '') and a number.
     fn select(
         &self,
-        filter: &str,
+        rest: &str,
         args: impl rusqlite::Params,
-        with_report: bool,
-    ) -> Result<Vec<Call>, StoreError> {
-        let report = if with_report { "report" } else { "''" };
+        extra: &str,
+    ) -> Result<Vec<(Call, i64)>, StoreError> {
         let mut stmt = self
             .conn
             .prepare(&format!(
-                "SELECT key, name, call_date, stored_at, duration_s, rep_s, prospect_s,
+                "SELECT calls.key, name, call_date, stored_at, duration_s, rep_s, prospect_s,
                     rep_ratio, longest_monologue_s, longest_story_s, questions, interactivity,
-                    alerts, rep, {report}, share_transcripts
-                 FROM calls {filter}"
+                    alerts, rep, share_transcripts, {extra}
+                 FROM calls {rest}"
             ))
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(args, |r| {
                 let alerts: String = r.get(12)?;
-                Ok(Call {
+                let call = Call {
                     key: r.get(0)?,
                     name: r.get(1)?,
                     date: r.get(2)?,
@@ -313,9 +343,10 @@ impl Store {
                     interactivity: r.get(11)?,
                     alerts: serde_json::from_str(&alerts).unwrap_or_default(),
                     rep: r.get(13)?,
-                    report: r.get(14)?,
-                    share_transcripts: r.get(15)?,
-                })
+                    share_transcripts: r.get(14)?,
+                    report: r.get(15)?,
+                };
+                Ok((call, r.get(16)?))
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))

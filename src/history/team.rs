@@ -49,7 +49,20 @@ pub enum TeamError {
         known: usize,
     },
     #[error("{label}: the team store failed: {reason}")]
-    Sql { label: String, reason: String },
+    Sql {
+        label: String,
+        reason: String,
+        /// The server refused the data itself (SQLSTATE classes 22 and 23), not the
+        /// connection: trying again will not help.
+        data: bool,
+    },
+}
+
+impl TeamError {
+    /// The server refused this call's data; other calls may still go through.
+    pub fn is_data(&self) -> bool {
+        matches!(self, Self::Sql { data: true, .. })
+    }
 }
 
 pub struct TeamStore {
@@ -61,15 +74,21 @@ pub struct TeamStore {
 fn reason(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => db.message().to_string(),
-        None => {
-            let mut s = e.to_string();
-            let mut source = std::error::Error::source(e);
-            while let Some(inner) = source {
-                s = format!("{s}: {inner}");
-                source = inner.source();
-            }
-            s
-        }
+        None => super::address::causes(e),
+    }
+}
+
+/// Whether the server refused the data rather than the request.
+fn is_data(e: &postgres::Error) -> bool {
+    e.code()
+        .is_some_and(|c| c.code().starts_with("22") || c.code().starts_with("23"))
+}
+
+fn sql_error(label: &str, e: &postgres::Error) -> TeamError {
+    TeamError::Sql {
+        label: label.to_string(),
+        reason: reason(e),
+        data: is_data(e),
     }
 }
 
@@ -98,18 +117,31 @@ impl TeamStore {
     }
 
     fn sql(&self, e: &postgres::Error) -> TeamError {
-        TeamError::Sql {
-            label: self.label.clone(),
-            reason: reason(e),
-        }
+        sql_error(&self.label, e)
     }
 
+    /// Brings the schema up to date. A store already at this version is only read (a rep
+    /// may have no right to create tables, a replica takes no writes).
     fn migrate(&mut self) -> Result<(), TeamError> {
         let label = self.label.clone();
-        let sql = |e: postgres::Error| TeamError::Sql {
-            label: label.clone(),
-            reason: reason(&e),
-        };
+        let sql = |e: postgres::Error| sql_error(&label, &e);
+        let known = STEPS.len();
+        match self
+            .client
+            .query_opt("SELECT version FROM twoears_schema", &[])
+        {
+            Ok(Some(row)) if row.get::<_, i32>(0) as usize == known => return Ok(()),
+            Ok(Some(row)) if row.get::<_, i32>(0) as usize > known => {
+                return Err(TeamError::Newer {
+                    label: label.clone(),
+                    found: row.get(0),
+                    known,
+                })
+            }
+            Ok(_) => {}
+            Err(e) if e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE) => {}
+            Err(e) => return Err(sql(e)),
+        }
         let mut tx = self.client.transaction().map_err(sql)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
             .map_err(sql)?;
@@ -145,7 +177,8 @@ impl TeamStore {
     }
 
     /// Stores `call` as `rep`'s, with `report` (already stripped of what stays local);
-    /// an older version of a call never replaces a newer one.
+    /// an older version of a call never replaces a newer one, and a call stays filed under
+    /// the rep who sent it first (a manager reviewing it again does not take it over).
     ///
     /// # Errors
     /// The write failed (the server went away, or refused it).
@@ -165,7 +198,7 @@ impl TeamStore {
                     questions, interactivity, alerts, report, transcripts)
                  VALUES ($1, $2, $3, $4::text::date, $5, $6, $7, $8, $9, $10, $11, $12, $13,
                     $14, $15, $16)
-                 ON CONFLICT (key) DO UPDATE SET rep = excluded.rep, name = excluded.name,
+                 ON CONFLICT (key) DO UPDATE SET name = excluded.name,
                     call_date = excluded.call_date, stored_at = excluded.stored_at,
                     duration_s = excluded.duration_s, rep_s = excluded.rep_s,
                     prospect_s = excluded.prospect_s, rep_ratio = excluded.rep_ratio,

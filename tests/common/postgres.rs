@@ -2,7 +2,7 @@
 //! (`initdb` + `pg_ctl`), its data and Unix socket in a temp dir, run as the `postgres`
 //! user when the tests run as root (initdb refuses root). Stopped when dropped.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 /// How a test server listens.
@@ -280,12 +280,4 @@ impl Drop for Postgres {
     fn drop(&mut self) {
         let _ = self.pg_ctl(&["-m", "immediate", "stop"]);
     }
-}
-
-/// The socket folder, for a URL that names a server that is not there.
-pub fn nowhere(dir: &Path) -> String {
-    format!(
-        "postgres:///postgres?host={}&port=1&user=twoears&connect_timeout=2",
-        dir.display()
-    )
 }
