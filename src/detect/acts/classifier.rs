@@ -169,7 +169,7 @@ fn heads_path(encoder_dir: &Path, extra: &[(Act, String)]) -> PathBuf {
 }
 
 fn read_heads(path: &Path) -> Option<PerSide<Head>> {
-    let bytes = std::fs::read(path).ok()?;
+    let bytes = read_file(path)?;
     let rows: usize = Side::BOTH.iter().map(|s| Act::of(*s).len()).sum();
     if bytes.len() != rows * (D + 1) * 4 {
         return None;
@@ -206,7 +206,7 @@ fn write_heads(path: &Path, heads: &PerSide<Head>) {
 }
 
 fn read_cache(path: &Path, n: usize) -> Option<Vec<[f32; WIDTH]>> {
-    let bytes = std::fs::read(path).ok()?;
+    let bytes = read_file(path)?;
     if bytes.len() != n * WIDTH * 4 {
         return None;
     }
@@ -233,14 +233,33 @@ fn write_cache(path: &Path, embs: &[[f32; WIDTH]]) {
     write_file(path, &bytes);
 }
 
+/// A cache unused this long goes when another is written.
+const CACHE_UNUSED: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// A cache file's bytes; reading it marks it used (its mtime), so a cache another twoears
+/// version still reads (a background monitor started before an upgrade) is kept.
+fn read_file(path: &Path) -> Option<Vec<u8>> {
+    let bytes = std::fs::read(path).ok()?;
+    if let Ok(f) = std::fs::File::options().append(true).open(path) {
+        let _ = f.set_modified(std::time::SystemTime::now());
+    }
+    Some(bytes)
+}
+
 /// Best effort: a read-only models directory only means training again next time. Caches
-/// of older labelled data go.
+/// nobody has read for a month go (not every other one: two versions of twoears running
+/// at once would evict each other's and train again at every call).
 fn write_file(path: &Path, bytes: &[u8]) {
     let Some(dir) = path.parent() else { return };
-    let current = format!("acts-{}", embeddings_key());
     for old in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let name = old.file_name().to_string_lossy().into_owned();
-        if name.starts_with("acts-") && name.ends_with(".f32") && !name.starts_with(&current) {
+        let unused = old
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > CACHE_UNUSED);
+        if name.starts_with("acts-") && name.ends_with(".f32") && unused {
             let _ = std::fs::remove_file(old.path());
         }
     }
@@ -451,5 +470,33 @@ impl Classifier {
             .map(|(_, t)| format!("\"{t}\""))
             .collect();
         format!("sounds like: {}", quoted.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writing_a_cache_keeps_the_ones_in_use_and_drops_the_long_unused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (old, other) = (
+            dir.path().join("acts-old.f32"),
+            dir.path().join("acts-other.f32"),
+        );
+        std::fs::write(&old, [1u8; 4]).unwrap();
+        std::fs::write(&other, [2u8; 4]).unwrap();
+        let long_ago = std::time::SystemTime::now() - CACHE_UNUSED * 2;
+        for f in [&old, &other] {
+            let file = std::fs::File::options().append(true).open(f).unwrap();
+            file.set_modified(long_ago).unwrap();
+        }
+        // Another version of twoears still reads its cache: that marks it used.
+        assert_eq!(read_file(&other).as_deref(), Some(&[2u8; 4][..]));
+        let new = dir.path().join("acts-new.f32");
+        write_file(&new, &[3u8; 4]);
+        assert!(new.exists());
+        assert!(other.exists(), "in use: kept");
+        assert!(!old.exists(), "unused for two months: gone");
     }
 }
