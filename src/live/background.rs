@@ -301,10 +301,16 @@ pub fn background(
         let mut alerts = Vec::new();
         match finder.push(now, dt, who) {
             Some(Turn::Started { from_s }) => {
-                let pipeline = ready
-                    .take()
-                    .or_else(|| wait_ready(&mut preparing, status))
-                    .unwrap_or_else(|| without_stt(&opts.rules));
+                let mut not_ready = None;
+                let pipeline = match ready.take() {
+                    Some(p) => Some(p),
+                    None => take_ready(&mut preparing).unwrap_or_else(|why| {
+                        status.warn(&why);
+                        not_ready = Some(why);
+                        None
+                    }),
+                }
+                .unwrap_or_else(|| without_stt(&opts.rules));
                 let (rep, prospect, start_s) = preroll.take_from(from_s);
                 let started = SystemTime::now() - Duration::from_secs_f64(now - start_s);
                 let id = call_id(started);
@@ -318,7 +324,10 @@ pub fn background(
                     recorder,
                     held: Default::default(),
                     // What went wrong with the devices while waiting belongs to this call.
-                    warnings: std::mem::take(&mut idle_warnings),
+                    warnings: std::mem::take(&mut idle_warnings)
+                        .into_iter()
+                        .chain(not_ready)
+                        .collect(),
                     next_period_s: opts.period_s,
                     mark: source.mark(),
                     live: None,
@@ -406,20 +415,26 @@ pub fn background(
     Ok(done)
 }
 
-/// The next call's pipeline, waiting for it if it is still loading.
-fn wait_ready(
-    preparing: &mut Option<JoinHandle<Result<Pipeline, SttError>>>,
-    status: &mut Status,
-) -> Option<Pipeline> {
-    match preparing.take()?.join() {
-        Ok(Ok(p)) => Some(p),
-        Ok(Err(e)) => {
-            status.warn(&format!(
-                "speech-to-text could not start for this call ({e}); talk figures only"
-            ));
-            None
-        }
-        Err(_) => None,
+/// The next call's pipeline if it has loaded. The stage thread never waits for a load (a
+/// first run trains the act classifier for a minute): the capture ring holds 3 s, so
+/// waiting would drop audio. A call that starts while its pipeline loads gets talk figures
+/// only, and the pipeline stays for the call after it.
+fn take_ready<P, E: std::fmt::Display>(
+    preparing: &mut Option<JoinHandle<Result<P, E>>>,
+) -> Result<Option<P>, String> {
+    let Some(loading) = preparing.as_ref() else {
+        return Ok(None);
+    };
+    if !loading.is_finished() {
+        return Err("speech-to-text is still loading (a first run trains the act reader);                     this call gets talk figures only"
+            .into());
+    }
+    match preparing.take().map(JoinHandle::join) {
+        Some(Ok(Ok(p))) => Ok(Some(p)),
+        Some(Ok(Err(e))) => Err(format!(
+            "speech-to-text could not start for this call ({e}); talk figures only"
+        )),
+        _ => Ok(None),
     }
 }
 
@@ -498,5 +513,30 @@ mod tests {
     fn a_call_is_named_by_its_utc_start() {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
         assert_eq!(call_id(t), "2026-11-18T11-06-40Z");
+    }
+
+    #[test]
+    fn a_call_never_waits_for_a_pipeline_still_loading() {
+        let (go, wait) = crossbeam_channel::bounded::<()>(0);
+        let mut loading: Option<JoinHandle<Result<u8, String>>> =
+            Some(std::thread::spawn(move || {
+                let _ = wait.recv();
+                Ok(7)
+            }));
+        let why = take_ready(&mut loading).unwrap_err();
+        assert!(why.contains("still loading"), "{why}");
+        assert!(loading.is_some(), "kept for the next call");
+        go.send(()).unwrap();
+        while !loading.as_ref().unwrap().is_finished() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(take_ready(&mut loading), Ok(Some(7)));
+        assert_eq!(take_ready(&mut loading), Ok(None), "nothing loading");
+        let mut failed: Option<JoinHandle<Result<u8, String>>> =
+            Some(std::thread::spawn(|| Err("no model".to_string())));
+        while !failed.as_ref().unwrap().is_finished() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(take_ready(&mut failed).unwrap_err().contains("no model"));
     }
 }
