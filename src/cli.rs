@@ -268,8 +268,9 @@ pub enum HistoryAction {
 
 #[derive(Debug, Args)]
 pub struct PushArgs {
-    /// The team store: postgres://USER@HOST:PORT/DB (default: $TWOEARS_DB).
-    #[arg(long, value_name = "URL", env = "TWOEARS_DB", hide_env_values = true)]
+    /// The team store: postgres://USER@HOST:PORT/DB (default: `history --db`, then
+    /// $TWOEARS_DB, which `history` reads).
+    #[arg(long, value_name = "URL")]
     pub db: Option<String>,
     /// The rep to file calls under that were stored without one (default: the login name).
     #[arg(long, value_name = "NAME", env = "TWOEARS_REP")]

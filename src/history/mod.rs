@@ -187,7 +187,10 @@ impl Keep {
                 return warnings;
             }
         }
-        if !matches!(*link, Link::Up(_)) {
+        // A kept connection the server has closed since (a restart, an idle timeout) is
+        // opened again, not reported as a failure.
+        let usable = matches!(&*link, Link::Up(team) if !team.is_closed());
+        if !usable {
             match TeamStore::connect(url) {
                 Ok(team) => *link = Link::Up(Box::new(team)),
                 Err(e) => {
@@ -202,8 +205,16 @@ impl Keep {
         };
         let rep = self.rep_or_login();
         let sent = match &local {
+            // Calls refused earlier wait for `history push`; only this call's refusal is
+            // this call's news.
             Some(store) => push::push(store, team, &rep, false)
-                .map(|p| p.refused)
+                .map(|p| {
+                    p.refused
+                        .into_iter()
+                        .filter(|(key, _)| *key == call.key)
+                        .map(|(_, r)| r)
+                        .collect()
+                })
                 .map_err(|e| {
                     let waits = if matches!(e, push::PushError::Team { .. }) {
                         ""

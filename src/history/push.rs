@@ -15,8 +15,8 @@ pub struct Pushed {
     pub sent: usize,
     /// Calls still queued (all of them after a failure at the first).
     pub waiting: usize,
-    /// Calls the store refused for their data (`name: why`); they stay queued.
-    pub refused: Vec<String>,
+    /// Calls the store refused for their data (key, `name: why`); they stay queued.
+    pub refused: Vec<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +55,9 @@ pub fn push(
                 pushed.waiting -= 1;
             }
             // One call the server will never take must not hold up the others.
-            Err(e) if e.is_data() => pushed.refused.push(format!("{}: {e}", call.name)),
+            Err(e) if e.is_data() => pushed
+                .refused
+                .push((call.key.clone(), format!("{}: {e}", call.name))),
             Err(cause) => return Err(PushError::Team { pushed, cause }),
         }
     }

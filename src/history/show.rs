@@ -143,7 +143,7 @@ fn push_all(args: &PushArgs, db: Option<&Db>) -> Result<()> {
         .clone()
         .unwrap_or_else(super::address::login_name);
     let pushed = push::push(&store, &mut team, &rep, args.share_transcripts)?;
-    for r in &pushed.refused {
+    for (_, r) in &pushed.refused {
         eprintln!("twoears: warning: the team store refused {r}; it stays queued on this machine");
     }
     if pushed.sent == 0 {

@@ -116,6 +116,11 @@ impl TeamStore {
         Ok(store)
     }
 
+    /// The server closed the connection (it restarted, or timed an idle one out).
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
     fn sql(&self, e: &postgres::Error) -> TeamError {
         sql_error(&self.label, e)
     }

@@ -351,7 +351,11 @@ pub fn background(
                     }
                     status.note(&format!("call {} ended; writing its report", c.id));
                     finishing.push(finish(c, opts, done_tx.clone()));
-                    preparing = Some(prepare(&opts.rules, stt));
+                    // A pipeline still loading (this call began before it was ready) is
+                    // the next call's; only a call that used one starts another.
+                    if ready.is_none() && preparing.is_none() {
+                        preparing = Some(prepare(&opts.rules, stt));
+                    }
                 }
             }
             None => {
@@ -426,8 +430,11 @@ fn take_ready<P, E: std::fmt::Display>(
         return Ok(None);
     };
     if !loading.is_finished() {
-        return Err("speech-to-text is still loading (a first run trains the act reader);                     this call gets talk figures only"
-            .into());
+        return Err(
+            "speech-to-text is still loading (a first run trains the act reader); this call gets \
+             talk figures only"
+                .into(),
+        );
     }
     match preparing.take().map(JoinHandle::join) {
         Some(Ok(Ok(p))) => Ok(Some(p)),
@@ -524,7 +531,10 @@ mod tests {
                 Ok(7)
             }));
         let why = take_ready(&mut loading).unwrap_err();
-        assert!(why.contains("still loading"), "{why}");
+        assert!(
+            why.contains("still loading") && !why.contains("  "),
+            "{why}"
+        );
         assert!(loading.is_some(), "kept for the next call");
         go.send(()).unwrap();
         while !loading.as_ref().unwrap().is_finished() {

@@ -240,8 +240,11 @@ const CACHE_UNUSED: std::time::Duration = std::time::Duration::from_secs(30 * 24
 /// version still reads (a background monitor started before an upgrade) is kept.
 fn read_file(path: &Path) -> Option<Vec<u8>> {
     let bytes = std::fs::read(path).ok()?;
-    if let Ok(f) = std::fs::File::options().append(true).open(path) {
-        let _ = f.set_modified(std::time::SystemTime::now());
+    // "Now" as utimensat takes it (no times given): write access is enough, unlike an
+    // explicit time, which only the owner may set (a shared models directory).
+    if let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) {
+        // SAFETY: a valid C string and a null times pointer, as utimensat(2) allows.
+        unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), std::ptr::null(), 0) };
     }
     Some(bytes)
 }
