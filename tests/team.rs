@@ -195,7 +195,9 @@ fn a_store_that_is_down_loses_no_call() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stderr(&out), "");
     assert_eq!(pg.count("SELECT count(*) FROM twoears_calls"), 2);
-    let out = run(&["history", "push", "--db", &url], d, &home, &[]);
+    // An explicit --db wins over $TWOEARS_DB.
+    let elsewhere = [("TWOEARS_DB", "/nonexistent/elsewhere.sqlite")];
+    let out = run(&["history", "push", "--db", &url], d, &home, &elsewhere);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).starts_with("nothing to send"),
