@@ -289,6 +289,9 @@ pub struct TeamArgs {
     /// The team store: postgres://USER@HOST:PORT/DB (default: $TWOEARS_DB).
     #[arg(long, value_name = "URL", env = "TWOEARS_DB", hide_env_values = true)]
     pub db: Option<String>,
+    /// Only these reps (repeat the flag for more).
+    #[arg(long, value_name = "NAME")]
+    pub rep: Vec<String>,
     /// Only calls on or after this day (YYYY-MM-DD).
     #[arg(long, value_name = "DATE", value_parser = day)]
     pub since: Option<String>,

@@ -462,6 +462,15 @@ fn the_team_page_puts_the_reps_side_by_side() {
         table.contains("2026-W45") && table.contains("2026-W47"),
         "{table}"
     );
+    let out = run(
+        &["team", "--db", &url, "--rep", "ben", "--json"],
+        d,
+        &home,
+        &[],
+    );
+    let only: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(only.as_array().map(Vec::len), Some(1));
+    assert_eq!(only[0]["rep"], "ben");
     let page = d.join("team.html");
     assert_eq!(mode(&page), 0o600);
     let dom = common::browser::dom(&page);

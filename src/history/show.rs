@@ -180,7 +180,10 @@ pub fn team(args: TeamArgs) -> Result<()> {
     let mut store = TeamStore::connect(&url)?;
     let calls = store.calls(args.since.as_deref(), None)?;
     let mut by_rep: BTreeMap<String, Vec<Call>> = BTreeMap::new();
-    for c in calls {
+    for c in calls
+        .into_iter()
+        .filter(|c| args.rep.is_empty() || c.rep.as_ref().is_some_and(|r| args.rep.contains(r)))
+    {
         by_rep
             .entry(c.rep.clone().unwrap_or_default())
             .or_default()
