@@ -25,6 +25,10 @@ struct Run {
     silent_s: f64,
     /// The other side's speech during that silence.
     other_speech_s: f64,
+    /// Time since the other side first spoke in that silence: what counts. Silence before
+    /// it (a quiet line before a call, the idle hours of a background monitor) is no fault:
+    /// the rep who opens a call is not yet talking to a silent prospect.
+    since_other_s: Option<f64>,
     warned: bool,
 }
 
@@ -60,12 +64,20 @@ impl SideCheck {
                 run.silent_s += dt;
                 if other_speaks {
                     run.other_speech_s += dt;
+                    run.since_other_s.get_or_insert(0.0);
                 }
-                if !run.warned && run.silent_s >= limit && run.other_speech_s >= OTHER_SPEECH_S {
+                let since = run.since_other_s.as_mut().map(|t| {
+                    *t += dt;
+                    *t
+                });
+                if !run.warned
+                    && since.is_some_and(|t| t >= limit)
+                    && run.other_speech_s >= OTHER_SPEECH_S
+                {
                     run.warned = true;
                     change.get_or_insert(Change::Silent {
                         side,
-                        message: silent_message(side, run.silent_s),
+                        message: silent_message(side, since.unwrap_or(run.silent_s)),
                     });
                 }
             } else if !samples.is_empty() {
@@ -154,6 +166,26 @@ mod tests {
         let got = run(&mut c, 25.0, 0.0, 0.1, PerSide::new(false, true));
         assert!(
             matches!(&got[..], [Change::Silent { side: Side::Rep, message }] if message.contains("muted"))
+        );
+    }
+
+    #[test]
+    fn silence_before_anyone_speaks_does_not_count() {
+        // A background monitor between calls: both sides silent for minutes, then the rep
+        // opens the call a few seconds before the prospect's audio arrives.
+        let mut c = SideCheck::new(20.0);
+        let nobody = PerSide::new(false, false);
+        assert!(run(&mut c, 600.0, 0.0, 0.0, nobody).is_empty());
+        let rep_speaks = PerSide::new(true, false);
+        assert!(
+            run(&mut c, 7.0, 0.1, 0.0, rep_speaks).is_empty(),
+            "the rep's greeting is no capture fault"
+        );
+        let got = run(&mut c, 14.0, 0.1, 0.0, rep_speaks);
+        assert_eq!(got.len(), 1, "20 s of the rep talking to silence: {got:?}");
+        assert!(
+            matches!(&got[0], Change::Silent { message, .. } if message.contains("for 20 s")),
+            "{got:?}"
         );
     }
 }
