@@ -11,6 +11,10 @@ const DIGITAL_SILENCE: f32 = 1e-6;
 /// The other side must have spoken this long during the silence: a rep who listens to a
 /// quiet prospect is no capture fault.
 const OTHER_SPEECH_S: f64 = 3.0;
+/// The other side must still be speaking when the warning is due: spoken this recently.
+/// At a call's end both sides fall quiet, and a side that stays silent after the other's
+/// closing words is no capture fault (a background call ends after 60 s of that).
+const OTHER_RECENT_S: f64 = 10.0;
 
 /// What changed about a side.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +33,8 @@ struct Run {
     /// it (a quiet line before a call, the idle hours of a background monitor) is no fault:
     /// the rep who opens a call is not yet talking to a silent prospect.
     since_other_s: Option<f64>,
+    /// Time since the other side last spoke in that silence.
+    other_quiet_s: f64,
     warned: bool,
 }
 
@@ -64,7 +70,10 @@ impl SideCheck {
                 run.silent_s += dt;
                 if other_speaks {
                     run.other_speech_s += dt;
+                    run.other_quiet_s = 0.0;
                     run.since_other_s.get_or_insert(0.0);
+                } else {
+                    run.other_quiet_s += dt;
                 }
                 let since = run.since_other_s.as_mut().map(|t| {
                     *t += dt;
@@ -73,6 +82,7 @@ impl SideCheck {
                 if !run.warned
                     && since.is_some_and(|t| t >= limit)
                     && run.other_speech_s >= OTHER_SPEECH_S
+                    && run.other_quiet_s <= OTHER_RECENT_S
                 {
                     run.warned = true;
                     change.get_or_insert(Change::Silent {
@@ -166,6 +176,32 @@ mod tests {
         let got = run(&mut c, 25.0, 0.0, 0.1, PerSide::new(false, true));
         assert!(
             matches!(&got[..], [Change::Silent { side: Side::Rep, message }] if message.contains("muted"))
+        );
+    }
+
+    #[test]
+    fn silence_after_the_other_sides_closing_words_is_no_fault() {
+        // A synthetic call's rep channel is digital zeros between turns: the prospect's
+        // closing words, then a minute of silence on both sides before the call ends.
+        let mut c = SideCheck::new(20.0);
+        assert!(run(&mut c, 5.0, 0.1, 0.0, PerSide::new(true, false)).is_empty());
+        assert!(run(&mut c, 4.0, 0.0, 0.1, PerSide::new(false, true)).is_empty());
+        assert!(run(&mut c, 60.0, 0.0, 0.0, PerSide::new(false, false)).is_empty());
+        // A prospect who goes on talking into a muted microphone is warned about, when
+        // they speak again if the 20 s fell in their pause.
+        let mut c = SideCheck::new(20.0);
+        assert!(run(&mut c, 8.0, 0.0, 0.1, PerSide::new(false, true)).is_empty());
+        assert!(run(&mut c, 14.0, 0.0, 0.0, PerSide::new(false, false)).is_empty());
+        let got = run(&mut c, 1.0, 0.0, 0.1, PerSide::new(false, true));
+        assert!(
+            matches!(
+                &got[..],
+                [Change::Silent {
+                    side: Side::Rep,
+                    ..
+                }]
+            ),
+            "{got:?}"
         );
     }
 
