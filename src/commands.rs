@@ -808,11 +808,16 @@ fn check(args: CheckArgs) -> Result<()> {
     if tty {
         eprint!("\r\x1b[2K");
     }
+    let mut missing = false;
     for f in found {
-        println!("{}", crate::live::check::line(f.side, &f.device, f.heard));
+        println!("{}", crate::live::check::line(f.side, &f.device, &f.heard));
         for n in f.notes {
             println!("            {n}");
         }
+        missing |= matches!(f.heard, crate::live::check::Heard::NoDevice(_));
+    }
+    if missing {
+        anyhow::bail!("a device is missing (above); `twoears devices` lists what there is");
     }
     Ok(())
 }

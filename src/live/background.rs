@@ -13,13 +13,14 @@ use std::time::{Duration, SystemTime};
 use crossbeam_channel::Sender;
 
 use super::call_finder::{CallFinder, Turn, LEAD_S};
+use super::check::FirstLook;
 use super::events::EventLog;
 use super::preroll::Preroll;
 use super::recorder::Recorder;
 use super::side_check::SideCheck;
-use super::source::{CaptureMark, LiveSource, Note};
-use super::status::{Meters, Status};
-use super::{report_change, running, speaking, ListenError};
+use super::source::{CaptureMark, LiveSource};
+use super::status::{About, Meters, Status};
+use super::{report_change, report_note, running, speaking, ListenError};
 use crate::detect::{Alert, DetectConfig};
 use crate::frontend::ChunkPolicy;
 use crate::output::{self, Output};
@@ -266,6 +267,7 @@ pub fn background(
     let mut finder = CallFinder::new(opts.rules.calls.clone());
     let mut preroll = Preroll::new(opts.rules.calls.start_window_s + LEAD_S + 1.0);
     let mut check = SideCheck::new(opts.rules.capture.silent_side_s);
+    let mut first_look = FirstLook::default();
     let mut meters = Meters::default();
     let mut call: Option<Call> = None;
     let (done_tx, done_rx) = crossbeam_channel::unbounded::<Finished>();
@@ -282,20 +284,21 @@ pub fn background(
             None => &mut idle_warnings,
         };
         for note in source.take_notes() {
-            match note {
-                Note::Info(text) => status.note(&text),
-                Note::Warning(text) => {
-                    status.warn(&text);
-                    warnings.push(text);
-                }
-            }
+            report_note(note, status, events.as_mut(), warnings);
         }
         meters.push(block.rep, block.prospect);
         let who = speaking(block.pipeline);
+        let now = block.pipeline.now_s();
+        for line in first_look
+            .push(now, block.rep, block.prospect, who, source.devices())
+            .into_iter()
+            .flatten()
+        {
+            status.note(&line);
+        }
         if let Some(change) = check.push(block.rep, block.prospect, who) {
             report_change(change, status, events.as_mut(), warnings);
         }
-        let now = block.pipeline.now_s();
         let dt = block.rep.len() as f64 / f64::from(SPEECH_RATE_HZ);
         preroll.push(block.rep, block.prospect, now);
         let mut alerts = Vec::new();
@@ -305,7 +308,7 @@ pub fn background(
                 let pipeline = match ready.take() {
                     Some(p) => Some(p),
                     None => take_ready(&mut preparing).unwrap_or_else(|why| {
-                        status.warn(&why);
+                        status.warn(About::SpeechToText, &why);
                         not_ready = Some(why);
                         None
                     }),
@@ -370,7 +373,7 @@ pub fn background(
         }
         if let Some(c) = call.as_mut() {
             for w in c.pipeline.take_warnings() {
-                status.warn(&w);
+                status.warn(About::SpeechToText, &w);
             }
             for alert in &alerts {
                 status.alert(alert);
@@ -412,7 +415,7 @@ pub fn background(
         written(f, status, events.as_mut(), &mut done);
     }
     if let Some(w) = events.and_then(EventLog::finish) {
-        status.warn(&w);
+        status.warn(About::Files, &w);
     }
     status.finish();
     let _ = source.finish();
@@ -471,7 +474,7 @@ fn open_recording(out: &Path, id: &str, status: &mut Status) -> Option<Recorder>
     {
         Ok(r) => Some(r),
         Err(e) => {
-            status.warn(&format!("this call is not recorded: {e}"));
+            status.warn(About::Files, &format!("this call is not recorded: {e}"));
             None
         }
     }
@@ -486,7 +489,7 @@ fn written(
     match f {
         Finished::Written(d) => {
             if let Some(w) = &d.unsaved {
-                status.warn(w);
+                status.warn(About::Files, w);
             }
             status.note(&format!(
                 "call {}: {}, rep {:.0}%, {} alert{}; {}",
@@ -508,7 +511,10 @@ fn written(
             }
             done.push(d);
         }
-        Finished::Failed(e) => status.warn(&format!("a call's report was not written: {e}")),
+        Finished::Failed(e) => status.warn(
+            About::Files,
+            &format!("a call's report was not written: {e}"),
+        ),
     }
 }
 

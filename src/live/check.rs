@@ -1,10 +1,10 @@
 //! `twoears check`: the pre-flight a rep runs before a call. Opens both devices for a few
 //! seconds, shows a level meter per side, and says in one line per side what it saw:
-//! speech, sound without speech, digital silence (and what to do about it).
+//! speech, sound without speech, digital silence, no device (and what to do about it).
 
 use std::sync::atomic::AtomicBool;
 
-use super::source::{LiveSource, Note};
+use super::source::LiveSource;
 use super::speaking;
 use super::status::Meters;
 use crate::capture::CaptureError;
@@ -16,20 +16,79 @@ use crate::source::drive;
 use crate::vad::VadConfig;
 
 /// What one side delivered over the check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Heard {
     Speech,
     SoundWithoutSpeech,
     DigitalSilence,
+    /// No such device, or none at all: why, and what to pass.
+    NoDevice(String),
+    /// Its device is there, but with the other side's missing nothing was heard.
+    NotHeard,
 }
 
 /// Below this every sample is digital silence (as the live self-check counts it).
 const DIGITAL_SILENCE: f32 = 1e-6;
 
+/// What both sides delivered so far.
 #[derive(Debug, Clone, Copy, Default)]
-struct Seen {
-    sound: bool,
-    speech: bool,
+pub struct Seen {
+    sound: PerSide<bool>,
+    speech: PerSide<bool>,
+}
+
+impl Seen {
+    /// One aligned block of both sides, and who the VAD hears speaking in it.
+    pub fn push(&mut self, rep: &[f32], prospect: &[f32], speaking: PerSide<bool>) {
+        for (side, x) in [(Side::Rep, rep), (Side::Prospect, prospect)] {
+            self.sound[side] |= x.iter().any(|v| v.abs() >= DIGITAL_SILENCE);
+            self.speech[side] |= speaking[side];
+        }
+    }
+
+    pub fn heard(&self, side: Side) -> Heard {
+        match (self.speech[side], self.sound[side]) {
+            (true, _) => Heard::Speech,
+            (false, true) => Heard::SoundWithoutSpeech,
+            (false, false) => Heard::DigitalSilence,
+        }
+    }
+}
+
+/// How long the first look of every `listen` lasts before it says what it saw.
+pub const FIRST_LOOK_S: f64 = 5.0;
+
+/// The first seconds of `listen`: what each side delivered, said once, as `twoears check`
+/// says it (the live self-check takes over from there).
+#[derive(Default)]
+pub struct FirstLook {
+    seen: Seen,
+    said: bool,
+}
+
+impl FirstLook {
+    /// The two lines to show, once, when `now_s` reaches [`FIRST_LOOK_S`].
+    pub fn push(
+        &mut self,
+        now_s: f64,
+        rep: &[f32],
+        prospect: &[f32],
+        speaking: PerSide<bool>,
+        devices: (&str, &str),
+    ) -> Option<[String; 2]> {
+        if self.said {
+            return None;
+        }
+        self.seen.push(rep, prospect, speaking);
+        if now_s < FIRST_LOOK_S {
+            return None;
+        }
+        self.said = true;
+        Some([
+            line(Side::Rep, devices.0, &self.seen.heard(Side::Rep)),
+            line(Side::Prospect, devices.1, &self.seen.heard(Side::Prospect)),
+        ])
+    }
 }
 
 /// What the check found on one side.
@@ -42,7 +101,7 @@ pub struct Finding {
 }
 
 /// One side's finding as the line the user reads.
-pub fn line(side: Side, device: &str, heard: Heard) -> String {
+pub fn line(side: Side, device: &str, heard: &Heard) -> String {
     let what = match side {
         Side::Rep => "microphone",
         Side::Prospect => "call audio",
@@ -66,8 +125,51 @@ pub fn line(side: Side, device: &str, heard: Heard) -> String {
              --system NAME"
                 .into()
         }
+        (_, Heard::NoDevice(why)) => format!("no device: {why}"),
+        (_, Heard::NotHeard) => format!(
+            "found, not heard: the {} is missing, so nothing was opened",
+            match side {
+                Side::Rep => "call audio",
+                Side::Prospect => "microphone",
+            }
+        ),
     };
+    if device.is_empty() {
+        return format!("{what:<11} {verdict}");
+    }
     format!("{what:<11} {device}: {verdict}")
+}
+
+/// Each side's device as `listen` would pick it: when one is missing (none at all, or none
+/// by the name given), what each side has, without listening.
+fn missing(mic: Option<&str>, system: Option<&str>) -> Result<Option<Vec<Finding>>, CaptureError> {
+    use crate::capture::{devices, Role};
+    let host = devices::open_host()?;
+    let mut found = Vec::new();
+    for (side, role, query) in [
+        (Side::Rep, Role::Mic, mic),
+        (Side::Prospect, Role::System, system),
+    ] {
+        found.push(match devices::resolve(&host, role, query) {
+            Ok((info, _)) => (side, info.name, None),
+            Err(e @ CaptureError::NoServer(_)) => return Err(e),
+            Err(e) => (side, String::new(), Some(e.to_string())),
+        });
+    }
+    if found.iter().all(|f| f.2.is_none()) {
+        return Ok(None);
+    }
+    Ok(Some(
+        found
+            .into_iter()
+            .map(|(side, device, why)| Finding {
+                side,
+                device,
+                heard: why.map_or(Heard::NotHeard, Heard::NoDevice),
+                notes: Vec::new(),
+            })
+            .collect(),
+    ))
 }
 
 /// Listens for `secs` seconds; calls `tick` with the meters as they move.
@@ -89,48 +191,39 @@ pub fn check(
         Backpressure::Drop,
     )
     .expect("a pipeline without speech-to-text loads nothing");
+    if let Some(found) = missing(mic, system)? {
+        return Ok(found);
+    }
     let mut source = LiveSource::open(mic, system, stop, Some(secs))?;
     let devices = {
         let (m, s) = source.devices();
         PerSide::new(m.to_string(), s.to_string())
     };
-    let mut seen: PerSide<Seen> = PerSide::default();
+    let mut seen = Seen::default();
     let mut notes: PerSide<Vec<String>> = PerSide::default();
     let mut meters = Meters::default();
     drive(&mut source, &mut watch, |source, block| {
         for note in source.take_notes() {
-            let (Note::Info(text) | Note::Warning(text)) = note;
-            let side = if text.contains(&*devices.prospect) {
-                Side::Prospect
-            } else {
-                Side::Rep
+            let sides = match note.side {
+                Some(side) => vec![side],
+                None => Side::BOTH.to_vec(),
             };
-            notes[side].push(text);
+            for side in sides {
+                notes[side].push(note.text.clone());
+            }
         }
         meters.push(block.rep, block.prospect);
-        let who = speaking(block.pipeline);
-        for (side, x) in [(Side::Rep, block.rep), (Side::Prospect, block.prospect)] {
-            seen[side].sound |= x.iter().any(|v| v.abs() >= DIGITAL_SILENCE);
-            seen[side].speech |= who[side];
-        }
+        seen.push(block.rep, block.prospect, speaking(block.pipeline));
         tick(&meters);
     });
     let _ = source.finish();
     Ok(Side::BOTH
         .into_iter()
-        .map(|side| {
-            let s = seen[side];
-            let heard = match (s.speech, s.sound) {
-                (true, _) => Heard::Speech,
-                (false, true) => Heard::SoundWithoutSpeech,
-                (false, false) => Heard::DigitalSilence,
-            };
-            Finding {
-                side,
-                device: devices[side].clone(),
-                heard,
-                notes: std::mem::take(&mut notes[side]),
-            }
+        .map(|side| Finding {
+            side,
+            device: devices[side].clone(),
+            heard: seen.heard(side),
+            notes: std::mem::take(&mut notes[side]),
         })
         .collect())
 }

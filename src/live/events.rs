@@ -113,8 +113,9 @@ impl EventLog {
     }
 
     /// A side went digitally silent while the other spoke (`state` "silent"), or came
-    /// back ("back").
-    pub fn capture(&mut self, side: crate::event::Side, state: &str, message: &str) {
+    /// back ("back"); its device had a problem ("warning": muted on the server, lost) or
+    /// news ("notice": unmuted, back); `side` is null when it concerns both.
+    pub fn capture(&mut self, side: Option<crate::event::Side>, state: &str, message: &str) {
         self.line(&json!({ "type": "capture", "side": side, "state": state, "message": message }));
     }
 

@@ -31,11 +31,12 @@ use crate::source::drive;
 use crate::stt::engine::SttError;
 use crate::vad::VadConfig;
 
+use check::FirstLook;
 use events::{EventLog, Running};
 use recorder::Recorder;
 use side_check::{Change, SideCheck};
-use source::{LiveSource, Note};
-use status::{Meters, Status};
+use source::{LiveSource, Note, NoteKind};
+use status::{About, Meters, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ListenError {
@@ -84,18 +85,44 @@ fn report_change(
 ) {
     match change {
         Change::Silent { side, message } => {
-            status.warn(&message);
+            status.warn(About::Capture, &message);
             if let Some(e) = events {
-                e.capture(side, "silent", &message);
+                e.capture(Some(side), "silent", &message);
             }
             warnings.push(message);
         }
         Change::Back { side, message } => {
             status.note(&message);
             if let Some(e) = events {
-                e.capture(side, "back", &message);
+                e.capture(Some(side), "back", &message);
             }
         }
+    }
+}
+
+/// A device's news: a line above the status. A problem also goes to the desktop (with
+/// `--notify`), the report's warnings, and both as a `capture` line to the event log.
+fn report_note(
+    note: Note,
+    status: &mut Status,
+    events: Option<&mut EventLog>,
+    warnings: &mut Vec<String>,
+) {
+    let state = match note.kind {
+        NoteKind::Info => {
+            status.note(&note.text);
+            "notice"
+        }
+        NoteKind::Warning => {
+            status.warn(About::Capture, &note.text);
+            "warning"
+        }
+    };
+    if let Some(e) = events {
+        e.capture(note.side, state, &note.text);
+    }
+    if note.kind == NoteKind::Warning {
+        warnings.push(note.text);
     }
 }
 
@@ -182,26 +209,30 @@ pub fn listen(
     let mut warnings = Vec::new();
     let mut next_period = opts.period_s;
     let mut check = SideCheck::new(opts.rules.capture.silent_side_s);
+    let mut first_look = FirstLook::default();
     let mut meters = Meters::default();
     drive(&mut source, &mut pipeline, |source, block| {
         for note in source.take_notes() {
-            match note {
-                Note::Info(text) => status.note(&text),
-                Note::Warning(text) => {
-                    status.note(&format!("warning: {text}"));
-                    warnings.push(text);
-                }
-            }
+            report_note(note, status, events.as_mut(), &mut warnings);
         }
         if let Some(r) = recorder.as_mut() {
             r.write(block.rep, block.prospect);
         }
         meters.push(block.rep, block.prospect);
-        if let Some(change) = check.push(block.rep, block.prospect, speaking(block.pipeline)) {
+        let who = speaking(block.pipeline);
+        let now = block.pipeline.now_s();
+        for line in first_look
+            .push(now, block.rep, block.prospect, who, source.devices())
+            .into_iter()
+            .flatten()
+        {
+            status.note(&line);
+        }
+        if let Some(change) = check.push(block.rep, block.prospect, who) {
             report_change(change, status, events.as_mut(), &mut warnings);
         }
         for w in block.warnings {
-            status.warn(w);
+            status.warn(About::SpeechToText, w);
         }
         for alert in block.alerts {
             status.alert(alert);

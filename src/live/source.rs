@@ -34,11 +34,37 @@ const DRIFT_MIN_S: f64 = 30.0;
 const SPEECH_RATE: f64 = SPEECH_RATE_HZ as f64;
 
 /// Something about the devices the rep should hear of.
-pub enum Note {
+pub struct Note {
+    /// The side whose device it is about; none for both (one signal on both sides).
+    pub side: Option<Side>,
+    pub kind: NoteKind,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteKind {
     /// Changes nothing (the server moved a stream and it was moved back; a side is back).
-    Info(String),
-    /// Goes into the report's warnings.
-    Warning(String),
+    Info,
+    /// A capture problem: goes into the report's warnings.
+    Warning,
+}
+
+impl Note {
+    fn info(side: Option<Side>, text: String) -> Self {
+        Self {
+            side,
+            kind: NoteKind::Info,
+            text,
+        }
+    }
+
+    fn warning(side: Option<Side>, text: String) -> Self {
+        Self {
+            side,
+            kind: NoteKind::Warning,
+            text,
+        }
+    }
 }
 
 /// One side between its ring and the aligner.
@@ -80,6 +106,13 @@ impl SideStage {
         self.capture.role.label()
     }
 
+    fn side(&self) -> Option<Side> {
+        Some(match self.capture.role {
+            Role::Mic => Side::Rep,
+            Role::System => Side::Prospect,
+        })
+    }
+
     /// Takes the supervisor's news.
     fn poll(&mut self, notes: &mut Vec<Note>) -> Result<(), ResampleError> {
         while let Ok(msg) = self.capture.msgs.try_recv() {
@@ -95,16 +128,19 @@ impl SideStage {
                 SideMsg::Lost { reason } => {
                     self.ring = None;
                     if self.lost_reason.is_none() {
-                        notes.push(Note::Warning(format!(
-                            "{} {}: {reason}; reopening it when it comes back",
-                            self.name(),
-                            self.capture.device.name
-                        )));
+                        notes.push(Note::warning(
+                            self.side(),
+                            format!(
+                                "{} {}: {reason}; reopening it when it comes back",
+                                self.name(),
+                                self.capture.device.name
+                            ),
+                        ));
                     }
                     self.lost_reason = Some(reason);
                 }
-                SideMsg::Note(text) => notes.push(Note::Info(text)),
-                SideMsg::Warning(text) => notes.push(Note::Warning(text)),
+                SideMsg::Note(text) => notes.push(Note::info(self.side(), text)),
+                SideMsg::Warning(text) => notes.push(Note::warning(self.side(), text)),
             }
         }
         Ok(())
@@ -151,22 +187,28 @@ impl SideStage {
         if gone && self.gone_at.is_none() {
             self.gone_at = Some(call_s);
             if self.ring.is_some() {
-                notes.push(Note::Warning(format!(
-                    "{} {} stopped delivering audio at {}; recording silence for it",
-                    self.name(),
-                    self.capture.device.name,
-                    clock(call_s)
-                )));
+                notes.push(Note::warning(
+                    self.side(),
+                    format!(
+                        "{} {} stopped delivering audio at {}; recording silence for it",
+                        self.name(),
+                        self.capture.device.name,
+                        clock(call_s)
+                    ),
+                ));
             }
         } else if live {
             if let Some(at) = self.gone_at.take() {
-                notes.push(Note::Info(format!(
-                    "{} {} is back at {} after {:.1} s of silence",
-                    self.name(),
-                    self.capture.device.name,
-                    clock(call_s),
-                    call_s - at
-                )));
+                notes.push(Note::info(
+                    self.side(),
+                    format!(
+                        "{} {} is back at {} after {:.1} s of silence",
+                        self.name(),
+                        self.capture.device.name,
+                        clock(call_s),
+                        call_s - at
+                    ),
+                ));
             }
             self.lost_reason = None;
         }
@@ -375,11 +417,14 @@ impl CallSource for LiveSource<'_> {
         for s in Side::BOTH {
             let stage = &mut self.sides[s];
             if let Err(e) = stage.poll(&mut self.notes) {
-                self.notes.push(Note::Warning(format!(
-                    "{} {}: {e}; its audio is dropped",
-                    stage.name(),
-                    stage.capture.device.name
-                )));
+                self.notes.push(Note::warning(
+                    stage.side(),
+                    format!(
+                        "{} {}: {e}; its audio is dropped",
+                        stage.name(),
+                        stage.capture.device.name
+                    ),
+                ));
                 stage.ring = None;
             }
             stage.drain(s, wall_s, &mut self.aligner);
@@ -392,7 +437,7 @@ impl CallSource for LiveSource<'_> {
         let live = self.sides.map(|s| s.live);
         let out = self.aligner.pull(live, due);
         if let Some(w) = self.same.push(out.0, out.1) {
-            self.notes.push(Note::Warning(w));
+            self.notes.push(Note::warning(None, w));
         }
         Self::copy(out, rep, prospect);
         true

@@ -103,6 +103,26 @@ impl Terminal {
     }
 }
 
+/// What a warning is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum About {
+    /// A device or a side's audio.
+    Capture,
+    SpeechToText,
+    /// A report, recording, event log or history record.
+    Files,
+}
+
+impl About {
+    fn name(self) -> &'static str {
+        match self {
+            About::Capture => "capture",
+            About::SpeechToText => "speech-to-text",
+            About::Files => "files",
+        }
+    }
+}
+
 /// The status line and alerts as the stage thread sees them: it decides what to show and
 /// when; a writer thread does the writing, so a terminal paused with Ctrl-S or a slow
 /// notification daemon never holds up the audio.
@@ -157,13 +177,14 @@ impl Status {
         self.lines(vec![format!("twoears: {text}")]);
     }
 
-    /// A capture problem: a line above the status, and a desktop notification with
-    /// `--notify` (a rep with twoears in the background may not see the terminal).
-    pub fn warn(&mut self, text: &str) {
+    /// A problem: a line above the status, and a desktop notification with `--notify` (a
+    /// rep with twoears in the background may not see the terminal), titled by what it is
+    /// about.
+    pub fn warn(&mut self, about: About, text: &str) {
         self.note(&format!("warning: {text}"));
         if self.notify {
             let _ = self.out.send(Ui::Desktop {
-                title: "twoears: capture".into(),
+                title: format!("twoears: {}", about.name()),
                 body: text.into(),
             });
         }
