@@ -100,16 +100,18 @@ impl Store {
             )
             .create(dir);
         }
-        let fresh = !path.exists();
+        // A new file is made private before SQLite writes a byte to it (an empty file is a
+        // new database; SQLite gives its journals the file's mode).
+        let _ = std::os::unix::fs::OpenOptionsExt::mode(
+            std::fs::OpenOptions::new().write(true).create_new(true),
+            0o600,
+        )
+        .open(path);
         let open_err = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
         };
         let conn = Connection::open(path).map_err(open_err)?;
-        if fresh {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-        }
         let mut store = Self {
             conn,
             path: path.to_path_buf(),
