@@ -18,6 +18,9 @@ use crate::resample::SPEECH_RATE_HZ;
 const CHECKPOINT: Duration = Duration::from_secs(1);
 /// Blocks the writer may have queued (a few seconds of 5 ms blocks).
 const QUEUE: usize = 1024;
+/// Audio the stage thread keeps for a stalled writer, per side (2 minutes, 7.7 MB): a disk
+/// that takes nothing for longer ends the recording rather than fill the memory.
+const PENDING_MAX: usize = 120 * SPEECH_RATE_HZ as usize;
 
 type Wav = hound::WavWriter<BufWriter<File>>;
 
@@ -26,6 +29,8 @@ pub struct Recorder {
     out: Offload<(Vec<f32>, Vec<f32>)>,
     /// Audio the writer had no room for yet, both sides.
     pending: (Vec<f32>, Vec<f32>),
+    /// Given up on: the writer took nothing for [`PENDING_MAX`].
+    stalled: bool,
     /// Set by the writer when a write fails; the monitor goes on without the recording.
     failure: Arc<Mutex<Option<String>>>,
 }
@@ -40,11 +45,14 @@ struct Disk {
 
 impl Disk {
     fn fail(&mut self, e: &hound::Error) {
+        // The first cause is the one to report.
         if let Ok(mut f) = self.failure.lock() {
-            *f = Some(format!(
-                "{}: recording stopped: {e}; what was written up to the last second is kept",
-                self.path.display()
-            ));
+            f.get_or_insert_with(|| {
+                format!(
+                    "{}: recording stopped: {e}; what was written up to the last second is kept",
+                    self.path.display()
+                )
+            });
         }
         // Dropping a hound writer finalises it; the header then matches what reached disk.
         self.wav = None;
@@ -117,6 +125,7 @@ impl Recorder {
             path: path.to_path_buf(),
             out,
             pending: (Vec::new(), Vec::new()),
+            stalled: false,
             failure,
         })
     }
@@ -127,6 +136,24 @@ impl Recorder {
 
     /// Appends aligned samples of both sides.
     pub fn write(&mut self, rep: &[f32], prospect: &[f32]) {
+        if self.stalled {
+            return;
+        }
+        if self.pending.0.len() + rep.len() > PENDING_MAX {
+            self.stalled = true;
+            self.pending = (Vec::new(), Vec::new());
+            if let Ok(mut f) = self.failure.lock() {
+                f.get_or_insert_with(|| {
+                    format!(
+                        "{}: recording stopped: the disk took nothing for {} s; what reached \
+                         it is kept",
+                        self.path.display(),
+                        PENDING_MAX / SPEECH_RATE_HZ as usize
+                    )
+                });
+            }
+            return;
+        }
         self.pending.0.extend_from_slice(rep);
         self.pending.1.extend_from_slice(prospect);
         let block = std::mem::take(&mut self.pending);
@@ -144,5 +171,44 @@ impl Recorder {
         }
         self.out.close();
         self.failure.lock().ok().and_then(|mut f| f.take())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_disk_that_takes_nothing_ends_the_recording_instead_of_filling_the_memory() {
+        // A writer stuck on its first block until the test lets it go: a stalled disk.
+        let (gate_tx, gate_rx) = crossbeam_channel::bounded::<()>(0);
+        let failure = Arc::new(Mutex::new(None));
+        let mut r = Recorder {
+            path: "call.wav".into(),
+            out: Offload::spawn("test-recorder", QUEUE, move |_| {
+                let _ = gate_rx.recv_timeout(Duration::from_secs(10));
+            }),
+            pending: (Vec::new(), Vec::new()),
+            stalled: false,
+            failure,
+        };
+        let block = [0.1f32; 80];
+        let mut writes = 0;
+        while !r.stalled && writes < 2 * PENDING_MAX / 80 {
+            r.write(&block, &block);
+            writes += 1;
+        }
+        assert!(r.stalled, "given up");
+        // Beyond the queue (and the block in the writer's hands), two minutes waited on
+        // the stage thread; the write that would have gone over is the one refused.
+        let waited = writes - 1 - QUEUE;
+        assert!(
+            (PENDING_MAX / 80..=PENDING_MAX / 80 + 1).contains(&waited),
+            "{waited}"
+        );
+        assert_eq!(r.pending.0.capacity(), 0, "what waited is freed");
+        drop(gate_tx);
+        let why = r.finish().expect("a reason");
+        assert!(why.contains("took nothing for 120 s"), "{why}");
     }
 }

@@ -135,7 +135,12 @@ pub struct Status {
     out: Offload<Ui>,
     /// Lines the writer had no room for yet (a paused terminal), in order.
     pending: std::collections::VecDeque<Ui>,
+    /// Lines dropped from `pending` since the terminal last took one.
+    lost: usize,
 }
+
+/// Lines kept for a paused terminal.
+const PENDING_MAX: usize = 1000;
 
 impl Status {
     pub fn new(notify: bool, quiet: bool) -> Self {
@@ -152,18 +157,42 @@ impl Status {
             alerts: 0,
             out: Offload::spawn("status", 256, move |ui| term.show(ui)),
             pending: std::collections::VecDeque::new(),
+            lost: 0,
         }
     }
 
     /// A status line may be dropped when the terminal is that far behind; lines above it
-    /// wait here for room (never blocking the stage thread) rather than be lost.
+    /// wait here for room (never blocking the stage thread) rather than be lost, up to
+    /// [`PENDING_MAX`]: a terminal paused for hours (the event log and the report keep
+    /// everything) then loses its oldest, and is told how many.
     fn lines(&mut self, lines: Vec<String>) {
+        if self.pending.len() >= PENDING_MAX {
+            self.pending.pop_front();
+            self.lost += 1;
+        }
         self.pending.push_back(Ui::Lines(lines));
         self.flush_pending();
         self.last_draw = None;
     }
 
+    /// Says how many lines a paused terminal lost, before the ones kept for it.
+    fn lost_line(&self) -> Option<Ui> {
+        (self.lost > 0).then(|| {
+            Ui::Lines(vec![format!(
+                "twoears: {} earlier lines were not shown (the terminal was paused); the \
+                 event log and the report have them",
+                self.lost
+            )])
+        })
+    }
+
     fn flush_pending(&mut self) {
+        if let Some(said) = self.lost_line() {
+            if self.out.send(said).is_err() {
+                return;
+            }
+            self.lost = 0;
+        }
         while let Some(ui) = self.pending.pop_front() {
             if let Err(ui) = self.out.send(ui) {
                 self.pending.push_front(ui);
@@ -279,6 +308,10 @@ impl Status {
 
     /// Waits until everything asked so far is on the terminal.
     pub fn sync(&mut self) {
+        if let Some(said) = self.lost_line() {
+            self.out.send_waiting(said);
+            self.lost = 0;
+        }
         while let Some(ui) = self.pending.pop_front() {
             self.out.send_waiting(ui);
         }
@@ -334,5 +367,58 @@ impl Meters {
             bar(self.db.rep),
             bar(self.db.prospect)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn a_terminal_paused_for_hours_keeps_the_latest_lines_and_is_told_of_the_rest() {
+        let (gate_tx, gate_rx) = bounded::<()>(0);
+        let shown = Arc::new(Mutex::new(Vec::new()));
+        let sink = shown.clone();
+        let mut first = true;
+        let mut status = Status {
+            tty: false,
+            notify: false,
+            quiet: false,
+            last_draw: None,
+            alerts: 0,
+            // Ctrl-S: the first write waits until the test lets it go.
+            out: Offload::spawn("test-status", 4, move |ui| {
+                if std::mem::take(&mut first) {
+                    let _ = gate_rx.recv_timeout(Duration::from_secs(10));
+                }
+                if let Ui::Lines(l) = ui {
+                    sink.lock().unwrap().extend(l);
+                }
+            }),
+            pending: std::collections::VecDeque::new(),
+            lost: 0,
+        };
+        for n in 0..3000 {
+            status.note(&format!("line {n}"));
+        }
+        assert_eq!(status.pending.len(), PENDING_MAX, "bounded");
+        drop(gate_tx);
+        status.sync();
+        let shown = shown.lock().unwrap();
+        // The few the writer took before the pause, the count of the lost, the latest 1000.
+        let told = shown
+            .iter()
+            .position(|l| l.contains("earlier lines were not shown"))
+            .expect("told");
+        assert!(told <= 5, "{told}");
+        assert_eq!(shown.len(), told + 1 + PENDING_MAX);
+        assert_eq!(shown.last().unwrap(), "twoears: line 2999");
+        let lost: usize = shown[told].split(' ').nth(1).unwrap().parse().unwrap();
+        assert_eq!(
+            told + lost + PENDING_MAX,
+            3000,
+            "every line shown or counted"
+        );
     }
 }
