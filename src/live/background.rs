@@ -23,7 +23,7 @@ use super::status::{About, Meters, Status};
 use super::{report_change, report_note, running, speaking, ListenError};
 use crate::detect::{Alert, DetectConfig};
 use crate::frontend::ChunkPolicy;
-use crate::output::{self, Output};
+use crate::output;
 use crate::pipeline::{Backpressure, Pipeline, SttSettings};
 use crate::report::{LiveStats, Report};
 use crate::resample::SPEECH_RATE_HZ;
@@ -174,8 +174,10 @@ fn write_call(
         ..
     } = call;
     let record = pipeline.finish();
-    let recording = recorder.as_ref().map(|r| r.path().to_path_buf());
-    if let Some(f) = recorder.and_then(Recorder::finish) {
+    let path = recorder.as_ref().map(|r| r.path().to_path_buf());
+    let ended = recorder.map(Recorder::finish);
+    let recording = path.filter(|_| ended.as_ref().is_some_and(|e| e.made));
+    if let Some(f) = ended.and_then(|e| e.failure) {
         warnings.push(f);
     }
     let report = Report::from_call(record, live, None, warnings);
@@ -317,10 +319,7 @@ pub fn background(
                 let (rep, prospect, start_s) = preroll.take_from(from_s);
                 let started = SystemTime::now() - Duration::from_secs_f64(now - start_s);
                 let id = call_id(started);
-                let recorder = opts
-                    .record
-                    .then(|| open_recording(&opts.out, &id, status))
-                    .flatten();
+                let recorder = opts.record.then(|| open_recording(&opts.out, &id));
                 let mut c = Call {
                     id: id.clone(),
                     pipeline,
@@ -459,25 +458,9 @@ fn without_stt(rules: &DetectConfig) -> Pipeline {
     .expect("a pipeline without speech-to-text loads nothing")
 }
 
-fn open_recording(out: &Path, id: &str, status: &mut Status) -> Option<Recorder> {
-    let path = out.join(format!("{id}.wav"));
-    let file = output::create_new(
-        Output {
-            path: &path,
-            what: "recording",
-        },
-        false,
-    );
-    match file
-        .map_err(|e| e.to_string())
-        .and_then(|f| Recorder::create(&path, f).map_err(|e| format!("{}: {e}", path.display())))
-    {
-        Ok(r) => Some(r),
-        Err(e) => {
-            status.warn(About::Files, &format!("this call is not recorded: {e}"));
-            None
-        }
-    }
+/// The call's recording, made by its writer thread.
+fn open_recording(out: &Path, id: &str) -> Recorder {
+    Recorder::start_new(&out.join(format!("{id}.wav")))
 }
 
 fn written(

@@ -273,7 +273,7 @@ pub fn listen(
             stt.dropped_chunks
         ));
     }
-    if let Some(f) = recorder.and_then(Recorder::finish) {
+    if let Some(f) = recorder.and_then(|r| r.finish().failure) {
         warnings.push(f);
     }
     if let Some(f) = events.and_then(EventLog::finish) {

@@ -9,6 +9,7 @@
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,16 @@ pub struct Recorder {
     stalled: bool,
     /// Set by the writer when a write fails; the monitor goes on without the recording.
     failure: Arc<Mutex<Option<String>>>,
+    /// The file exists (set by the writer once it has made it).
+    made: Arc<AtomicBool>,
+}
+
+/// How a recording ended.
+pub struct Ended {
+    /// The file exists (it may hold less than the call: see `failure`).
+    pub made: bool,
+    /// Why it stopped early or was never made.
+    pub failure: Option<String>,
 }
 
 /// The writer's side: the WAV and when its header was last rewritten.
@@ -44,6 +55,28 @@ struct Disk {
 }
 
 impl Disk {
+    /// The header written to `file`, freshly created at `path`.
+    fn new(
+        path: &Path,
+        file: File,
+        failure: &Arc<Mutex<Option<String>>>,
+    ) -> Result<Self, hound::Error> {
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: SPEECH_RATE_HZ,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut wav = hound::WavWriter::new(BufWriter::new(file), spec)?;
+        wav.flush()?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            wav: Some(wav),
+            last_checkpoint: Instant::now(),
+            failure: failure.clone(),
+        })
+    }
+
     fn fail(&mut self, e: &hound::Error) {
         // The first cause is the one to report.
         if let Ok(mut f) = self.failure.lock() {
@@ -93,27 +126,38 @@ impl Drop for Disk {
     }
 }
 
+/// The WAV at `path`, created new (0600); on failure, why, into `failure`.
+fn make_disk(path: &Path, failure: &Arc<Mutex<Option<String>>>) -> Option<Disk> {
+    let disk = crate::output::create_new(
+        crate::output::Output {
+            path,
+            what: "recording",
+        },
+        false,
+    )
+    .map_err(|e| e.to_string())
+    .and_then(|file| {
+        Disk::new(path, file, failure).map_err(|e| format!("{}: {e}", path.display()))
+    });
+    match disk {
+        Ok(disk) => Some(disk),
+        Err(e) => {
+            if let Ok(mut f) = failure.lock() {
+                *f = Some(format!("this call is not recorded: {e}"));
+            }
+            None
+        }
+    }
+}
+
 impl Recorder {
     /// Starts the recording in `file`, freshly created at `path`.
     ///
     /// # Errors
     /// The header cannot be written.
     pub fn create(path: &Path, file: File) -> Result<Self, hound::Error> {
-        let spec = hound::WavSpec {
-            channels: 2,
-            sample_rate: SPEECH_RATE_HZ,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut wav = hound::WavWriter::new(BufWriter::new(file), spec)?;
-        wav.flush()?;
         let failure = Arc::new(Mutex::new(None));
-        let mut disk = Disk {
-            path: path.to_path_buf(),
-            wav: Some(wav),
-            last_checkpoint: Instant::now(),
-            failure: failure.clone(),
-        };
+        let mut disk = Disk::new(path, file, &failure)?;
         let out = Offload::spawn(
             "recorder",
             QUEUE,
@@ -127,7 +171,40 @@ impl Recorder {
             pending: (Vec::new(), Vec::new()),
             stalled: false,
             failure,
+            made: Arc::new(AtomicBool::new(true)),
         })
+    }
+
+    /// Starts a recording at `path` (a background call's) that the writer thread creates:
+    /// a slow disk never holds up the stage thread, not even to make the file. Why it could
+    /// not be made comes from [`Recorder::finish`].
+    pub fn start_new(path: &Path) -> Self {
+        let failure = Arc::new(Mutex::new(None));
+        let made = Arc::new(AtomicBool::new(false));
+        let (at, failed, made_it) = (path.to_path_buf(), failure.clone(), made.clone());
+        let mut disk: Option<Option<Disk>> = None;
+        let out = Offload::spawn(
+            "recorder",
+            QUEUE,
+            move |(rep, prospect): (Vec<f32>, Vec<f32>)| {
+                let d = disk.get_or_insert_with(|| {
+                    let made = make_disk(&at, &failed);
+                    made_it.store(made.is_some(), Ordering::Relaxed);
+                    made
+                });
+                if let Some(d) = d.as_mut() {
+                    d.write(&rep, &prospect);
+                }
+            },
+        );
+        Self {
+            path: path.to_path_buf(),
+            out,
+            pending: (Vec::new(), Vec::new()),
+            stalled: false,
+            failure,
+            made,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -162,21 +239,53 @@ impl Recorder {
         }
     }
 
-    /// Writes what is still pending and the final header; why the recording stopped
-    /// early, if it did.
-    pub fn finish(mut self) -> Option<String> {
+    /// Writes what is still pending and the final header; whether the file exists and
+    /// why the recording stopped early, if it did.
+    pub fn finish(mut self) -> Ended {
         let rest = std::mem::take(&mut self.pending);
         if !rest.0.is_empty() {
             self.out.send_waiting(rest);
         }
         self.out.close();
-        self.failure.lock().ok().and_then(|mut f| f.take())
+        Ended {
+            made: self.made.load(Ordering::Relaxed),
+            failure: self.failure.lock().ok().and_then(|mut f| f.take()),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_background_recording_is_made_by_its_writer_or_says_why_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("call.wav");
+        let mut r = Recorder::start_new(&path);
+        for _ in 0..100 {
+            r.write(&[0.25; 80], &[-0.5; 80]);
+        }
+        let ended = r.finish();
+        assert!(ended.made && ended.failure.is_none(), "{:?}", ended.failure);
+        let wav = hound::WavReader::open(&path).unwrap();
+        assert_eq!(wav.duration(), 8000);
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&path).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600);
+        // Made once: a second recording never replaces it.
+        let mut again = Recorder::start_new(&path);
+        again.write(&[0.25; 80], &[-0.5; 80]);
+        let ended = again.finish();
+        assert!(!ended.made);
+        assert!(
+            ended.failure.as_deref().unwrap().starts_with("this call is not recorded"),
+            "{:?}",
+            ended.failure
+        );
+        assert_eq!(hound::WavReader::open(&path).unwrap().duration(), 8000);
+    }
 
     #[test]
     fn a_disk_that_takes_nothing_ends_the_recording_instead_of_filling_the_memory() {
@@ -191,6 +300,7 @@ mod tests {
             pending: (Vec::new(), Vec::new()),
             stalled: false,
             failure,
+            made: Arc::new(AtomicBool::new(true)),
         };
         let block = [0.1f32; 80];
         let mut writes = 0;
@@ -208,7 +318,7 @@ mod tests {
         );
         assert_eq!(r.pending.0.capacity(), 0, "what waited is freed");
         drop(gate_tx);
-        let why = r.finish().expect("a reason");
+        let why = r.finish().failure.expect("a reason");
         assert!(why.contains("took nothing for 120 s"), "{why}");
     }
 }
