@@ -98,6 +98,8 @@ fn two_calls_in_a_row_get_a_report_and_a_recording_each() {
             "events.jsonl",
             "--rules",
             "rules.toml",
+            "--db",
+            "h.sqlite",
             "--duration",
             "76",
         ],
@@ -200,6 +202,14 @@ fn two_calls_in_a_row_get_a_report_and_a_recording_each() {
         ["call_start", "call_end", "call_start", "call_end"],
         "{events}"
     );
+    // Each call is in the history too, with its own figures.
+    let out = twoears(&["history", "--db", "h.sqlite", "--json"], d);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let kept: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    let mut ratios: Vec<String> = kept.iter().map(|c| c["rep_ratio"].to_string()).collect();
+    ratios.dedup();
+    assert_eq!(ratios.len(), 2, "two calls, two figures: {kept:?}");
 }
 
 /// A side that goes digitally silent while the other speaks is named within 25 s (the
