@@ -280,7 +280,11 @@ mod tests {
         let ended = again.finish();
         assert!(!ended.made);
         assert!(
-            ended.failure.as_deref().unwrap().starts_with("this call is not recorded"),
+            ended
+                .failure
+                .as_deref()
+                .unwrap()
+                .starts_with("this call is not recorded"),
             "{:?}",
             ended.failure
         );
