@@ -810,7 +810,10 @@ fn check(args: CheckArgs) -> Result<()> {
     }
     let mut missing = false;
     for f in found {
-        println!("{}", crate::live::check::line(f.side, &f.device, &f.heard));
+        println!(
+            "{}",
+            crate::live::check::line(f.side, &f.device, &f.heard, crate::live::check::Look::Check)
+        );
         for n in f.notes {
             println!("            {n}");
         }

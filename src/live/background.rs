@@ -65,6 +65,8 @@ pub struct CallDone {
     pub alerts: usize,
     /// Why the call is not in the history, when it is not.
     pub unsaved: Option<String>,
+    /// Why the recording is missing or cut short, when it is.
+    pub unrecorded: Option<String>,
 }
 
 /// A call in progress.
@@ -177,9 +179,8 @@ fn write_call(
     let path = recorder.as_ref().map(|r| r.path().to_path_buf());
     let ended = recorder.map(Recorder::finish);
     let recording = path.filter(|_| ended.as_ref().is_some_and(|e| e.made));
-    if let Some(f) = ended.and_then(|e| e.failure) {
-        warnings.push(f);
-    }
+    let unrecorded = ended.and_then(|e| e.failure);
+    warnings.extend(unrecorded.clone());
     let report = Report::from_call(record, live, None, warnings);
     let json = out.join(format!("{id}.json"));
     let page = out.join(format!("{id}.html"));
@@ -213,6 +214,7 @@ fn write_call(
     }
     Ok(CallDone {
         unsaved,
+        unrecorded,
         id,
         report: json,
         page,
@@ -471,7 +473,7 @@ fn written(
 ) {
     match f {
         Finished::Written(d) => {
-            if let Some(w) = &d.unsaved {
+            for w in d.unrecorded.iter().chain(&d.unsaved) {
                 status.warn(About::Files, w);
             }
             status.note(&format!(

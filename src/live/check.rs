@@ -85,8 +85,18 @@ impl FirstLook {
         }
         self.said = true;
         Some([
-            line(Side::Rep, devices.0, &self.seen.heard(Side::Rep)),
-            line(Side::Prospect, devices.1, &self.seen.heard(Side::Prospect)),
+            line(
+                Side::Rep,
+                devices.0,
+                &self.seen.heard(Side::Rep),
+                Look::Listen,
+            ),
+            line(
+                Side::Prospect,
+                devices.1,
+                &self.seen.heard(Side::Prospect),
+                Look::Listen,
+            ),
         ])
     }
 }
@@ -100,14 +110,26 @@ pub struct Finding {
     pub notes: Vec<String>,
 }
 
+/// When a finding is said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Look {
+    /// `twoears check`: the rep is asked to make each side speak.
+    Check,
+    /// The first seconds of `listen`: the call may not have begun.
+    Listen,
+}
+
 /// One side's finding as the line the user reads.
-pub fn line(side: Side, device: &str, heard: &Heard) -> String {
+pub fn line(side: Side, device: &str, heard: &Heard, look: Look) -> String {
     let what = match side {
         Side::Rep => "microphone",
         Side::Prospect => "call audio",
     };
     let verdict = match (side, heard) {
         (_, Heard::Speech) => "speech: ok".to_string(),
+        (_, Heard::SoundWithoutSpeech) if look == Look::Listen => {
+            "sound, no speech yet".to_string()
+        }
         (Side::Rep, Heard::SoundWithoutSpeech) => {
             "sound but no speech: say a few words during the check".into()
         }
@@ -152,8 +174,10 @@ fn missing(mic: Option<&str>, system: Option<&str>) -> Result<Option<Vec<Finding
     ] {
         found.push(match devices::resolve(&host, role, query) {
             Ok((info, _)) => (side, info.name, None),
-            Err(e @ CaptureError::NoServer(_)) => return Err(e),
-            Err(e) => (side, String::new(), Some(e.to_string())),
+            Err(e @ (CaptureError::UnknownDevice { .. } | CaptureError::NoDefault { .. })) => {
+                (side, String::new(), Some(e.to_string()))
+            }
+            Err(e) => return Err(e),
         });
     }
     if found.iter().all(|f| f.2.is_none()) {

@@ -166,12 +166,13 @@ impl Status {
     /// [`PENDING_MAX`]: a terminal paused for hours (the event log and the report keep
     /// everything) then loses its oldest, and is told how many.
     fn lines(&mut self, lines: Vec<String>) {
-        if self.pending.len() >= PENDING_MAX {
-            self.pending.pop_front();
-            self.lost += 1;
-        }
         self.pending.push_back(Ui::Lines(lines));
         self.flush_pending();
+        while self.pending.len() > PENDING_MAX {
+            if let Some(Ui::Lines(dropped)) = self.pending.pop_front() {
+                self.lost += dropped.len();
+            }
+        }
         self.last_draw = None;
     }
 
@@ -378,6 +379,7 @@ mod tests {
     #[test]
     fn a_terminal_paused_for_hours_keeps_the_latest_lines_and_is_told_of_the_rest() {
         let (gate_tx, gate_rx) = bounded::<()>(0);
+        let (held_tx, held_rx) = bounded::<()>(1);
         let shown = Arc::new(Mutex::new(Vec::new()));
         let sink = shown.clone();
         let mut first = true;
@@ -390,6 +392,7 @@ mod tests {
             // Ctrl-S: the first write waits until the test lets it go.
             out: Offload::spawn("test-status", 4, move |ui| {
                 if std::mem::take(&mut first) {
+                    let _ = held_tx.try_send(());
                     let _ = gate_rx.recv_timeout(Duration::from_secs(10));
                 }
                 if let Ui::Lines(l) = ui {
@@ -399,26 +402,25 @@ mod tests {
             pending: std::collections::VecDeque::new(),
             lost: 0,
         };
-        for n in 0..3000 {
+        status.note("line 0");
+        held_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        for n in 1..3000 {
             status.note(&format!("line {n}"));
         }
         assert_eq!(status.pending.len(), PENDING_MAX, "bounded");
         drop(gate_tx);
         status.sync();
         let shown = shown.lock().unwrap();
-        // The few the writer took before the pause, the count of the lost, the latest 1000.
-        let told = shown
-            .iter()
-            .position(|l| l.contains("earlier lines were not shown"))
-            .expect("told");
-        assert!(told <= 5, "{told}");
-        assert_eq!(shown.len(), told + 1 + PENDING_MAX);
-        assert_eq!(shown.last().unwrap(), "twoears: line 2999");
-        let lost: usize = shown[told].split(' ').nth(1).unwrap().parse().unwrap();
-        assert_eq!(
-            told + lost + PENDING_MAX,
-            3000,
-            "every line shown or counted"
+        // The line in the writer's hands and the 4 its queue held, the count of the lost,
+        // the latest 1000.
+        assert_eq!(shown.len(), 5 + 1 + PENDING_MAX);
+        assert_eq!(shown[4], "twoears: line 4");
+        assert!(
+            shown[5].starts_with("twoears: 1995 earlier lines were not shown"),
+            "{}",
+            shown[5]
         );
+        assert_eq!(shown[6], "twoears: line 2000");
+        assert_eq!(shown.last().unwrap(), "twoears: line 2999");
     }
 }

@@ -49,6 +49,13 @@ impl<T: Send + 'static> Offload<T> {
         }
     }
 
+    /// Stops taking messages without waiting for the writer (stuck on a hung disk): what
+    /// it has queued is written if it ever comes back.
+    pub fn abandon(&mut self) {
+        drop(self.tx.take());
+        drop(self.handle.take());
+    }
+
     /// Waits until everything queued is written; later messages are refused.
     pub fn close(&mut self) {
         drop(self.tx.take());
