@@ -13,14 +13,12 @@ use std::time::{Duration, SystemTime};
 use crossbeam_channel::Sender;
 
 use super::call_finder::{CallFinder, Turn, LEAD_S};
-use super::check::FirstLook;
 use super::events::EventLog;
 use super::preroll::Preroll;
 use super::recorder::Recorder;
-use super::side_check::SideCheck;
 use super::source::{CaptureMark, LiveSource};
-use super::status::{About, Meters, Status};
-use super::{report_change, report_note, running, speaking, ListenError};
+use super::status::{About, Status};
+use super::{running, ListenError, SelfChecks};
 use crate::detect::{Alert, DetectConfig};
 use crate::frontend::ChunkPolicy;
 use crate::output;
@@ -270,9 +268,7 @@ pub fn background(
     ));
     let mut finder = CallFinder::new(opts.rules.calls.clone());
     let mut preroll = Preroll::new(opts.rules.calls.start_window_s + LEAD_S + 1.0);
-    let mut check = SideCheck::new(opts.rules.capture.silent_side_s);
-    let mut first_look = FirstLook::default();
-    let mut meters = Meters::default();
+    let mut checks = SelfChecks::new(opts.rules.capture.silent_side_s);
     let mut call: Option<Call> = None;
     let (done_tx, done_rx) = crossbeam_channel::unbounded::<Finished>();
     let mut finishing: Vec<JoinHandle<()>> = Vec::new();
@@ -287,22 +283,8 @@ pub fn background(
             Some(c) => &mut c.warnings,
             None => &mut idle_warnings,
         };
-        for note in source.take_notes() {
-            report_note(note, status, events.as_mut(), warnings);
-        }
-        meters.push(block.rep, block.prospect);
-        let who = speaking(block.pipeline);
+        let who = checks.push(source, &block, status, events.as_mut(), warnings);
         let now = block.pipeline.now_s();
-        for line in first_look
-            .push(now, block.rep, block.prospect, who, source.devices())
-            .into_iter()
-            .flatten()
-        {
-            status.note(&line);
-        }
-        if let Some(change) = check.push(block.rep, block.prospect, who) {
-            report_change(change, status, events.as_mut(), warnings);
-        }
         let dt = block.rep.len() as f64 / f64::from(SPEECH_RATE_HZ);
         preroll.push(block.rep, block.prospect, now);
         let mut alerts = Vec::new();
@@ -394,10 +376,10 @@ pub fn background(
                         e.talk(&r);
                     }
                 }
-                status.draw(&r, &meters);
+                status.draw(&r, &checks.meters);
             }
         } else {
-            status.idle(&meters, done.len());
+            status.idle(&checks.meters, done.len());
         }
         for f in done_rx.try_iter() {
             written(f, status, events.as_mut(), &mut done);

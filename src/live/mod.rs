@@ -22,12 +22,12 @@ use std::sync::atomic::AtomicBool;
 
 use crate::capture::CaptureError;
 use crate::detect::DetectConfig;
-use crate::event::{round3, Side};
+use crate::event::{round3, PerSide, Side};
 use crate::frontend::ChunkPolicy;
 use crate::output::{self, Output, OutputError};
 use crate::pipeline::{Backpressure, Pipeline, SttSettings};
 use crate::report::Report;
-use crate::source::drive;
+use crate::source::{drive, Block};
 use crate::stt::engine::SttError;
 use crate::vad::VadConfig;
 
@@ -71,7 +71,7 @@ pub struct ListenOptions {
 }
 
 /// Who the VAD hears speaking now.
-fn speaking(pipeline: &Pipeline) -> crate::event::PerSide<bool> {
+fn speaking(pipeline: &Pipeline) -> PerSide<bool> {
     crate::event::PerSide::from_fn(|side| pipeline.state().speaking(side))
 }
 
@@ -123,6 +123,54 @@ fn report_note(
     }
     if note.kind == NoteKind::Warning {
         warnings.push(note.text);
+    }
+}
+
+/// The self-checks both monitors run on every block: the devices' news, the level meters,
+/// the first look and the silent-side check.
+struct SelfChecks {
+    first_look: FirstLook,
+    silent: SideCheck,
+    meters: Meters,
+}
+
+impl SelfChecks {
+    fn new(silent_side_s: f64) -> Self {
+        Self {
+            first_look: FirstLook::default(),
+            silent: SideCheck::new(silent_side_s),
+            meters: Meters::default(),
+        }
+    }
+
+    /// Says what changed; who the VAD hears speaking in the block.
+    fn push(
+        &mut self,
+        source: &mut LiveSource<'_>,
+        block: &Block<'_>,
+        status: &mut Status,
+        mut events: Option<&mut EventLog>,
+        warnings: &mut Vec<String>,
+    ) -> PerSide<bool> {
+        for note in source.take_notes() {
+            report_note(note, status, events.as_deref_mut(), warnings);
+        }
+        self.meters.push(block.rep, block.prospect);
+        let who = speaking(block.pipeline);
+        let now = block.pipeline.now_s();
+        let devices = source.devices();
+        for line in self
+            .first_look
+            .push(now, block.rep, block.prospect, who, devices)
+            .into_iter()
+            .flatten()
+        {
+            status.note(&line);
+        }
+        if let Some(change) = self.silent.push(block.rep, block.prospect, who) {
+            report_change(change, status, events, warnings);
+        }
+        who
     }
 }
 
@@ -208,29 +256,12 @@ pub fn listen(
     ));
     let mut warnings = Vec::new();
     let mut next_period = opts.period_s;
-    let mut check = SideCheck::new(opts.rules.capture.silent_side_s);
-    let mut first_look = FirstLook::default();
-    let mut meters = Meters::default();
+    let mut checks = SelfChecks::new(opts.rules.capture.silent_side_s);
     drive(&mut source, &mut pipeline, |source, block| {
-        for note in source.take_notes() {
-            report_note(note, status, events.as_mut(), &mut warnings);
-        }
         if let Some(r) = recorder.as_mut() {
             r.write(block.rep, block.prospect);
         }
-        meters.push(block.rep, block.prospect);
-        let who = speaking(block.pipeline);
-        let now = block.pipeline.now_s();
-        for line in first_look
-            .push(now, block.rep, block.prospect, who, source.devices())
-            .into_iter()
-            .flatten()
-        {
-            status.note(&line);
-        }
-        if let Some(change) = check.push(block.rep, block.prospect, who) {
-            report_change(change, status, events.as_mut(), &mut warnings);
-        }
+        checks.push(source, &block, status, events.as_mut(), &mut warnings);
         for w in block.warnings {
             status.warn(About::SpeechToText, w);
         }
@@ -250,7 +281,7 @@ pub fn listen(
                     e.talk(&r);
                 }
             }
-            status.draw(&r, &meters);
+            status.draw(&r, &checks.meters);
         }
     });
     status.finish();
