@@ -4,6 +4,7 @@
 
 use std::sync::atomic::AtomicBool;
 
+use super::side_check::DIGITAL_SILENCE;
 use super::source::LiveSource;
 use super::speaking;
 use super::status::Meters;
@@ -26,9 +27,6 @@ pub enum Heard {
     /// Its device is there, but with the other side's missing nothing was heard.
     NotHeard,
 }
-
-/// Below this every sample is digital silence (as the live self-check counts it).
-const DIGITAL_SILENCE: f32 = 1e-6;
 
 /// What both sides delivered so far.
 #[derive(Debug, Clone, Copy, Default)]

@@ -7,7 +7,7 @@ use crate::resample::SPEECH_RATE_HZ;
 
 /// Below this a sample is digital silence: what a muted source, an idle monitor or the
 /// aligner's padding delivers (any real microphone's noise floor is far above it).
-const DIGITAL_SILENCE: f32 = 1e-6;
+pub(super) const DIGITAL_SILENCE: f32 = 1e-6;
 /// The other side must have spoken this long during the silence: a rep who listens to a
 /// quiet prospect is no capture fault.
 const OTHER_SPEECH_S: f64 = 3.0;
