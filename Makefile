@@ -22,17 +22,19 @@ lint:
 	cargo clippy --release --all-targets -- -D warnings
 
 # Unit tests run in parallel; the integration tests run the real binary and whisper, one
-# at a time (whisper.cpp spin-waits its threads). The live tests run twice: on PulseAudio
-# and on PipeWire (through pipewire-pulse, as most desktops have it).
-# The tests' calls go to a history of their own, never the user's.
+# at a time (whisper.cpp spin-waits its threads). The live tests run twice, on PulseAudio
+# and on PipeWire (through pipewire-pulse, as most desktops have it), both at once
+# (scripts/live_tests.sh). The tests' calls go to a history of their own, never the user's.
+LIVE := listen background
+OFFLINE := $(filter-out $(LIVE),$(basename $(notdir $(wildcard tests/*.rs))))
 unit integration acceptance: export TWOEARS_DB := $(CURDIR)/target/test-history.sqlite
 
 unit:
 	cargo test --release --lib
 
 integration: model
-	cargo test --release --test '*' -- --test-threads=1
-	TWOEARS_SOUND_SERVER=pipewire cargo test --release --test listen --test background -- --test-threads=1
+	cargo test --release $(addprefix --test ,$(OFFLINE)) -- --test-threads=1
+	scripts/live_tests.sh
 
 acceptance: model
 	scripts/acceptance.sh

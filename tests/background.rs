@@ -70,6 +70,7 @@ fn reviewed(dir: &Path, from: f64, secs: f64, name: &str) -> Value {
 fn two_calls_in_a_row_get_a_report_and_a_recording_each() {
     let Some(pulse) = Pulse::start() else { return };
     common::model();
+    let _whisper = common::whisper_turn();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let mut sides = Vec::new();

@@ -153,6 +153,16 @@ pub fn model() -> PathBuf {
     p
 }
 
+/// Holds whisper for one test across processes (released when dropped): the live suites
+/// run on two sound servers at once (scripts/live_tests.sh), and two whisper runs side by
+/// side on two cores are many times slower, as whisper.cpp spin-waits its threads.
+pub fn whisper_turn() -> std::fs::File {
+    let lock = std::fs::File::create(concat!(env!("CARGO_TARGET_TMPDIR"), "/whisper.lock"))
+        .expect("create the whisper lock file");
+    lock.lock().expect("take the whisper lock");
+    lock
+}
+
 /// Runs twoears like `twoears`, but kills it after `limit`: a regression that hangs (a
 /// pipe, an endless device) fails the test instead of stalling the suite.
 pub fn twoears_within(args: &[&str], cwd: &Path, limit: std::time::Duration) -> Output {
