@@ -1,5 +1,6 @@
 //! Per-act precision and recall of the sentence-encoder classifier and the word lists,
-//! side by side, on labelled sentence files (default: the held-out split, clean and ASR).
+//! side by side, on labelled sentence files (default: the held-out split and the second
+//! author's sentences, clean and ASR; neither is trained on).
 //!   cargo run --release --example acts_eval [-- FILE.jsonl ...]
 //!   cargo run --release --example acts_eval -- --cv    leave-one-domain-out on the
 //!                                                       training data (for tuning; the
@@ -89,8 +90,8 @@ fn main() {
     let words = ActReader::Words(WordReader {
         phrases: Default::default(),
     });
-    let heldout = |sub: &str| -> Vec<String> {
-        let d = format!("{}/data/acts/heldout{sub}", env!("CARGO_MANIFEST_DIR"));
+    let files = |sub: &str| -> Vec<String> {
+        let d = format!("{}/data/acts/{sub}", env!("CARGO_MANIFEST_DIR"));
         let mut v: Vec<String> = std::fs::read_dir(&d)
             .expect("held-out data")
             .filter_map(|e| e.ok().map(|e| e.path().display().to_string()))
@@ -101,8 +102,13 @@ fn main() {
     };
     let sets: Vec<(String, Vec<String>)> = if args.is_empty() {
         vec![
-            ("held-out, clean text".into(), heldout("")),
-            ("held-out, ASR text (tiny.en)".into(), heldout("/asr")),
+            ("held-out, clean text".into(), files("heldout")),
+            ("held-out, ASR text (tiny.en)".into(), files("heldout/asr")),
+            ("second author, clean text".into(), files("second_author")),
+            (
+                "second author, ASR text (tiny.en)".into(),
+                files("second_author/asr"),
+            ),
         ]
     } else {
         vec![(args.join(" "), args.clone())]
