@@ -93,7 +93,7 @@ fn main() {
     let files = |sub: &str| -> Vec<String> {
         let d = format!("{}/data/acts/{sub}", env!("CARGO_MANIFEST_DIR"));
         let mut v: Vec<String> = std::fs::read_dir(&d)
-            .expect("held-out data")
+            .expect("the labelled test sets under data/acts")
             .filter_map(|e| e.ok().map(|e| e.path().display().to_string()))
             .filter(|p| p.ends_with(".jsonl"))
             .collect();

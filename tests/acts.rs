@@ -23,10 +23,12 @@ fn reader() -> &'static ActReader {
     R.get_or_init(|| ActReader::Embedded(Box::new(Classifier::load(&encoder(), &[]).unwrap())))
 }
 
-fn heldout(sub: &str) -> Vec<Labelled> {
+/// The labelled sentences of a test set (`heldout`, `second_author`), or of its ASR copies
+/// (`heldout/asr`).
+fn test_set(dir: &str) -> Vec<Labelled> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("data/acts/heldout")
-        .join(sub);
+        .join("data/acts")
+        .join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -57,7 +59,7 @@ const FLOORS: [(Target, f64, f64); 3] = [
 
 #[test]
 fn held_out_transcripts_read_pitch_invitation_and_trigger_above_their_floors() {
-    let data = heldout("asr");
+    let data = test_set("heldout/asr");
     assert!(data.len() >= 300, "{} held-out ASR sentences", data.len());
     let (got, wrong) = score(reader(), &data);
     let words = ActReader::Words(WordReader {
@@ -89,6 +91,43 @@ fn held_out_transcripts_read_pitch_invitation_and_trigger_above_their_floors() {
 }
 
 /// Sentences written for this test, none in the labelled data.
+/// A test set measures sentences and domains training never saw: none of its domains and
+/// none of its sentences, the written ones or the ones the recogniser heard, may be in the
+/// compiled-in training data (stock replies of a few words, "Yeah, that makes sense.",
+/// are in every call).
+#[test]
+fn no_test_sentence_or_domain_is_trained_on() {
+    let training = twoears::detect::acts::labelled::training();
+    let norm = |t: &str| {
+        t.to_lowercase()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let trained: std::collections::HashSet<String> =
+        training.iter().map(|l| norm(&l.text)).collect();
+    let domains: std::collections::HashSet<&str> =
+        training.iter().map(|l| l.domain.as_str()).collect();
+    for set in [
+        "heldout",
+        "heldout/asr",
+        "second_author",
+        "second_author/asr",
+    ] {
+        let data = test_set(set);
+        assert!(data.len() >= 270, "{set}: {} sentences", data.len());
+        for l in &data {
+            let text = norm(&l.text);
+            let stock = text.split(' ').count() < 6;
+            assert!(
+                stock || !trained.contains(&text),
+                "{set}: trained on {text:?}"
+            );
+            assert!(!domains.contains(l.domain.as_str()), "{set}: {}", l.domain);
+        }
+    }
+}
+
 #[test]
 fn recaps_empathy_and_questions_about_the_product_are_not_pitches_and_a_tag_keeps_a_pitch() {
     let r = reader();
