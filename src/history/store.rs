@@ -61,7 +61,7 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
-    #[error("{}: the call history failed", path.display())]
+    #[error("{}: the call history failed: {source}", path.display())]
     Sql {
         path: PathBuf,
         #[source]
@@ -78,6 +78,13 @@ fn is_not_a_database(e: &rusqlite::Error) -> bool {
     matches!(
         e.sqlite_error_code(),
         Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+    )
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
     )
 }
 
@@ -122,12 +129,25 @@ impl Store {
             .conn
             .busy_timeout(Duration::from_secs(10))
             .map_err(|e| store.err(e))?;
-        store
-            .conn
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| store.err(e))?;
-        store.migrate_to(target)?;
-        Ok(store)
+        // Processes that open a new file at once race to turn on WAL and to create the
+        // schema, and SQLite reports some of those races as busy without waiting: try
+        // again for as long as a write would wait.
+        let started = std::time::Instant::now();
+        loop {
+            let done = store
+                .conn
+                .pragma_update(None, "journal_mode", "WAL")
+                .map_err(|e| store.err(e))
+                .and_then(|()| store.migrate_to(target));
+            match done {
+                Err(StoreError::Sql { source, .. })
+                    if is_busy(&source) && started.elapsed() < Duration::from_secs(10) =>
+                {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                done => return done.map(|()| store),
+            }
+        }
     }
 
     fn err(&self, source: rusqlite::Error) -> StoreError {
