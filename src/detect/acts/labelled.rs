@@ -136,10 +136,6 @@ const TRAINING: &[(&str, &str)] = &[
     ),
     ("spoken", include_str!("../../../data/acts/spoken.jsonl")),
     (
-        "third_author",
-        include_str!("../../../data/acts/third_author.jsonl"),
-    ),
-    (
         "asr/espeak",
         include_str!("../../../data/acts/asr/espeak.jsonl"),
     ),
