@@ -75,6 +75,24 @@ pub fn is_question(sentence: &str) -> bool {
         && !norm.starts_with(" what a ")
         || AUX_OPENERS.contains(&first) && norm.contains(" you ")
         || sentence.split([',', ';']).skip(1).any(wh_clause)
+        || asks_by_inversion(sentence)
+}
+
+/// A question word, an auxiliary and a person, in that order, anywhere in the sentence
+/// ("...to keep dropping what did they look like a year ago"): a question by its word
+/// order alone. Whisper drops the commas and the question mark of a long run-on question;
+/// the inversion survives. "It" is no person here: "that's what does it" tells.
+pub fn asks_by_inversion(sentence: &str) -> bool {
+    let norm = normalise(sentence);
+    let words: Vec<&str> = norm.split_whitespace().collect();
+    words.windows(3).any(|w| {
+        matches!(w[0], "what" | "how" | "why" | "when" | "where")
+            && AUX_OPENERS.contains(&w[1])
+            && matches!(
+                w[2],
+                "you" | "your" | "they" | "their" | "we" | "our" | "i" | "he" | "she"
+            )
+    })
 }
 
 /// A clause that opens with a question word and an auxiliary ("..., what would it be"):
@@ -141,6 +159,11 @@ mod tests {
         assert!(!is_question(
             "Drivers text the dispatcher, which is chaos on busy days."
         ));
+        assert!(is_question(
+            "That makes sense when you say it keeps dropping what did it look like and what did they do."
+        ));
+        assert!(!is_question("That is what does it for most teams."));
+        assert!(!is_question("Here is how we do it and what we found."));
         assert!(is_open_question(
             "Walk me through how your team books meetings."
         ));

@@ -153,7 +153,7 @@ fn heads_path(encoder_dir: &Path, extra: &[(Act, String)]) -> PathBuf {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     // Bump the version when the training itself changes.
-    h.update(format!("v2 {D} {EPOCHS} {L2} {USER_WEIGHT} {SCALE}"));
+    h.update(format!("v3 {D} {EPOCHS} {L2} {USER_WEIGHT} {SCALE}"));
     for (act, text) in extra {
         h.update(act.name());
         h.update([0]);

@@ -4,7 +4,7 @@
 //! a recogniser's transcript keeps and a topic-heavy embedding can blur ("Have you seen
 //! our scheduler?" asks; "Our scheduler books it, right?" presents).
 
-use crate::detect::text::{has, is_open_question, is_question, normalise};
+use crate::detect::text::{asks_by_inversion, has, is_open_question, is_question, normalise};
 
 /// Number of form features.
 pub const N: usize = 12;
@@ -39,10 +39,15 @@ fn tagged(norm: &str, trimmed: &str) -> bool {
 }
 
 /// A question by its form: an interrogative sentence that ends in a question mark, and not
-/// a statement with a tag. Such a sentence asks, whatever it names.
+/// a statement with a tag; or, where the transcript lost the mark, one whose words are in
+/// question order. Such a sentence asks, whatever it names.
 pub fn asks(sentence: &str) -> bool {
     let trimmed = sentence.trim_end();
-    trimmed.ends_with('?') && is_question(sentence) && !tagged(&normalise(sentence), trimmed)
+    if trimmed.ends_with('?') {
+        is_question(sentence) && !tagged(&normalise(sentence), trimmed)
+    } else {
+        asks_by_inversion(sentence)
+    }
 }
 
 /// Whether a sentence names an amount: a number, money, or free or a discount. A price
@@ -185,6 +190,12 @@ mod tests {
         ));
         assert!(super::asks(
             "Makes sense, and when you say it keeps dropping, what did it look like last year?"
+        ));
+        assert!(super::asks(
+            "Makes sense when you say it keeps dropping what did you see a year ago."
+        ));
+        assert!(!super::asks(
+            "Our scheduler is what does it for most teams."
         ));
     }
 
