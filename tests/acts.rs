@@ -47,12 +47,12 @@ fn test_set(dir: &str) -> Vec<Labelled> {
         .collect()
 }
 
-/// The goal is 0.9 for all three (issue 9); measured at this commit: pitch P 0.95 R 0.90
-/// (scored as the pitch rule takes a pitch), invitation P 0.94 R 0.98, trigger P 0.95
-/// R 0.92 (word lists: 0.74/0.27, 1.00/0.25, 0.87/0.49). Pitch recall is a floor below
-/// the goal; a change that reads worse fails.
+/// The goal is 0.9 for all three (issue 9), and the floors are the goal; measured at this
+/// commit: pitch P 0.93 R 0.93 (scored as the pitch rule takes a pitch), invitation
+/// P 0.94 R 0.98, trigger P 0.96 R 0.91 (word lists: 0.74/0.27, 1.00/0.25, 0.87/0.49).
+/// A change that reads worse fails.
 const FLOORS: [(Target, f64, f64); 3] = [
-    (Target::Pitch, 0.9, 0.85),
+    (Target::Pitch, 0.9, 0.9),
     (Target::Act(Act::Invitation), 0.9, 0.9),
     (Target::Act(Act::Trigger), 0.9, 0.9),
 ];

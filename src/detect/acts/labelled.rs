@@ -1,5 +1,5 @@
 //! The labelled sentences the act classifier learns from (`data/acts/`, compiled in):
-//! sentences written in thirty-nine domains, and the same sentences as the shipped Whisper
+//! sentences written in fifty-two domains, and the same sentences as the shipped Whisper
 //! model heard them spoken by two voices (`data/acts/asr/`), so the classifier learns
 //! from transcripts as they really come out. The held-out domains are not compiled in.
 
@@ -135,6 +135,10 @@ const TRAINING: &[(&str, &str)] = &[
         include_str!("../../../data/acts/walkthroughs.jsonl"),
     ),
     ("spoken", include_str!("../../../data/acts/spoken.jsonl")),
+    (
+        "third_author",
+        include_str!("../../../data/acts/third_author.jsonl"),
+    ),
     (
         "asr/espeak",
         include_str!("../../../data/acts/asr/espeak.jsonl"),
