@@ -126,9 +126,30 @@ pub enum Event {
         side: Side,
         turn: Turn,
     },
-    /// A transcript, available to a live monitor at `available_s` call time.
+    /// A transcript, and when a live monitor has it.
     Transcript {
         segment: Segment,
-        available_s: f64,
+        available: Available,
     },
+}
+
+/// When a monitor has a transcript's sentences, in call time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Available {
+    /// Live: the whole chunk arrived then.
+    At(f64),
+    /// Review: each sentence as it was said (its estimated end). Review transcribes long
+    /// chunks, but a live monitor cuts short ones and has a sentence a moment after it
+    /// ends; placing it at the end of a 20 s chunk would report a pitch 15 s late.
+    AsSaid,
+}
+
+impl Available {
+    /// When a sentence that ended at `said_s` is available.
+    pub fn of(self, said_s: f64) -> f64 {
+        match self {
+            Self::At(t) => t,
+            Self::AsSaid => said_s,
+        }
+    }
 }

@@ -16,7 +16,7 @@ use crate::detect::acts::classifier::Classifier;
 use crate::detect::acts::words::WordReader;
 use crate::detect::acts::ActReader;
 use crate::detect::{Alert, CallState, DetectConfig, Detector};
-use crate::event::{round3, Chunk, Event, Segment};
+use crate::event::{round3, Available, Chunk, Event, Segment};
 use crate::frontend::{ChunkPolicy, FrontEnd};
 use crate::report::{CallRecord, SttStats};
 use crate::resample::SPEECH_RATE_HZ;
@@ -278,15 +278,15 @@ impl Pipeline {
                 return;
             }
         };
-        // In review the transcript is placed at its chunk's end, where a live monitor
-        // would first have it; live, it is placed when it actually arrives.
-        let available_s = match self.backpressure {
-            Backpressure::Wait => chunk_end_s,
-            Backpressure::Drop => self.front.now_s().max(chunk_end_s),
+        // In review each sentence is placed where it was said, as a live monitor with its
+        // short chunks would have it; live, the chunk is placed when it actually arrives.
+        let available = match self.backpressure {
+            Backpressure::Wait => Available::AsSaid,
+            Backpressure::Drop => Available::At(self.front.now_s().max(chunk_end_s)),
         };
         let ev = Event::Transcript {
             segment: segment.clone(),
-            available_s,
+            available,
         };
         self.new_alerts
             .extend_from_slice(self.detector.on_event(&ev));

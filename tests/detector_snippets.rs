@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 use twoears::detect::acts::classifier::Classifier;
 use twoears::detect::acts::{installed_encoder, Act, ActReader};
 use twoears::detect::{text, AlertKind, DetectConfig, Detector};
-use twoears::event::{Event, Segment, Side};
+use twoears::event::{Available, Event, Segment, Side};
 use twoears::vad::Turn;
 
 #[derive(serde::Deserialize)]
@@ -62,7 +62,7 @@ fn pitch_on_last_line(s: &Snippet) -> bool {
                 end_s: end,
                 text: text.clone(),
             },
-            available_s: end + 0.5,
+            available: Available::At(end + 0.5),
         });
         last = i + 1 == s.lines.len() && fired.iter().any(|a| a.kind == AlertKind::Pitch);
         t = end + 0.6;
@@ -121,4 +121,39 @@ fn pitch_and_trigger_precision_and_recall_on_fresh_snippets() {
     println!("pitch misses: {pw:?}\ntrigger misses: {tw:?}");
     assert!(pp >= 0.9 && pr >= 0.8, "pitch: {pw:?}");
     assert!(tp >= 0.8 && tr >= 0.9, "trigger: {tw:?}");
+}
+
+/// Review places a pitch where it was said: in a run-on sentence, where its opening clauses
+/// already pitch, not at the end of the 20 s chunk that carried it; live, at the chunk's
+/// arrival.
+#[test]
+fn a_run_on_pitch_is_placed_where_it_became_a_pitch() {
+    let text = "Yeah, so what we do, and honestly this is the bit people like most, is the \
+                app sends every driver their whole route the night before, the customers \
+                get a text with a two hour window, and if something slips the window just \
+                moves on its own, so nobody in your office is stuck on the phone all \
+                morning chasing drivers.";
+    let at = |available| {
+        let mut d = Detector::with_reader(DetectConfig::default(), reader());
+        d.on_event(&Event::TurnStarted {
+            side: Side::Rep,
+            start_s: 0.0,
+        });
+        let fired = d.on_event(&Event::Transcript {
+            segment: Segment {
+                side: Side::Rep,
+                start_s: 0.0,
+                end_s: 20.0,
+                text: text.into(),
+            },
+            available,
+        });
+        fired
+            .iter()
+            .find(|a| a.kind == AlertKind::Pitch)
+            .map(|a| a.at_s)
+    };
+    let said = at(Available::AsSaid).expect("a pitch before discovery");
+    assert!(said < 14.0, "placed at {said} s of a 20 s sentence");
+    assert_eq!(at(Available::At(20.8)), Some(20.8));
 }

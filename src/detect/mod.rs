@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::event::{Event, PerSide, Segment, Side};
+use crate::event::{Available, Event, PerSide, Segment, Side};
 use crate::talk::TalkAccount;
 use acts::{Act, ActReader, Reading};
 
@@ -278,29 +278,69 @@ impl Detector {
                 self.state.open_since[*side] = None;
                 self.state.talk.add(*side, *turn);
             }
-            Event::Transcript {
-                segment,
-                available_s,
-            } => {
-                let read: Vec<Reading> = text::sentences(&segment.text)
+            Event::Transcript { segment, available } => {
+                let sentences = text::sentences(&segment.text);
+                let read: Vec<Reading> = sentences
                     .iter()
                     .map(|s| self.reader.read(segment.side, s))
                     .collect();
+                let mut at: Vec<f64> = said_ends(segment, &sentences)
+                    .into_iter()
+                    .map(|said_s| available.of(said_s))
+                    .collect();
+                if *available == Available::AsSaid {
+                    self.time_run_on_pitch(segment, &sentences, &read, &mut at);
+                }
                 let pitch = self
                     .pitch
                     .as_mut()
-                    .and_then(|r| r.on_segment(&self.state, segment, &read, *available_s));
+                    .and_then(|r| r.on_segment(&self.state, segment, &read, &at));
                 // A pitch is its own alert; the missed follow-up would only repeat it.
-                let follow_up = self
-                    .follow_up
-                    .as_mut()
-                    .and_then(|r| r.on_segment(segment, &read, *available_s, pitch.is_some()));
+                let follow_up = self.follow_up.as_mut().and_then(|r| {
+                    r.on_segment(segment, &read, available.of(segment.end_s), pitch.is_some())
+                });
                 self.alerts.extend(pitch.into_iter().chain(follow_up));
                 self.state.segments.push(segment.clone());
                 self.state.readings.push(read);
             }
         }
         &self.alerts[before..]
+    }
+
+    /// In review, the rep's first sentence that reads as a pitch, when it is a long
+    /// run-on, is placed where the pitch became clear: at the end of its shortest opening
+    /// run of clauses (cut at commas) that reads as a pitch alone. A live monitor, cutting
+    /// short chunks, has that much a moment after it is said; the sentence's end can be
+    /// 20 s later. The pitch rule weighs the whole sentence as before.
+    fn time_run_on_pitch(
+        &self,
+        segment: &Segment,
+        sentences: &[String],
+        read: &[Reading],
+        at: &mut [f64],
+    ) {
+        let Some(min) = self.pitch.as_ref().map(pitch::PitchRule::min_confidence) else {
+            return;
+        };
+        if segment.side != Side::Rep {
+            return;
+        }
+        let Some(i) = read.iter().position(|r| f64::from(r.pitch) >= min) else {
+            return;
+        };
+        let sentence = &sentences[i];
+        if sentence.split_whitespace().count() < RUN_ON_WORDS {
+            return;
+        }
+        let start_s = if i == 0 { segment.start_s } else { at[i - 1] };
+        let opening = sentence
+            .match_indices(',')
+            .map(|(k, _)| &sentence[..k])
+            .filter(|p| p.split_whitespace().count() >= MIN_CLAUSE_WORDS)
+            .find(|p| f64::from(self.reader.read(segment.side, p).pitch) >= min);
+        if let Some(p) = opening {
+            at[i] = start_s + (at[i] - start_s) * p.len() as f64 / sentence.len() as f64;
+        }
     }
 
     /// Questions the rep asked, from the transcript.
@@ -312,4 +352,24 @@ impl Detector {
     pub fn reader(&self) -> &ActReader {
         &self.reader
     }
+}
+/// A sentence this long (in words) is a run-on: its clauses are timed on their own.
+const RUN_ON_WORDS: usize = 25;
+/// The shortest opening of a run-on that is read alone.
+const MIN_CLAUSE_WORDS: usize = 8;
+
+/// Where each sentence of a segment ends, in call time: whisper gives the chunk's span,
+/// not each sentence's, so the span is shared out by the sentences' lengths (speech runs
+/// at a fairly steady rate of characters).
+fn said_ends(segment: &Segment, sentences: &[String]) -> Vec<f64> {
+    let total: usize = sentences.iter().map(|s| s.len()).sum::<usize>().max(1);
+    let span = segment.end_s - segment.start_s;
+    let mut done = 0;
+    sentences
+        .iter()
+        .map(|s| {
+            done += s.len();
+            segment.start_s + span * done as f64 / total as f64
+        })
+        .collect()
 }

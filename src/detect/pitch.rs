@@ -96,12 +96,18 @@ impl PitchRule {
         }
     }
 
+    /// How sure the act reader must be that a sentence pitches.
+    pub fn min_confidence(&self) -> f64 {
+        self.cfg.min_confidence
+    }
+
+    /// `at[i]` is when a monitor has sentence `i` of the segment.
     pub fn on_segment(
         &mut self,
         state: &CallState,
         seg: &Segment,
         read: &[Reading],
-        available_s: f64,
+        at: &[f64],
     ) -> Option<Alert> {
         if seg.side != Side::Rep {
             self.alerted_this_turn = false;
@@ -110,9 +116,10 @@ impl PitchRule {
         if self.alerted_this_turn {
             return None;
         }
-        let pitch = read
+        let (pitch, &available_s) = read
             .iter()
-            .find(|r| f64::from(r.pitch) >= self.cfg.min_confidence)?;
+            .zip(at)
+            .find(|(r, _)| f64::from(r.pitch) >= self.cfg.min_confidence)?;
         if invited(state) {
             return None;
         }
@@ -173,7 +180,7 @@ impl PitchRule {
 mod tests {
     use super::*;
     use crate::detect::{DetectConfig, Detector};
-    use crate::event::Event;
+    use crate::event::{Available, Event};
     use crate::vad::Turn;
 
     /// Plays a transcript through the detector: (side, start, end, text).
@@ -192,7 +199,7 @@ mod tests {
                     end_s,
                     text: text.into(),
                 },
-                available_s: end_s + 0.5,
+                available: Available::At(end_s + 0.5),
             });
         }
         d.alerts
@@ -202,6 +209,39 @@ mod tests {
     }
 
     use Side::{Prospect as P, Rep as R};
+
+    #[test]
+    fn in_review_a_pitch_is_placed_where_its_sentence_ends_not_at_the_chunk_end() {
+        let mut d = Detector::new(DetectConfig::default());
+        let segment = Segment {
+            side: R,
+            start_s: 0.0,
+            end_s: 18.0,
+            // 41, 81 and 53 characters: the pitch ends at 18 * 122 / 175 = 12.55 s.
+            text: "Hi Alex, thanks for joining me this week. So our platform is the \
+                   leading analytics suite and it lets you see every account. It \
+                   texts your reps a summary after every single call."
+                .into(),
+        };
+        d.on_event(&Event::TurnStarted {
+            side: R,
+            start_s: 0.0,
+        });
+        let at = |d: &mut Detector, available| {
+            d.on_event(&Event::Transcript {
+                segment: segment.clone(),
+                available,
+            })
+            .iter()
+            .find(|a| a.kind == AlertKind::Pitch)
+            .map(|a| a.at_s)
+        };
+        let said = at(&mut d, Available::AsSaid).expect("a pitch before discovery");
+        assert!((said - 12.55).abs() < 0.01, "{said}");
+        // Live, the alert is raised when the chunk arrives, never earlier.
+        let mut d = Detector::new(DetectConfig::default());
+        assert_eq!(at(&mut d, Available::At(18.7)), Some(18.7));
+    }
 
     #[test]
     fn trigger_then_pitch_is_alerted_with_the_trigger_quoted() {
