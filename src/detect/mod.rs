@@ -353,6 +353,7 @@ impl Detector {
         &self.reader
     }
 }
+
 /// A sentence this long (in words) is a run-on: its clauses are timed on their own.
 const RUN_ON_WORDS: usize = 25;
 /// The shortest opening of a run-on that is read alone.
