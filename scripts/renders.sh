@@ -4,6 +4,7 @@
 # question mark more or less): one acceptance run is one draw. This prints each render's
 # score.py summary and its failures, then the totals.
 # Usage: scripts/renders.sh [N] [BIN]   (default 6 renders, target/release/twoears)
+# HARD=1 adds the calls that do not pass every render yet (tests/scenarios/hard).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SHARED:-$root/../shared}
@@ -12,11 +13,13 @@ bin=${2:-$root/target/release/twoears}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
+hard=()
+[ -z "${HARD:-}" ] || hard=("$root"/tests/scenarios/hard/*.json)
 pass=0 calls=0 found=0 expected=0 false=0
 for i in $(seq "$n"); do
   d=$out/r$i
   python3 "$shared/corpus/make_calls.py" "$shared"/corpus/scenarios/*.json \
-    "$shared"/corpus/neural/*.json "$root"/tests/scenarios/*.json --out "$d" >/dev/null 2>&1
+    "$shared"/corpus/neural/*.json "$root"/tests/scenarios/*.json "${hard[@]}" --out "$d" >/dev/null 2>&1
   "$bin" review "$d"/*.wav --out "$d/reviews" -q
   pairs=()
   for truth in "$d"/*.json; do

@@ -157,3 +157,37 @@ fn a_run_on_pitch_is_placed_where_it_became_a_pitch() {
     assert!(said < 14.0, "placed at {said} s of a 20 s sentence");
     assert_eq!(at(Available::At(20.8)), Some(20.8));
 }
+
+/// A chunk cut inside a sentence: its second half alone reads as a presentation (tiny.en's
+/// words from a rendering of a rep giving advice); joined to the sentence it continues, it
+/// does not, and raises no pitch. Alone, with nothing before it, it still does.
+#[test]
+fn a_fragment_that_continues_the_last_chunk_is_read_with_it() {
+    let first = "A flash light that's dedication I hear that a lot owners who started this \
+                 climbers end up the estimator.";
+    let second = "Dispatcher and mechanic and the climbing was the bit they liked who else \
+                  could do estimates.";
+    let pitches = |lines: &[(f64, f64, &str)]| {
+        let mut d = Detector::with_reader(DetectConfig::default(), reader());
+        for &(start_s, end_s, text) in lines {
+            d.on_event(&Event::Transcript {
+                segment: Segment {
+                    side: Side::Rep,
+                    start_s,
+                    end_s,
+                    text: text.into(),
+                },
+                available: Available::AsSaid,
+            });
+        }
+        d.alerts
+            .iter()
+            .filter(|a| a.kind == AlertKind::Pitch)
+            .count()
+    };
+    assert_eq!(pitches(&[(61.744, 67.016, second)]), 1);
+    assert_eq!(
+        pitches(&[(55.272, 61.744, first), (61.744, 67.016, second)]),
+        0
+    );
+}

@@ -280,10 +280,11 @@ impl Detector {
             }
             Event::Transcript { segment, available } => {
                 let sentences = text::sentences(&segment.text);
-                let read: Vec<Reading> = sentences
+                let mut read: Vec<Reading> = sentences
                     .iter()
                     .map(|s| self.reader.read(segment.side, s))
                     .collect();
+                self.reread_continued_pitch(segment, &mut read);
                 let mut at: Vec<f64> = said_ends(segment, &sentences)
                     .into_iter()
                     .map(|said_s| available.of(said_s))
@@ -305,6 +306,46 @@ impl Detector {
             }
         }
         &self.alerts[before..]
+    }
+
+    /// A chunk cut at a pause inside a sentence leaves its first words a fragment, which
+    /// can read as a pitch on its own ("...and the climbing was the bit they liked who
+    /// else could do estimates."). When a segment goes straight on from the same side's
+    /// last one, a first sentence that reads as a pitch is read again joined to the
+    /// sentence it continues, and stands as a pitch only if the whole still reads as one.
+    fn reread_continued_pitch(&self, segment: &Segment, read: &mut [Reading]) {
+        let Some(min) = self.pitch.as_ref().map(pitch::PitchRule::min_confidence) else {
+            return;
+        };
+        let Some(first) = read.first() else {
+            return;
+        };
+        if f64::from(first.pitch) < min {
+            return;
+        }
+        let Some((prev, prev_read)) = self.state.read_segments().next_back() else {
+            return;
+        };
+        let continues = prev.side == segment.side
+            && segment.start_s - prev.end_s < CONTINUED_GAP_S
+            && prev_read
+                .last()
+                .is_some_and(|r| !r.sentence.trim_end().ends_with(['?', '!']));
+        if !continues {
+            return;
+        }
+        let Some(before) = prev_read.last() else {
+            return;
+        };
+        let joined = format!(
+            "{} {}",
+            before.sentence.trim_end().trim_end_matches('.'),
+            first.sentence
+        );
+        let whole = self.reader.read(segment.side, &joined);
+        if f64::from(whole.pitch) < min {
+            read[0] = whole;
+        }
     }
 
     /// In review, the rep's first sentence that reads as a pitch, when it is a long
@@ -354,6 +395,9 @@ impl Detector {
     }
 }
 
+/// A segment that starts this soon after the same side's last one goes straight on from
+/// it: chunks are cut at pauses of 0.2 s or more and start 0.2 s before the next word.
+const CONTINUED_GAP_S: f64 = 0.3;
 /// A sentence this long (in words) is a run-on: its clauses are timed on their own.
 const RUN_ON_WORDS: usize = 25;
 /// The shortest opening of a run-on that is read alone.
