@@ -326,17 +326,15 @@ impl Detector {
         let Some((prev, prev_read)) = self.state.read_segments().next_back() else {
             return;
         };
-        let continues = prev.side == segment.side
-            && segment.start_s - prev.end_s < CONTINUED_GAP_S
-            && prev_read
-                .last()
-                .is_some_and(|r| !r.sentence.trim_end().ends_with(['?', '!']));
-        if !continues {
-            return;
-        }
         let Some(before) = prev_read.last() else {
             return;
         };
+        let continues = prev.side == segment.side
+            && segment.start_s - prev.end_s < CONTINUED_GAP_S
+            && !before.sentence.trim_end().ends_with(['?', '!']);
+        if !continues {
+            return;
+        }
         let joined = format!(
             "{} {}",
             before.sentence.trim_end().trim_end_matches('.'),
