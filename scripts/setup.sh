@@ -9,12 +9,14 @@
 # with its joe voice for the human-like calls of the corpus (corpus/neural) and the ASR
 # copies of the labelled act sentences (scripts/acts_asr.py), and chromium: the call page
 # (`review --html`) is tested in a real headless browser, and postgresql + openssl: the
-# team-store tests start a throwaway PostgreSQL server with TLS (tests/common/postgres.rs).
+# team-store tests start a throwaway PostgreSQL server with TLS (tests/common/postgres.rs),
+# and ffmpeg: the recordings people have (AAC in .m4a/.mp4, Opus in .opus/.ogg/.webm) are
+# made from the example call for the format tests (tests/recording_formats.rs).
 set -euo pipefail
 need=()
 for pkg in build-essential cmake clang libclang-dev pkg-config espeak-ng sox libsox-fmt-all \
            pocketsphinx-testdata python3 python3-pip libasound2-dev pulseaudio pulseaudio-utils \
-           pipewire pipewire-pulse wireplumber dbus chromium postgresql openssl; do
+           pipewire pipewire-pulse wireplumber dbus chromium postgresql openssl ffmpeg; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

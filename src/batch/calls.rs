@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// What a folder is searched for: the formats the input reads.
-const AUDIO: [&str; 9] = [
-    "wav", "wave", "flac", "ogg", "oga", "opus", "mp3", "m4a", "aac",
+const AUDIO: [&str; 13] = [
+    "wav", "wave", "flac", "ogg", "oga", "opus", "mp3", "m4a", "aac", "mp4", "webm", "mka", "mkv",
 ];
 
 /// One call of a batch: its recording and the name its report and page are written under.
@@ -41,7 +41,7 @@ pub fn gather(given: &[PathBuf]) -> (Vec<Call>, Vec<NotACall>) {
             if found.is_empty() {
                 missing.push(NotACall {
                     path: p.clone(),
-                    why: "a folder with no recordings in it (wav, flac, ogg, opus, mp3, m4a)",
+                    why: "a folder with no recordings in it (wav, flac, ogg, opus, mp3, m4a, mp4, webm)",
                 });
             }
             found.sort();

@@ -2,6 +2,7 @@
 //! prospect sides and resampled to 16 kHz, handed out in aligned blocks in call order.
 
 pub mod file;
+mod mp4;
 
 use std::path::{Path, PathBuf};
 
@@ -22,7 +23,7 @@ pub enum InputError {
     #[error("{path}: cannot read it ({reason})")]
     Unreadable { path: String, reason: String },
     #[error(
-        "{path}: not a supported audio file ({reason}); use WAV, FLAC, MP3, OGG/Vorbis or AAC/M4A"
+        "{path}: not a supported audio file ({reason}); use WAV, FLAC, MP3, OGG (Vorbis or Opus), Opus, WebM or AAC (M4A, MP4)"
     )]
     Format { path: String, reason: String },
     #[error("{path}: unsupported codec ({reason}); convert it to WAV or FLAC first")]
@@ -272,6 +273,13 @@ impl CallReader {
         for (f, _) in &self.files {
             let p = f.path.display();
             let read_s = f.frames_read as f64 / f.rate_hz as f64;
+            if let Some(short) = f.short_header {
+                out.push(format!(
+                    "{p}: the WAV header states {:.1} s of audio but the file holds {:.1} s (a \
+                     recording that was not closed properly?); analysed all of it",
+                    short.declared_s, short.held_s
+                ));
+            }
             if let Some(why) = &f.failed {
                 out.push(format!(
                     "{p}: the decoder failed ({why}); analysed the {read_s:.1} s before it"
