@@ -139,6 +139,14 @@ pub fn line(side: Side, device: &str, heard: &Heard, look: Look) -> String {
              settings) or not the one in use; `twoears devices` lists them, pass --mic NAME"
                 .into()
         }
+        // A monitor started before the call, or running between calls, hears nothing on
+        // the call's output: the normal state, not a fault (the live check warns when the
+        // rep talks and nothing answers).
+        (Side::Prospect, Heard::DigitalSilence) if look == Look::Listen => {
+            "nothing plays yet: fine before and between calls (if you talk in a call and \
+             nothing answers here, twoears warns)"
+                .into()
+        }
         (Side::Prospect, Heard::DigitalSilence) => {
             "digital silence: nothing plays on this output; if the call is playing, it plays \
              on another output (headphones?); `twoears devices` lists the monitors, pass \

@@ -115,8 +115,18 @@ impl EventLog {
     /// A side went digitally silent while the other spoke (`state` "silent"), or came
     /// back ("back"); its device had a problem ("warning": muted on the server, lost) or
     /// news ("notice": unmuted, back); `side` is null when it concerns both.
-    pub fn capture(&mut self, side: Option<crate::event::Side>, state: &str, message: &str) {
-        self.line(&json!({ "type": "capture", "side": side, "state": state, "message": message }));
+    /// `at_s` is the monitor's clock (seconds of audio since it started listening).
+    pub fn capture(
+        &mut self,
+        side: Option<crate::event::Side>,
+        state: &str,
+        message: &str,
+        at_s: f64,
+    ) {
+        let at_s = (at_s * 1000.0).round() / 1000.0;
+        self.line(&json!({
+            "type": "capture", "at_s": at_s, "side": side, "state": state, "message": message
+        }));
     }
 
     /// Background mode: a call began (`call_start`) or its report was written

@@ -79,6 +79,7 @@ fn speaking(pipeline: &Pipeline) -> PerSide<bool> {
 /// goes into the report's warnings.
 fn report_change(
     change: Change,
+    at_s: f64,
     status: &mut Status,
     events: Option<&mut EventLog>,
     warnings: &mut Vec<String>,
@@ -87,14 +88,14 @@ fn report_change(
         Change::Silent { side, message } => {
             status.warn(About::Capture, &message);
             if let Some(e) = events {
-                e.capture(Some(side), "silent", &message);
+                e.capture(Some(side), "silent", &message, at_s);
             }
             warnings.push(message);
         }
         Change::Back { side, message } => {
             status.note(&message);
             if let Some(e) = events {
-                e.capture(Some(side), "back", &message);
+                e.capture(Some(side), "back", &message, at_s);
             }
         }
     }
@@ -104,6 +105,7 @@ fn report_change(
 /// `--notify`), the report's warnings, and both as a `capture` line to the event log.
 fn report_note(
     note: Note,
+    at_s: f64,
     status: &mut Status,
     events: Option<&mut EventLog>,
     warnings: &mut Vec<String>,
@@ -119,7 +121,7 @@ fn report_note(
         }
     };
     if let Some(e) = events {
-        e.capture(note.side, state, &note.text);
+        e.capture(note.side, state, &note.text, at_s);
     }
     if note.kind == NoteKind::Warning {
         warnings.push(note.text);
@@ -152,12 +154,12 @@ impl SelfChecks {
         mut events: Option<&mut EventLog>,
         warnings: &mut Vec<String>,
     ) -> PerSide<bool> {
+        let now = block.pipeline.now_s();
         for note in source.take_notes() {
-            report_note(note, status, events.as_deref_mut(), warnings);
+            report_note(note, now, status, events.as_deref_mut(), warnings);
         }
         self.meters.push(block.rep, block.prospect);
         let who = speaking(block.pipeline);
-        let now = block.pipeline.now_s();
         let devices = source.devices();
         for line in self
             .first_look
@@ -168,7 +170,7 @@ impl SelfChecks {
             status.note(&line);
         }
         if let Some(change) = self.silent.push(block.rep, block.prospect, who) {
-            report_change(change, status, events, warnings);
+            report_change(change, now, status, events, warnings);
         }
         who
     }
