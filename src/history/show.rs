@@ -31,7 +31,7 @@ fn read(
                 "{}: no history yet; `twoears review` and `listen` store every call there (or pass --db PATH)",
                 path.display()
             );
-            let calls = Store::open(&path)?.calls(since, rep)?;
+            let calls = Store::open_to_read(&path)?.calls(since, rep)?;
             Ok((calls, Some(path)))
         }
     }
