@@ -485,3 +485,34 @@ fn a_read_only_history_is_read_and_nothing_is_left_beside_it() {
     assert_eq!(journals(d, "h.sqlite"), Vec::<String>::new());
     assert_eq!(sha256(&d.join("h.sqlite")), before);
 }
+
+// Issue: `history --since 2026-13-45` was taken as a day.
+#[test]
+fn a_day_not_on_the_calendar_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for bad in [
+        "2026-13-45",
+        "2026-00-10",
+        "2026-04-31",
+        "2026-02-29",
+        "1900-02-29",
+        "2026-1-05",
+    ] {
+        for cmd in ["history", "team"] {
+            let out = twoears(&[cmd, "--db", "h.sqlite", "--since", bad], d);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{cmd} --since {bad}: {err}");
+            let first = err.lines().next().unwrap_or_default();
+            assert!(
+                first.contains(bad) && first.contains("is not a day; pass YYYY-MM-DD"),
+                "{cmd} --since {bad}: {err}"
+            );
+        }
+    }
+    std::fs::write(d.join("h.sqlite"), b"").unwrap();
+    for good in ["2028-02-29", "2000-02-29", "2026-12-31"] {
+        let out = twoears(&["history", "--db", "h.sqlite", "--since", good], d);
+        assert!(out.status.success(), "--since {good}: {}", stderr(&out));
+    }
+}
