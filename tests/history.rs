@@ -516,3 +516,54 @@ fn a_day_not_on_the_calendar_is_refused() {
         assert!(out.status.success(), "--since {good}: {}", stderr(&out));
     }
 }
+
+// Issue: a filter that matched none of the stored calls said "no calls stored yet".
+#[test]
+fn a_filter_that_matches_nothing_says_so_and_how_many_calls_are_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    short_call(d, "short.wav", "8");
+    let out = twoears(
+        &[
+            "review",
+            "short.wav",
+            "--no-stt",
+            "-q",
+            "--db",
+            "h.sqlite",
+            "--rep-name",
+            "dana",
+        ],
+        d,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list = |extra: &[&str]| {
+        let mut args = vec!["history", "--db", "h.sqlite"];
+        args.extend_from_slice(extra);
+        let out = twoears(&args, d);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    assert_eq!(
+        list(&["--rep", "sam"]),
+        "no calls match --rep sam in h.sqlite; 1 call stored\n"
+    );
+    assert_eq!(
+        list(&["--since", "2999-01-01", "--rep", "dana"]),
+        "no calls match --since 2999-01-01 --rep dana in h.sqlite; 1 call stored\n"
+    );
+    assert!(list(&["--rep", "dana"]).contains("short.wav"));
+    // An empty history is still an empty history, filter or not.
+    std::fs::write(d.join("empty.sqlite"), b"").unwrap();
+    for extra in [&[][..], &["--rep", "sam"][..]] {
+        let mut args = vec!["history", "--db", "empty.sqlite"];
+        args.extend_from_slice(extra);
+        let out = twoears(&args, d);
+        assert_eq!(
+            stdout(&out),
+            "no calls stored yet in empty.sqlite\n",
+            "{}",
+            stderr(&out)
+        );
+    }
+}
