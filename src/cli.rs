@@ -316,8 +316,9 @@ fn shard(s: &str) -> Result<(usize, usize), String> {
     Ok((k, n))
 }
 
+/// A day of the calendar, YYYY-MM-DD (the stored calls' dates compare as text).
 fn day(s: &str) -> Result<String, String> {
-    let ok = s.len() == 10
+    let shape = s.len() == 10
         && s.char_indices().all(|(i, c)| {
             if i == 4 || i == 7 {
                 c == '-'
@@ -325,10 +326,25 @@ fn day(s: &str) -> Result<String, String> {
                 c.is_ascii_digit()
             }
         });
+    let number = |range: std::ops::Range<usize>| s[range].parse::<u32>().unwrap_or(0);
+    let ok = shape && {
+        let (y, m, d) = (number(0..4), number(5..7), number(8..10));
+        let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+        let days = match m {
+            2 if leap => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            1..=12 => 31,
+            _ => 0,
+        };
+        (1..=days).contains(&d)
+    };
     if ok {
         Ok(s.to_string())
     } else {
-        Err(format!("{s:?} is not a day like 2026-11-28"))
+        Err(format!(
+            "{s:?} is not a day; pass YYYY-MM-DD, like 2026-11-28"
+        ))
     }
 }
 

@@ -312,3 +312,258 @@ fn the_trends_page_charts_each_figure_week_by_week() {
         "<p>mine</p>"
     );
 }
+
+/// A short call, cheap to review: the example's first `seconds`.
+fn short_call(dir: &Path, name: &str, seconds: &str) {
+    run_ok(
+        Command::new("sox")
+            .arg(example())
+            .arg(dir.join(name))
+            .args(["trim", "0", seconds]),
+    );
+}
+
+fn sha256(path: &Path) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(std::fs::read(path).unwrap()).to_vec()
+}
+
+/// The files SQLite keeps beside `db` while it is open.
+fn journals(dir: &Path, db: &str) -> Vec<String> {
+    ["-wal", "-shm", "-journal"]
+        .iter()
+        .map(|s| format!("{db}{s}"))
+        .filter(|f| dir.join(f).exists())
+        .collect()
+}
+
+// Issue: `--db other.sqlite` added twoears's tables to another program's database, set its
+// user_version and switched its journal to WAL; a foreign `calls` table gave a 16-line
+// warning.
+#[test]
+fn another_programs_database_is_refused_in_one_line_and_left_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    short_call(d, "short.wav", "8");
+    let foreign = [
+        (
+            "notes.sqlite",
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+             INSERT INTO notes (body) VALUES ('call Dana back');",
+        ),
+        (
+            "crm.sqlite",
+            "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT);
+             INSERT INTO accounts (name) VALUES ('Acme');
+             PRAGMA user_version = 7;",
+        ),
+        (
+            "dialer.sqlite",
+            "CREATE TABLE calls (
+                id INTEGER PRIMARY KEY,
+                number TEXT NOT NULL,
+                started_at INTEGER NOT NULL,
+                ended_at INTEGER,
+                outcome TEXT,
+                notes TEXT
+             );
+             INSERT INTO calls (number, started_at) VALUES ('+15550100', 1);",
+        ),
+    ];
+    for (db, schema) in foreign {
+        rusqlite::Connection::open(d.join(db))
+            .unwrap()
+            .execute_batch(schema)
+            .unwrap();
+        let before = sha256(&d.join(db));
+        let refused = |out: &std::process::Output, what: &str| {
+            let err = stderr(out);
+            assert_eq!(err.lines().count(), 1, "{db}, {what}: one line: {err}");
+            assert!(
+                err.contains(db) && err.contains("another program's database"),
+                "{db}, {what}: {err}"
+            );
+            assert!(err.contains("pass --db"), "{db}, {what}: {err}");
+        };
+        let out = twoears(&["history", "--db", db], d);
+        assert_eq!(out.status.code(), Some(2), "{db}: {}", stderr(&out));
+        refused(&out, "history --db");
+        let out = Command::new(env!("CARGO_BIN_EXE_twoears"))
+            .arg("history")
+            .env("TWOEARS_DB", d.join(db))
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{db}: {}", stderr(&out));
+        refused(&out, "TWOEARS_DB");
+        // A review still writes its report; the call is not stored.
+        let out = twoears(
+            &[
+                "review",
+                "short.wav",
+                "--no-stt",
+                "-q",
+                "--db",
+                db,
+                "--json",
+                "r.json",
+            ],
+            d,
+        );
+        assert!(out.status.success(), "{db}: {}", stderr(&out));
+        refused(&out, "review");
+        assert!(stderr(&out).contains("not stored in the history"));
+        assert_eq!(sha256(&d.join(db)), before, "{db} changed");
+        assert_eq!(journals(d, db), Vec::<String>::new(), "{db}");
+    }
+    assert!(d.join("r.json").is_file());
+}
+
+/// Runs twoears as a user who may write `dir` but not a file of root's: root may write any
+/// file, so as root the run drops to nobody.
+fn twoears_as_user(args: &[&str], dir: &Path) -> std::process::Output {
+    use std::os::unix::fs::MetadataExt;
+    let root = std::fs::metadata(dir).unwrap().uid() == 0;
+    let mut cmd = if root {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_twoears"));
+        cmd
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_twoears"))
+    };
+    test_history(&mut cmd)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run twoears")
+}
+
+// Issue: `twoears history` on a read-only history left 0444 -wal and -shm files beside it.
+#[test]
+fn a_read_only_history_is_read_and_nothing_is_left_beside_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    short_call(d, "short.wav", "8");
+    let out = twoears(
+        &["review", "short.wav", "--no-stt", "-q", "--db", "h.sqlite"],
+        d,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The folder is the user's (SQLite may create files in it), the history is not
+    // writable.
+    for (path, mode) in [
+        (d, 0o777),
+        (&d.join("h.sqlite"), 0o444),
+        (&d.join("short.wav"), 0o644),
+    ] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let before = sha256(&d.join("h.sqlite"));
+    let out = twoears_as_user(&["history", "--db", "h.sqlite"], d);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("short.wav"), "{}", stdout(&out));
+    assert_eq!(journals(d, "h.sqlite"), Vec::<String>::new());
+    let out = twoears_as_user(&["history", "--db", "h.sqlite", "--json"], d);
+    let calls: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(calls.len(), 1, "{}", stderr(&out));
+    assert_eq!(journals(d, "h.sqlite"), Vec::<String>::new());
+    // A review cannot store its call there, says so, and leaves nothing either.
+    let out = twoears_as_user(
+        &["review", "short.wav", "--no-stt", "-q", "--db", "h.sqlite"],
+        d,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("not stored in the history")
+            && err.contains("h.sqlite: the call history is read-only"),
+        "{err}"
+    );
+    assert_eq!(journals(d, "h.sqlite"), Vec::<String>::new());
+    assert_eq!(sha256(&d.join("h.sqlite")), before);
+}
+
+// Issue: `history --since 2026-13-45` was taken as a day.
+#[test]
+fn a_day_not_on_the_calendar_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for bad in [
+        "2026-13-45",
+        "2026-00-10",
+        "2026-04-31",
+        "2026-02-29",
+        "1900-02-29",
+        "2026-1-05",
+    ] {
+        for cmd in ["history", "team"] {
+            let out = twoears(&[cmd, "--db", "h.sqlite", "--since", bad], d);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{cmd} --since {bad}: {err}");
+            let first = err.lines().next().unwrap_or_default();
+            assert!(
+                first.contains(bad) && first.contains("is not a day; pass YYYY-MM-DD"),
+                "{cmd} --since {bad}: {err}"
+            );
+        }
+    }
+    std::fs::write(d.join("h.sqlite"), b"").unwrap();
+    for good in ["2028-02-29", "2000-02-29", "2026-12-31"] {
+        let out = twoears(&["history", "--db", "h.sqlite", "--since", good], d);
+        assert!(out.status.success(), "--since {good}: {}", stderr(&out));
+    }
+}
+
+// Issue: a filter that matched none of the stored calls said "no calls stored yet".
+#[test]
+fn a_filter_that_matches_nothing_says_so_and_how_many_calls_are_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    short_call(d, "short.wav", "8");
+    let out = twoears(
+        &[
+            "review",
+            "short.wav",
+            "--no-stt",
+            "-q",
+            "--db",
+            "h.sqlite",
+            "--rep-name",
+            "dana",
+        ],
+        d,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list = |extra: &[&str]| {
+        let mut args = vec!["history", "--db", "h.sqlite"];
+        args.extend_from_slice(extra);
+        let out = twoears(&args, d);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    assert_eq!(
+        list(&["--rep", "sam"]),
+        "no calls match --rep sam in h.sqlite; 1 call stored\n"
+    );
+    assert_eq!(
+        list(&["--since", "2999-01-01", "--rep", "dana"]),
+        "no calls match --since 2999-01-01 --rep dana in h.sqlite; 1 call stored\n"
+    );
+    assert!(list(&["--rep", "dana"]).contains("short.wav"));
+    // An empty history is still an empty history, filter or not.
+    std::fs::write(d.join("empty.sqlite"), b"").unwrap();
+    for extra in [&[][..], &["--rep", "sam"][..]] {
+        let mut args = vec!["history", "--db", "empty.sqlite"];
+        args.extend_from_slice(extra);
+        let out = twoears(&args, d);
+        assert_eq!(
+            stdout(&out),
+            "no calls stored yet in empty.sqlite\n",
+            "{}",
+            stderr(&out)
+        );
+    }
+}

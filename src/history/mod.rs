@@ -427,6 +427,27 @@ mod tests {
     }
 
     #[test]
+    fn a_newer_history_is_told_apart_from_another_programs_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        drop(Store::open(&path).unwrap());
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 9)
+            .unwrap();
+        let err = Store::open(&path).err().expect("refused");
+        assert!(matches!(err, StoreError::Newer { found: 9, .. }), "{err}");
+        // No tables but a schema version: someone else's.
+        let other = dir.path().join("o.sqlite");
+        rusqlite::Connection::open(&other)
+            .unwrap()
+            .pragma_update(None, "user_version", 1)
+            .unwrap();
+        let err = Store::open(&other).err().expect("refused");
+        assert!(matches!(err, StoreError::Foreign { .. }), "{err}");
+    }
+
+    #[test]
     fn a_file_that_is_no_database_is_named_not_overwritten() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.sqlite");

@@ -31,7 +31,7 @@ fn read(
                 "{}: no history yet; `twoears review` and `listen` store every call there (or pass --db PATH)",
                 path.display()
             );
-            let calls = Store::open(&path)?.calls(since, rep)?;
+            let calls = Store::open_to_read(&path)?.calls(since, rep)?;
             Ok((calls, Some(path)))
         }
     }
@@ -100,7 +100,26 @@ pub fn history(args: HistoryArgs) -> Result<()> {
             (None, Some(Db::Team(url))) => url.label(),
             _ => "the history".into(),
         };
-        writeln!(out, "no calls stored yet in {place}")?;
+        // A filter that picks nothing is not an empty history.
+        let filter: Vec<String> = [("--since", &args.since), ("--rep", &args.rep)]
+            .into_iter()
+            .filter_map(|(flag, v)| v.as_ref().map(|v| format!("{flag} {v}")))
+            .collect();
+        let stored = if filter.is_empty() {
+            0
+        } else {
+            read(db.as_ref(), None, None)?.0.len()
+        };
+        if stored == 0 {
+            writeln!(out, "no calls stored yet in {place}")?;
+        } else {
+            writeln!(
+                out,
+                "no calls match {} in {place}; {stored} call{} stored",
+                filter.join(" "),
+                if stored == 1 { "" } else { "s" }
+            )?;
+        }
         return Ok(());
     }
     for c in &calls {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, MAIN_DB};
 
 use super::Call;
 
@@ -49,12 +49,18 @@ const STEPS: &[&str] = &[
 pub enum StoreError {
     #[error("{}: not a twoears history (damaged, or another file); move it away and a new one is started, or pass --db PATH", path.display())]
     Corrupt { path: PathBuf },
+    #[error("{}: another program's database, not a twoears history (left as it is); pass --db with another file's path", path.display())]
+    Foreign { path: PathBuf },
     #[error("{}: written by a newer twoears (schema {found}, this one knows {known}); update twoears or pass --db PATH", path.display())]
     Newer {
         path: PathBuf,
         found: i64,
         known: usize,
     },
+    #[error("{}: the call history is read-only; make it writable (chmod u+w), or pass --db PATH or --no-save", path.display())]
+    ReadOnly { path: PathBuf },
+    #[error("{}: the call history is read-only, and it must be written to before it can be read (an older schema, or calls still in its -wal file); make it writable (chmod u+w)", path.display())]
+    ReadOnlyStale { path: PathBuf },
     #[error("{}: cannot open the call history; check the folder is writable, or pass --db PATH or --no-save", path.display())]
     Open {
         path: PathBuf,
@@ -92,9 +98,23 @@ impl Store {
     /// Opens (or creates, 0600) the history at `path` and brings its schema up to date.
     ///
     /// # Errors
-    /// The file is not a SQLite database, is newer than this twoears, or cannot be opened.
+    /// The file is not a SQLite database, is another program's database, is newer than
+    /// this twoears, is read-only, or cannot be opened.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         Self::open_to(path, STEPS.len())
+    }
+
+    /// Opens the history at `path` to read it: as `open`, but a history this process may
+    /// not write is read as it is.
+    ///
+    /// # Errors
+    /// As `open`; a read-only history must also be at this twoears's schema with no calls
+    /// left in its `-wal` file.
+    pub fn open_to_read(path: &Path) -> Result<Self, StoreError> {
+        match Self::open(path) {
+            Err(StoreError::ReadOnly { .. }) => Self::open_immutable(path),
+            opened => opened,
+        }
     }
 
     /// Opens the history at `path` with its schema brought to step `target` (an older
@@ -118,7 +138,21 @@ impl Store {
             path: path.to_path_buf(),
             source,
         };
-        let conn = Connection::open(path).map_err(open_err)?;
+        // Not a URI: the path is the file made private above.
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(open_err)?;
+        // SQLite falls back to reading a file it may not write, and reading a WAL database
+        // so leaves -wal and -shm files behind that nobody removes: stop before a read.
+        if conn.is_readonly(MAIN_DB).map_err(open_err)? {
+            return Err(StoreError::ReadOnly {
+                path: path.to_path_buf(),
+            });
+        }
         let mut store = Self {
             conn,
             path: path.to_path_buf(),
@@ -131,14 +165,17 @@ impl Store {
             .map_err(|e| store.err(e))?;
         // Processes that open a new file at once race to turn on WAL and to create the
         // schema, and SQLite reports some of those races as busy without waiting: try
-        // again for as long as a write would wait.
+        // again for as long as a write would wait. What the file is, is read first: WAL
+        // and the schema are written only to a new file or a twoears history.
         let started = std::time::Instant::now();
         loop {
-            let done = store
-                .conn
-                .pragma_update(None, "journal_mode", "WAL")
-                .map_err(|e| store.err(e))
-                .and_then(|()| store.migrate_to(target));
+            let done = store.schema_version().and_then(|_| {
+                store
+                    .conn
+                    .pragma_update(None, "journal_mode", "WAL")
+                    .map_err(|e| store.err(e))?;
+                store.migrate_to(target)
+            });
             match done {
                 Err(StoreError::Sql { source, .. })
                     if is_busy(&source) && started.elapsed() < Duration::from_secs(10) =>
@@ -148,6 +185,49 @@ impl Store {
                 done => return done.map(|()| store),
             }
         }
+    }
+
+    /// Opens a history this process may not write, for reading, with SQLite's `immutable`
+    /// flag: nothing is created beside it. Nobody can be writing a file nobody may write,
+    /// but the flag also skips the `-wal` file, so one with calls in it is refused.
+    fn open_immutable(path: &Path) -> Result<Self, StoreError> {
+        let stale = || StoreError::ReadOnlyStale {
+            path: path.to_path_buf(),
+        };
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+            return Err(stale());
+        }
+        // A URI names the file: every byte but the unreserved ones is escaped, so a path's
+        // `?`, `#`, `%` or leading `//` stays part of the path.
+        let mut uri = String::from("file:");
+        for &b in std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()) {
+            if b.is_ascii_alphanumeric() || b"._~-".contains(&b) {
+                uri.push(char::from(b));
+            } else {
+                uri.push_str(&format!("%{b:02X}"));
+            }
+        }
+        uri.push_str("?immutable=1");
+        let conn = Connection::open_with_flags(
+            uri,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let store = Self {
+            conn,
+            path: path.to_path_buf(),
+        };
+        if store.schema_version()? < STEPS.len() as i64 {
+            return Err(stale());
+        }
+        Ok(store)
     }
 
     fn err(&self, source: rusqlite::Error) -> StoreError {
@@ -170,17 +250,49 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Runs the schema steps up to `target`.
-    fn migrate_to(&mut self, target: usize) -> Result<(), StoreError> {
-        let at = self.version()?;
-        if at > STEPS.len() as i64 {
+    /// The schema version of a new (empty) database or a twoears history, read without
+    /// writing: anything else is another program's, and is refused before twoears writes
+    /// a byte to it (its tables, its `user_version`, its journal mode).
+    fn schema_version(&self) -> Result<i64, StoreError> {
+        let version = self.version()?;
+        let objects: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if version == 0 && objects == 0 {
+            return Ok(0);
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name FROM pragma_table_info('calls')")
+            .map_err(|e| self.err(e))?;
+        let columns = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.err(e))?;
+        // Step 1's columns, which every version keeps.
+        let ours = version > 0
+            && ["key", "name", "call_date", "stored_at", "report"]
+                .iter()
+                .all(|c| columns.iter().any(|n| n == c));
+        if !ours {
+            return Err(StoreError::Foreign {
+                path: self.path.clone(),
+            });
+        }
+        if version > STEPS.len() as i64 {
             return Err(StoreError::Newer {
                 path: self.path.clone(),
-                found: at,
+                found: version,
                 known: STEPS.len(),
             });
         }
-        let from = usize::try_from(at).unwrap_or(0);
+        Ok(version)
+    }
+
+    /// Runs the schema steps up to `target`.
+    fn migrate_to(&mut self, target: usize) -> Result<(), StoreError> {
+        let from = usize::try_from(self.version()?).unwrap_or(0);
         if from >= target {
             return Ok(());
         }
