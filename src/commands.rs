@@ -450,15 +450,18 @@ fn review_many(
     let bars = BatchBars::new(&calls, !args.quiet && std::io::stderr().is_terminal());
     let mut observe = |event: &Event| {
         bars.show(event);
-        if let Event::Finished {
-            call,
-            outcome: Outcome::Failed(why),
-        } = event
-        {
-            bars.println(&format!(
+        match event {
+            Event::Finished {
+                call,
+                outcome: Outcome::Failed(why),
+            } => bars.println(&format!(
                 "twoears: {}; skipped",
                 about(&calls[*call].path, why)
-            ));
+            )),
+            Event::Warning { message, .. } => {
+                bars.println(&format!("twoears: warning: {message}"));
+            }
+            _ => {}
         }
     };
     let outcomes = batch::run(&calls, dir, &settings, &mut observe);
@@ -466,10 +469,7 @@ fn review_many(
     for (c, o) in calls.iter().zip(&outcomes) {
         if matches!(o, Outcome::Reviewed { .. } | Outcome::UpToDate) {
             let (json, _) = batch::outputs(dir, &c.name);
-            let value = std::fs::read(&json)
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok());
-            if let Some(value) = value {
+            if let Ok(value) = batch::read_back(&json) {
                 save_call(keep, &value, &c.name, None);
             }
         }
@@ -619,6 +619,7 @@ impl BatchBars {
                 }
                 total.inc(1);
             }
+            Event::Warning { .. } => {}
         }
     }
 
