@@ -12,6 +12,7 @@ use crate::input::InputSpec;
 use crate::model::{install, store};
 use crate::output::{self, Output};
 use crate::pipeline::SttSettings;
+use crate::term;
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
@@ -51,7 +52,7 @@ fn model(cmd: ModelCommand) -> Result<()> {
         for p in store::clean_partials(&d) {
             eprintln!(
                 "twoears: removed {}, left by an interrupted install",
-                p.display()
+                term::path(&p)
             );
         }
     }
@@ -84,10 +85,10 @@ fn model(cmd: ModelCommand) -> Result<()> {
                 };
                 match outcome {
                     install::Outcome::AlreadyInstalled(p) => {
-                        println!("{name} is already installed: {}", p.display())
+                        println!("{name} is already installed: {}", term::path(&p))
                     }
                     install::Outcome::Installed(p) => {
-                        println!("installed {name}: {}", p.display())
+                        println!("installed {name}: {}", term::path(&p))
                     }
                 }
             }
@@ -109,7 +110,7 @@ fn model(cmd: ModelCommand) -> Result<()> {
                 threads,
                 &mut log,
             )?;
-            println!("imported {name}: {}", p.display());
+            println!("imported {}: {}", term::escape(&name), term::path(&p));
         }
         ModelCommand::Verify { model, dir } => {
             let paths: Vec<_> = match &model {
@@ -125,7 +126,7 @@ fn model(cmd: ModelCommand) -> Result<()> {
             }
             for p in paths {
                 crate::model::verify::verify(&p, crate::model::verify::Hash::Always)?;
-                println!("{}: ok", p.display());
+                println!("{}: ok", term::path(&p));
             }
         }
         ModelCommand::List { dir } => {
@@ -147,9 +148,12 @@ fn model(cmd: ModelCommand) -> Result<()> {
                         ),
                     };
                     println!(
-                        "{name}\t{:.1} MB\t{}\t{source}\t{sha}",
+                        "{}\t{:.1} MB\t{}\t{}\t{}",
+                        term::escape(&name),
                         size as f64 / 1e6,
-                        path.display()
+                        term::path(&path),
+                        term::escape(&source),
+                        term::escape(&sha)
                     );
                 }
             }
@@ -240,7 +244,7 @@ fn review(mut args: ReviewArgs) -> Result<()> {
         bar.finish_and_clear();
     }
     for w in &report.warnings {
-        eprintln!("twoears: warning: {w}");
+        eprintln!("twoears: warning: {}", term::escape(w));
     }
     if let Some(path) = &args.json {
         save_report(&report, path)?;
@@ -361,11 +365,14 @@ fn save_call(
     };
     let Some(call) = crate::history::Call::of_report(report, name, key, None, keep.rep.as_deref())
     else {
-        eprintln!("twoears: warning: {name}: not stored in the history (no file to key it by)");
+        eprintln!(
+            "twoears: warning: {}: not stored in the history (no file to key it by)",
+            term::escape(name)
+        );
         return;
     };
     for w in keep.store(call) {
-        eprintln!("twoears: warning: {w}");
+        eprintln!("twoears: warning: {}", term::escape(&w));
     }
 }
 
@@ -387,7 +394,7 @@ fn review_many(
     use crate::batch::{self, Event, Outcome};
     let (mut calls, not_calls) = batch::gather(&args.call);
     for n in &not_calls {
-        eprintln!("twoears: {}: {}; skipped", n.path.display(), n.why);
+        eprintln!("twoears: {}: {}; skipped", term::path(&n.path), n.why);
     }
     anyhow::ensure!(
         !calls.is_empty(),
@@ -529,7 +536,12 @@ fn write_batch_summary(
     index: &std::path::Path,
 ) -> std::io::Result<()> {
     use crate::batch::Outcome;
-    let width = calls.iter().map(|c| c.name.len()).max().unwrap_or(4).max(4);
+    let width = calls
+        .iter()
+        .map(|c| term::escape(&c.name).len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     for (c, o) in calls.iter().zip(outcomes) {
         let what = match o {
             Outcome::Reviewed {
@@ -550,9 +562,9 @@ fn write_batch_summary(
             Outcome::UpToDate => "up to date".into(),
             Outcome::Failed(_) => "not reviewed".into(),
         };
-        writeln!(out, "{:<width$}  {what}", c.name)?;
+        writeln!(out, "{:<width$}  {what}", term::escape(&c.name))?;
     }
-    writeln!(out, "index: {}", index.display())
+    writeln!(out, "index: {}", term::path(index))
 }
 
 /// The batch's progress on a terminal: a bar per running call and one for all of them.
@@ -579,7 +591,10 @@ impl BatchBars {
             multi,
             total,
             running: Default::default(),
-            names: calls.iter().map(|c| c.name.clone()).collect(),
+            names: calls
+                .iter()
+                .map(|c| term::escape(&c.name).into_owned())
+                .collect(),
         }
     }
 
@@ -623,8 +638,9 @@ impl BatchBars {
         }
     }
 
-    /// A line above the bars (or plainly, without them).
+    /// A line above the bars (or plainly, without them); it may name the user's files.
     fn println(&self, line: &str) {
+        let line = term::escape(line);
         match &self.multi {
             Some(m) => {
                 let _ = m.println(line);
@@ -740,10 +756,11 @@ fn rules(cmd: RulesCommand) -> Result<()> {
             let text = read_text(&file, "the rules file", RULES_MAX_BYTES)?;
             let (_, problems) = rules_file::parse(&text);
             if problems.is_empty() {
-                writeln!(out, "{}: ok", file.display())?;
+                writeln!(out, "{}: ok", term::path(&file))?;
             } else {
                 for p in &problems {
-                    eprintln!("{}:{}: {}", file.display(), p.line, p.message);
+                    let message = term::escape(&p.message);
+                    eprintln!("{}:{}: {message}", term::path(&file), p.line);
                 }
                 anyhow::bail!("{}: {} problem(s)", file.display(), problems.len());
             }
@@ -773,7 +790,8 @@ fn devices() -> Result<()> {
     ] {
         writeln!(out, "{heading}")?;
         for (info, _) in all.iter().filter(|(i, _)| (i.capture, i.monitor) == pick) {
-            writeln!(out, "  {:<48} {}", info.name, info.description)?;
+            let (name, description) = (term::escape(&info.name), term::escape(&info.description));
+            writeln!(out, "  {name:<48} {description}")?;
         }
     }
     Ok(())

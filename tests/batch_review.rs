@@ -376,3 +376,43 @@ fn a_planted_report_with_numbers_no_call_has_is_reviewed_again() {
     let index = std::fs::read_to_string(out_dir.join("index.html")).unwrap();
     assert!(index.contains("tue.html") && !index.contains("ghost"));
 }
+
+// Hostile-input probe, item 2: a file named with `\e[2J\e]0;pwned\a` cleared the screen
+// and retitled the terminal from the batch summary and the error lines.
+#[test]
+fn terminal_escapes_in_file_names_are_printed_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = dir.path().join("calls");
+    std::fs::create_dir(&calls).unwrap();
+    std::fs::copy(
+        example("tests/data/stereo_diarization.wav"),
+        calls.join("ok\x1b[2J\x1b]0;pwned\x07.wav"),
+    )
+    .unwrap();
+    std::fs::write(calls.join("bad\x1b[31m.wav"), b"not audio at all").unwrap();
+    let out = twoears(&["review", "calls", "--out", "out", "--no-stt"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    for (what, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        assert!(
+            !bytes.iter().any(|b| *b == 0x1b || *b == 0x07),
+            "{what} carries a raw escape: {:?}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+    let (said, err) = (stdout(&out), stderr(&out));
+    assert!(said.contains(r"ok\x1b[2J\x1b]0;pwned\x07"), "{said}");
+    assert!(
+        said.lines()
+            .any(|l| l.starts_with(r"bad\x1b[31m ") && l.ends_with("not reviewed")),
+        "{said}"
+    );
+    assert!(
+        err.contains(r"bad\x1b[31m.wav"),
+        "the error line names it: {err}"
+    );
+    // The files themselves keep their names.
+    assert!(dir
+        .path()
+        .join("out/ok\x1b[2J\x1b]0;pwned\x07.json")
+        .is_file());
+}
