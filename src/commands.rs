@@ -266,12 +266,18 @@ fn review(mut args: ReviewArgs) -> Result<()> {
         let value = serde_json::to_value(&report)?;
         save_call(keep.as_ref(), &value, &title.to_string_lossy(), None);
     }
+    // With --json - stdout holds the report alone; what else a review says goes to stderr.
+    let mut said: Box<dyn std::io::Write> = if args.json.as_deref().is_some_and(output::is_stdout) {
+        Box::new(std::io::stderr().lock())
+    } else {
+        Box::new(std::io::stdout().lock())
+    };
     if !args.quiet {
-        report.write_summary(&mut std::io::stdout().lock())?;
+        report.write_summary(&mut said)?;
     }
     if args.explain {
         let value = serde_json::to_value(&report)?;
-        crate::explain::write(&value, &mut std::io::stdout().lock())?;
+        crate::explain::write(&value, &mut said)?;
     }
     Ok(())
 }
@@ -675,7 +681,16 @@ fn save_page(
     })
 }
 
+/// Writes the report to `path`, or to stdout when it is `-`.
 fn save_report(report: &crate::report::Report, path: &std::path::Path) -> Result<()> {
+    if output::is_stdout(path) {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, report)?;
+        writeln!(out)?;
+        out.flush().context("cannot write the report to stdout")?;
+        return Ok(());
+    }
     report.write_json(path).with_context(|| {
         format!(
             "{}: cannot write the report; check the directory exists and is writable",
@@ -869,6 +884,12 @@ fn listen(mut args: ListenArgs) -> Result<()> {
     .collect();
     let inputs: Vec<_> = args.rules.as_deref().into_iter().collect();
     output::check(&outputs, &inputs, &["report", "page"], args.force)?;
+    anyhow::ensure!(
+        ![&args.events, &args.json]
+            .iter()
+            .all(|p| p.as_deref().is_some_and(output::is_stdout)),
+        "--events - and --json - would both write to stdout; send one of them to a file"
+    );
     let mut stt = stt_settings(&args.stt)?;
     let rules = load_rules(args.rules.as_deref())?;
     if let Some(s) = stt.as_mut() {
@@ -914,8 +935,10 @@ fn listen(mut args: ListenArgs) -> Result<()> {
         save_page(&report, path, "live call", Some(&today), audio)?;
     }
     if !args.quiet {
-        // With --events - the summary would mix into the event stream.
-        if opts.events.as_deref().is_some_and(|p| p.as_os_str() == "-") {
+        // With --events - or --json - the summary would mix into what stdout carries.
+        if opts.events.as_deref().is_some_and(output::is_stdout)
+            || args.json.as_deref().is_some_and(output::is_stdout)
+        {
             report.write_summary(&mut std::io::stderr().lock())?;
         } else {
             report.write_summary(&mut std::io::stdout().lock())?;
