@@ -171,6 +171,9 @@ pub fn stt_settings(args: &SttArgs) -> Result<Option<SttSettings>> {
         return Ok(None);
     }
     let model = store::find(args.model.as_deref(), store::DEFAULT_MODEL)?;
+    // Its header first, before anything hashes it (a review records the model's sha256):
+    // a wrong file of gigabytes is refused at once, not after a minute of hashing.
+    crate::model::verify::verify(&model, crate::model::verify::Hash::Never)?;
     let encoder = crate::detect::acts::installed_encoder();
     if encoder.is_none() {
         eprintln!(
