@@ -1,6 +1,7 @@
 //! Text bound for the terminal. File names and other names a user or a folder supplied
 //! may hold control characters: printed raw, `\x1b[2J` clears the screen and `\x1b]0;..\x07`
-//! retitles the window. Every such name goes through [`escape`] on its way out.
+//! retitles the window. Every such name goes through [`escape`] on its way out, so it can
+//! still be told apart; a report's text (alert messages, evidence) through [`strip`].
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -25,6 +26,15 @@ pub fn escape(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// `text` without control characters (escape sequences lose their ESC and print as text).
+pub fn strip(text: &str) -> Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        Cow::Owned(text.chars().filter(|c| !c.is_control()).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 /// `path` as [`escape`] prints it.
