@@ -56,7 +56,8 @@ pub struct ReviewArgs {
     /// Channel that carries the prospect: left, right, or a 1-based number.
     #[arg(long, value_name = "CHANNEL")]
     pub prospect_channel: Option<String>,
-    /// Write the report as JSON (schema twoears.report/1).
+    /// Write the report as JSON (schema twoears.report/1); `-` for stdout, the summary
+    /// then going to stderr.
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
     /// Write the call's page: one self-contained HTML file (figures, timeline, alerts,
@@ -141,7 +142,7 @@ pub struct ListenArgs {
     /// Seconds between running-figure lines in the event log.
     #[arg(long, value_name = "SECS", default_value_t = 5.0, value_parser = positive_seconds)]
     pub period: f64,
-    /// At the end, write the same JSON report as `review`.
+    /// At the end, write the same JSON report as `review` (`-` for stdout).
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
     /// At the end, write the call's page, as `review --html` does (its player plays the

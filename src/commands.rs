@@ -12,6 +12,7 @@ use crate::input::InputSpec;
 use crate::model::{install, store};
 use crate::output::{self, Output};
 use crate::pipeline::SttSettings;
+use crate::term;
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
@@ -51,7 +52,7 @@ fn model(cmd: ModelCommand) -> Result<()> {
         for p in store::clean_partials(&d) {
             eprintln!(
                 "twoears: removed {}, left by an interrupted install",
-                p.display()
+                term::path(&p)
             );
         }
     }
@@ -84,10 +85,10 @@ fn model(cmd: ModelCommand) -> Result<()> {
                 };
                 match outcome {
                     install::Outcome::AlreadyInstalled(p) => {
-                        println!("{name} is already installed: {}", p.display())
+                        println!("{name} is already installed: {}", term::path(&p))
                     }
                     install::Outcome::Installed(p) => {
-                        println!("installed {name}: {}", p.display())
+                        println!("installed {name}: {}", term::path(&p))
                     }
                 }
             }
@@ -109,7 +110,7 @@ fn model(cmd: ModelCommand) -> Result<()> {
                 threads,
                 &mut log,
             )?;
-            println!("imported {name}: {}", p.display());
+            println!("imported {}: {}", term::escape(&name), term::path(&p));
         }
         ModelCommand::Verify { model, dir } => {
             let paths: Vec<_> = match &model {
@@ -125,7 +126,7 @@ fn model(cmd: ModelCommand) -> Result<()> {
             }
             for p in paths {
                 crate::model::verify::verify(&p, crate::model::verify::Hash::Always)?;
-                println!("{}: ok", p.display());
+                println!("{}: ok", term::path(&p));
             }
         }
         ModelCommand::List { dir } => {
@@ -147,9 +148,12 @@ fn model(cmd: ModelCommand) -> Result<()> {
                         ),
                     };
                     println!(
-                        "{name}\t{:.1} MB\t{}\t{source}\t{sha}",
+                        "{}\t{:.1} MB\t{}\t{}\t{}",
+                        term::escape(&name),
                         size as f64 / 1e6,
-                        path.display()
+                        term::path(&path),
+                        term::escape(&source),
+                        term::escape(&sha)
                     );
                 }
             }
@@ -167,6 +171,9 @@ pub fn stt_settings(args: &SttArgs) -> Result<Option<SttSettings>> {
         return Ok(None);
     }
     let model = store::find(args.model.as_deref(), store::DEFAULT_MODEL)?;
+    // Its header first, before anything hashes it (a review records the model's sha256):
+    // a wrong file of gigabytes is refused at once, not after a minute of hashing.
+    crate::model::verify::verify(&model, crate::model::verify::Hash::Never)?;
     let encoder = crate::detect::acts::installed_encoder();
     if encoder.is_none() {
         eprintln!(
@@ -240,7 +247,7 @@ fn review(mut args: ReviewArgs) -> Result<()> {
         bar.finish_and_clear();
     }
     for w in &report.warnings {
-        eprintln!("twoears: warning: {w}");
+        eprintln!("twoears: warning: {}", term::escape(w));
     }
     if let Some(path) = &args.json {
         save_report(&report, path)?;
@@ -262,12 +269,18 @@ fn review(mut args: ReviewArgs) -> Result<()> {
         let value = serde_json::to_value(&report)?;
         save_call(keep.as_ref(), &value, &title.to_string_lossy(), None);
     }
+    // With --json - stdout holds the report alone; what else a review says goes to stderr.
+    let mut said: Box<dyn std::io::Write> = if args.json.as_deref().is_some_and(output::is_stdout) {
+        Box::new(std::io::stderr().lock())
+    } else {
+        Box::new(std::io::stdout().lock())
+    };
     if !args.quiet {
-        report.write_summary(&mut std::io::stdout().lock())?;
+        report.write_summary(&mut said)?;
     }
     if args.explain {
         let value = serde_json::to_value(&report)?;
-        crate::explain::write(&value, &mut std::io::stdout().lock())?;
+        crate::explain::write(&value, &mut said)?;
     }
     Ok(())
 }
@@ -361,11 +374,14 @@ fn save_call(
     };
     let Some(call) = crate::history::Call::of_report(report, name, key, None, keep.rep.as_deref())
     else {
-        eprintln!("twoears: warning: {name}: not stored in the history (no file to key it by)");
+        eprintln!(
+            "twoears: warning: {}: not stored in the history (no file to key it by)",
+            term::escape(name)
+        );
         return;
     };
     for w in keep.store(call) {
-        eprintln!("twoears: warning: {w}");
+        eprintln!("twoears: warning: {}", term::escape(&w));
     }
 }
 
@@ -387,7 +403,7 @@ fn review_many(
     use crate::batch::{self, Event, Outcome};
     let (mut calls, not_calls) = batch::gather(&args.call);
     for n in &not_calls {
-        eprintln!("twoears: {}: {}; skipped", n.path.display(), n.why);
+        eprintln!("twoears: {}: {}; skipped", term::path(&n.path), n.why);
     }
     anyhow::ensure!(
         !calls.is_empty(),
@@ -450,15 +466,18 @@ fn review_many(
     let bars = BatchBars::new(&calls, !args.quiet && std::io::stderr().is_terminal());
     let mut observe = |event: &Event| {
         bars.show(event);
-        if let Event::Finished {
-            call,
-            outcome: Outcome::Failed(why),
-        } = event
-        {
-            bars.println(&format!(
+        match event {
+            Event::Finished {
+                call,
+                outcome: Outcome::Failed(why),
+            } => bars.println(&format!(
                 "twoears: {}; skipped",
                 about(&calls[*call].path, why)
-            ));
+            )),
+            Event::Warning { message, .. } => {
+                bars.println(&format!("twoears: warning: {message}"));
+            }
+            _ => {}
         }
     };
     let outcomes = batch::run(&calls, dir, &settings, &mut observe);
@@ -466,10 +485,7 @@ fn review_many(
     for (c, o) in calls.iter().zip(&outcomes) {
         if matches!(o, Outcome::Reviewed { .. } | Outcome::UpToDate) {
             let (json, _) = batch::outputs(dir, &c.name);
-            let value = std::fs::read(&json)
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok());
-            if let Some(value) = value {
+            if let Ok(value) = batch::read_back(&json) {
                 save_call(keep, &value, &c.name, None);
             }
         }
@@ -529,7 +545,12 @@ fn write_batch_summary(
     index: &std::path::Path,
 ) -> std::io::Result<()> {
     use crate::batch::Outcome;
-    let width = calls.iter().map(|c| c.name.len()).max().unwrap_or(4).max(4);
+    let width = calls
+        .iter()
+        .map(|c| term::escape(&c.name).len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     for (c, o) in calls.iter().zip(outcomes) {
         let what = match o {
             Outcome::Reviewed {
@@ -550,9 +571,9 @@ fn write_batch_summary(
             Outcome::UpToDate => "up to date".into(),
             Outcome::Failed(_) => "not reviewed".into(),
         };
-        writeln!(out, "{:<width$}  {what}", c.name)?;
+        writeln!(out, "{:<width$}  {what}", term::escape(&c.name))?;
     }
-    writeln!(out, "index: {}", index.display())
+    writeln!(out, "index: {}", term::path(index))
 }
 
 /// The batch's progress on a terminal: a bar per running call and one for all of them.
@@ -579,7 +600,10 @@ impl BatchBars {
             multi,
             total,
             running: Default::default(),
-            names: calls.iter().map(|c| c.name.clone()).collect(),
+            names: calls
+                .iter()
+                .map(|c| term::escape(&c.name).into_owned())
+                .collect(),
         }
     }
 
@@ -619,11 +643,13 @@ impl BatchBars {
                 }
                 total.inc(1);
             }
+            Event::Warning { .. } => {}
         }
     }
 
-    /// A line above the bars (or plainly, without them).
+    /// A line above the bars (or plainly, without them); it may name the user's files.
     fn println(&self, line: &str) {
+        let line = term::escape(line);
         match &self.multi {
             Some(m) => {
                 let _ = m.println(line);
@@ -658,7 +684,16 @@ fn save_page(
     })
 }
 
+/// Writes the report to `path`, or to stdout when it is `-`.
 fn save_report(report: &crate::report::Report, path: &std::path::Path) -> Result<()> {
+    if output::is_stdout(path) {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, report)?;
+        writeln!(out)?;
+        out.flush().context("cannot write the report to stdout")?;
+        return Ok(());
+    }
     report.write_json(path).with_context(|| {
         format!(
             "{}: cannot write the report; check the directory exists and is writable",
@@ -739,10 +774,11 @@ fn rules(cmd: RulesCommand) -> Result<()> {
             let text = read_text(&file, "the rules file", RULES_MAX_BYTES)?;
             let (_, problems) = rules_file::parse(&text);
             if problems.is_empty() {
-                writeln!(out, "{}: ok", file.display())?;
+                writeln!(out, "{}: ok", term::path(&file))?;
             } else {
                 for p in &problems {
-                    eprintln!("{}:{}: {}", file.display(), p.line, p.message);
+                    let message = term::escape(&p.message);
+                    eprintln!("{}:{}: {message}", term::path(&file), p.line);
                 }
                 anyhow::bail!("{}: {} problem(s)", file.display(), problems.len());
             }
@@ -772,7 +808,8 @@ fn devices() -> Result<()> {
     ] {
         writeln!(out, "{heading}")?;
         for (info, _) in all.iter().filter(|(i, _)| (i.capture, i.monitor) == pick) {
-            writeln!(out, "  {:<48} {}", info.name, info.description)?;
+            let (name, description) = (term::escape(&info.name), term::escape(&info.description));
+            writeln!(out, "  {name:<48} {description}")?;
         }
     }
     Ok(())
@@ -850,6 +887,12 @@ fn listen(mut args: ListenArgs) -> Result<()> {
     .collect();
     let inputs: Vec<_> = args.rules.as_deref().into_iter().collect();
     output::check(&outputs, &inputs, &["report", "page"], args.force)?;
+    anyhow::ensure!(
+        ![&args.events, &args.json]
+            .iter()
+            .all(|p| p.as_deref().is_some_and(output::is_stdout)),
+        "--events - and --json - would both write to stdout; send one of them to a file"
+    );
     let mut stt = stt_settings(&args.stt)?;
     let rules = load_rules(args.rules.as_deref())?;
     if let Some(s) = stt.as_mut() {
@@ -895,8 +938,10 @@ fn listen(mut args: ListenArgs) -> Result<()> {
         save_page(&report, path, "live call", Some(&today), audio)?;
     }
     if !args.quiet {
-        // With --events - the summary would mix into the event stream.
-        if opts.events.as_deref().is_some_and(|p| p.as_os_str() == "-") {
+        // With --events - or --json - the summary would mix into what stdout carries.
+        if opts.events.as_deref().is_some_and(output::is_stdout)
+            || args.json.as_deref().is_some_and(output::is_stdout)
+        {
             report.write_summary(&mut std::io::stderr().lock())?;
         } else {
             report.write_summary(&mut std::io::stdout().lock())?;

@@ -6,20 +6,10 @@
 
 use std::io::Write;
 
-use std::borrow::Cow;
-
 use serde_json::Value;
 
 use crate::event::clock;
-
-/// `text` without control characters (escape sequences lose their ESC and print as text).
-fn printable(text: &str) -> Cow<'_, str> {
-    if text.chars().any(char::is_control) {
-        Cow::Owned(text.chars().filter(|c| !c.is_control()).collect())
-    } else {
-        Cow::Borrowed(text)
-    }
-}
+use crate::term::strip;
 
 /// Writes one paragraph per alert.
 ///
@@ -34,29 +24,29 @@ pub fn write(report: &Value, w: &mut dyn Write) -> std::io::Result<()> {
         return writeln!(w, "No alerts to explain.");
     }
     if let Some(reader) = report["acts"].as_str() {
-        let reader = printable(reader);
+        let reader = strip(reader);
         writeln!(w, "Sentences were read into dialogue acts by the {reader}.")?;
     }
     for a in alerts {
         let kind_raw = a["kind"].as_str().unwrap_or("?");
-        let kind = printable(kind_raw);
+        let kind = strip(kind_raw);
         let at = a["at_s"].as_f64().unwrap_or(0.0);
         writeln!(
             w,
             "{} {kind}: {}",
             clock(at),
-            printable(a["message"].as_str().unwrap_or(""))
+            strip(a["message"].as_str().unwrap_or(""))
         )?;
         writeln!(
             w,
             "    why:  {}",
-            printable(a["evidence"].as_str().unwrap_or("(no evidence recorded)"))
+            strip(a["evidence"].as_str().unwrap_or("(no evidence recorded)"))
         )?;
         if let Some(rule) = report["rules"][kind_raw].as_object() {
             let thresholds: Vec<String> = rule
                 .iter()
                 .filter(|(k, _)| k.as_str() != "enabled")
-                .map(|(k, v)| format!("{} = {}", printable(k), printable(&v.to_string())))
+                .map(|(k, v)| format!("{} = {}", strip(k), strip(&v.to_string())))
                 .collect();
             writeln!(w, "    rule: [{kind}] {}", thresholds.join(", "))?;
         }

@@ -5,7 +5,8 @@
 //! `resample`); the `pipeline` runs `echo` -> `vad` -> `frontend` (turns and speech chunks)
 //! -> `stt` -> `detect` (rules) and `talk`; `report` builds the call report. `review` is
 //! file mode, `model` converts and installs Whisper models, `cli` and `commands` face the
-//! user; `output` creates the files the user keeps, `panic` holds the stage boundaries.
+//! user; `output` creates the files the user keeps, `term` escapes names for the terminal,
+//! `panic` holds the stage boundaries.
 
 pub mod align;
 pub mod batch;
@@ -31,4 +32,5 @@ pub mod review;
 pub mod source;
 pub mod stt;
 pub mod talk;
+pub mod term;
 pub mod vad;

@@ -14,12 +14,14 @@ fn main() {
     match twoears::panic::catch(|| twoears::commands::run(cli)) {
         Ok(Ok(())) => {}
         Ok(Err(err)) => {
-            eprintln!("twoears: {err:#}");
+            // Errors name the user's files, and a file name may hold terminal escapes.
+            eprintln!("twoears: {}", twoears::term::escape(&format!("{err:#}")));
             // Some calls of a batch failed, the others were reviewed: 1; nothing done: 2.
             let partial = err.is::<twoears::commands::SomeFailed>();
             std::process::exit(if partial { 1 } else { 2 });
         }
         Err(panic) => {
+            let panic = twoears::term::escape(&panic);
             eprintln!("twoears: internal error: {panic}; please report it");
             std::process::exit(2);
         }

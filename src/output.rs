@@ -73,6 +73,11 @@ fn holds_a_report(path: &Path, what: &str) -> bool {
     regular && read && empty_or_report
 }
 
+/// Whether an output path is `-`, standard output, as `--events -` and `--json -` mean.
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
 /// Checks, before anything runs, that no output is an input or another output, and that
 /// no output exists that may not be replaced: only `replaceable` kinds that hold a report
 /// may be, unless `force`. `-` (stdout) is no file.
@@ -85,10 +90,7 @@ pub fn check(
     replaceable: &[&'static str],
     force: bool,
 ) -> Result<(), OutputError> {
-    let files: Vec<_> = outputs
-        .iter()
-        .filter(|o| o.path.as_os_str() != "-")
-        .collect();
+    let files: Vec<_> = outputs.iter().filter(|o| !is_stdout(o.path)).collect();
     for (i, out) in files.iter().enumerate() {
         if let Some(id) = file_id(out.path) {
             if let Some(input) = inputs.iter().find(|p| file_id(p) == Some(id)) {

@@ -27,8 +27,9 @@ pub fn install_hook() {
         } else {
             let thread = std::thread::current();
             eprintln!(
-                "twoears: internal error in thread {}: {line}; please report it",
-                thread.name().unwrap_or("unnamed")
+                "twoears: internal error in thread {}: {}; please report it",
+                thread.name().unwrap_or("unnamed"),
+                crate::term::escape(&line)
             );
         }
     }));

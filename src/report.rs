@@ -10,6 +10,52 @@ use crate::talk::{TalkAccount, TalkFigures};
 
 pub const SCHEMA: &str = "twoears.report/1";
 
+/// The longest call a report read back is taken to describe. A report in an output folder
+/// may have been edited or planted, and pages and tables are sized by its numbers.
+pub const MAX_CALL_S: f64 = 24.0 * 3600.0;
+/// The most turns, transcript lines or alerts a report read back may hold (a day-long
+/// call has a few tens of thousands of turns).
+pub const MAX_ITEMS: usize = 100_000;
+
+/// Why a report read back (`value`) cannot be one twoears wrote: no duration, one over
+/// [`MAX_CALL_S`] or below zero, a time outside the call, a list over [`MAX_ITEMS`].
+pub fn out_of_range(value: &serde_json::Value) -> Option<String> {
+    let Some(duration_s) = value["duration_s"].as_f64() else {
+        return Some("it has no duration_s".into());
+    };
+    if !(0.0..=MAX_CALL_S).contains(&duration_s) {
+        return Some(format!(
+            "duration_s {duration_s} is not a call's length (0 to {MAX_CALL_S} s)"
+        ));
+    }
+    // Times are rounded apart from the duration: a little past the end is still the call.
+    let inside = |t: &serde_json::Value| {
+        t.as_f64()
+            .is_none_or(|t| (0.0..=duration_s + 1.0).contains(&t))
+    };
+    for (list, times) in [
+        ("turns", &["start_s", "end_s"][..]),
+        ("segments", &["start_s"]),
+        ("alerts", &["at_s"]),
+    ] {
+        let items = value[list].as_array().map_or(&[][..], Vec::as_slice);
+        if items.len() > MAX_ITEMS {
+            return Some(format!(
+                "{} {list} is more than a call has (at most {MAX_ITEMS})",
+                items.len()
+            ));
+        }
+        for item in items {
+            if let Some(t) = times.iter().map(|k| &item[*k]).find(|t| !inside(t)) {
+                return Some(format!(
+                    "a time in {list}, {t}, is outside the call (0 to {duration_s} s)"
+                ));
+            }
+        }
+    }
+    None
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SttStats {
     pub chunks: u64,
@@ -281,5 +327,28 @@ mod tests {
         assert_eq!(clock(0.0), "0:00");
         assert_eq!(clock(61.4), "1:01");
         assert_eq!(clock(3599.6), "60:00");
+    }
+
+    #[test]
+    fn a_report_read_back_must_have_a_call_s_numbers() {
+        let ok = serde_json::json!({
+            "duration_s": 60.0,
+            "turns": [{"side": "rep", "start_s": 0.5, "end_s": 60.4}],
+            "segments": [], "alerts": [{"at_s": 30.0}]
+        });
+        assert_eq!(out_of_range(&ok), None);
+        let with = |key: &str, v: serde_json::Value| {
+            let mut r = ok.clone();
+            r[key] = v;
+            out_of_range(&r).expect("refused")
+        };
+        assert!(with("duration_s", serde_json::json!(1e12)).contains("duration_s"));
+        assert!(with("duration_s", serde_json::json!(-1.0)).contains("duration_s"));
+        let late = serde_json::json!([{"side": "rep", "start_s": 1.0, "end_s": 9e9}]);
+        assert!(with("turns", late).contains("turns"));
+        let early = serde_json::json!([{"at_s": -2.0}]);
+        assert!(with("alerts", early).contains("alerts"));
+        let many = serde_json::Value::Array(vec![serde_json::json!({}); MAX_ITEMS + 1]);
+        assert!(with("segments", many).contains("segments"));
     }
 }

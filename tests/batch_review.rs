@@ -294,3 +294,125 @@ fn shards_split_a_backlog_and_together_review_every_call_once() {
         assert_eq!(out.status.code(), Some(2), "{bad}");
     }
 }
+
+/// One call (tue) reviewed into `out`; returns its report's path.
+fn one_call_reviewed(dir: &Path) -> PathBuf {
+    let calls = dir.join("calls");
+    std::fs::create_dir(&calls).unwrap();
+    std::fs::copy(
+        example("tests/data/stereo_diarization.wav"),
+        calls.join("tue.wav"),
+    )
+    .unwrap();
+    let out = twoears(&["review", "calls", "--out", "out", "--no-stt"], dir);
+    assert!(out.status.success(), "{}", stderr(&out));
+    dir.join("out/tue.json")
+}
+
+// Hostile-input probe, item 1: a report in the --out folder set to duration_s 1e12, its
+// page deleted: the next run redrew the page with 5.5e8 timeline ticks (15.5 GB).
+#[test]
+fn a_planted_report_with_numbers_no_call_has_is_reviewed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = one_call_reviewed(dir.path());
+    let real = report(&json);
+    let text = std::fs::read_to_string(&json).unwrap();
+    let page = dir.path().join("out/tue.html");
+    // Edited in place, as by hand: the first `key` (the turns' before the segments').
+    let plant = |key: &str, value: &str| {
+        let mut done = false;
+        let edited: Vec<String> = text
+            .lines()
+            .map(|l| match l.split_once(&format!("\"{key}\": ")) {
+                Some((indent, old)) if !done => {
+                    done = true;
+                    let comma = if old.ends_with(',') { "," } else { "" };
+                    format!("{indent}\"{key}\": {value}{comma}")
+                }
+                _ => l.to_string(),
+            })
+            .collect();
+        assert!(done, "{key} in the report");
+        std::fs::write(&json, edited.join("\n")).unwrap();
+        std::fs::remove_file(&page).unwrap();
+        let out = twoears(&["review", "calls", "--out", "out", "--no-stt"], dir.path());
+        assert!(out.status.success(), "{}", stderr(&out));
+        (stdout(&out), stderr(&out))
+    };
+    for (key, value, why) in [
+        ("duration_s", "1e12", "duration_s"),
+        ("duration_s", "-30.0", "duration_s"),
+        ("end_s", "1e300", "turns"),
+        ("start_s", "-5e9", "turns"),
+    ] {
+        let (said, err) = plant(key, value);
+        assert!(
+            err.contains("tue.json")
+                && err.contains(why)
+                && err.contains("reviewing the call again"),
+            "{key}: {err}"
+        );
+        assert!(!said.contains("up to date"), "{said}");
+        // Reviewed again: the report is the real one, the page drawn from it.
+        assert_eq!(report(&json)["duration_s"], real["duration_s"]);
+        let html = std::fs::read_to_string(&page).unwrap();
+        let ticks = html.matches("class=\"tick\"").count();
+        assert!(ticks <= 12, "{ticks} ticks");
+    }
+    let said = stdout(&twoears(
+        &["review", "calls", "--out", "out", "--no-stt"],
+        dir.path(),
+    ));
+    assert!(said.contains("up to date"), "{said}");
+
+    // A planted report of a call not in the run, with its page: left out of the index.
+    let mut ghost = real.clone();
+    ghost["duration_s"] = serde_json::json!(1e12);
+    let out_dir = dir.path().join("out");
+    std::fs::write(out_dir.join("ghost.json"), ghost.to_string()).unwrap();
+    std::fs::copy(&page, out_dir.join("ghost.html")).unwrap();
+    let out = twoears(&["review", "calls", "--out", "out", "--no-stt"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let index = std::fs::read_to_string(out_dir.join("index.html")).unwrap();
+    assert!(index.contains("tue.html") && !index.contains("ghost"));
+}
+
+// Hostile-input probe, item 2: a file named with `\e[2J\e]0;pwned\a` cleared the screen
+// and retitled the terminal from the batch summary and the error lines.
+#[test]
+fn terminal_escapes_in_file_names_are_printed_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = dir.path().join("calls");
+    std::fs::create_dir(&calls).unwrap();
+    std::fs::copy(
+        example("tests/data/stereo_diarization.wav"),
+        calls.join("ok\x1b[2J\x1b]0;pwned\x07.wav"),
+    )
+    .unwrap();
+    std::fs::write(calls.join("bad\x1b[31m.wav"), b"not audio at all").unwrap();
+    let out = twoears(&["review", "calls", "--out", "out", "--no-stt"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    for (what, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        assert!(
+            !bytes.iter().any(|b| *b == 0x1b || *b == 0x07),
+            "{what} carries a raw escape: {:?}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+    let (said, err) = (stdout(&out), stderr(&out));
+    assert!(said.contains(r"ok\x1b[2J\x1b]0;pwned\x07"), "{said}");
+    assert!(
+        said.lines()
+            .any(|l| l.starts_with(r"bad\x1b[31m ") && l.ends_with("not reviewed")),
+        "{said}"
+    );
+    assert!(
+        err.contains(r"bad\x1b[31m.wav"),
+        "the error line names it: {err}"
+    );
+    // The files themselves keep their names.
+    assert!(dir
+        .path()
+        .join("out/ok\x1b[2J\x1b]0;pwned\x07.json")
+        .is_file());
+}

@@ -425,3 +425,44 @@ fn a_killed_import_leaves_a_partial_that_the_next_run_removes() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(partial(&models).is_none(), "{}", stderr(&out));
 }
+
+// Hostile-input probe, item 5: `--model /dev/zero` or a folder said "does not exist"; a
+// 2 GB file that is no model was hashed in full (16.6 s) before its header was read.
+#[test]
+fn a_model_that_is_no_file_or_no_model_is_refused_for_what_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("models");
+    std::fs::create_dir(&folder).unwrap();
+    for (model, want) in [
+        (
+            Path::new("/dev/zero"),
+            "model /dev/zero is a device, not a model file",
+        ),
+        (folder.as_path(), "models is a folder, not a model file"),
+    ] {
+        let line = one_error_line(&review_with(model, dir.path()));
+        assert!(line.contains(want), "{line}");
+    }
+    // 200 MB of zeros (sparse): refused by its first four bytes, before the call is even
+    // opened (a review hashes the model only once it reads the call).
+    let big = dir.path().join("big.bin");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(200 << 20)
+        .unwrap();
+    let out = twoears(
+        &[
+            "review",
+            "no-such-call.wav",
+            "--model",
+            big.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let line = one_error_line(&out);
+    assert!(
+        line.contains("big.bin is not a usable Whisper model")
+            && line.contains("not the ggml magic"),
+        "{line}"
+    );
+}

@@ -556,3 +556,32 @@ fn files_the_fuzzer_found_are_one_line_errors() {
         );
     }
 }
+
+// Hostile-input probe, item 4: `--json -` wrote a file named `-`; as `--events -`, it is
+// stdout, and then stdout carries the report alone (the summary goes to stderr).
+#[test]
+fn json_dash_writes_the_report_to_stdout_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (call, _, _) = call(d, REP, PROSPECT);
+    for extra in [&[][..], &["--explain"]] {
+        let mut args = vec!["review", "--no-stt", call.to_str().unwrap(), "--json", "-"];
+        args.extend_from_slice(extra);
+        let out = twoears(&args, d);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not one JSON report ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        });
+        assert_eq!(r["schema"], "twoears.report/1");
+        assert!(talk(&r, "rep_s") > 1.0);
+        assert!(
+            stderr(&out).contains("Call: "),
+            "the summary: {}",
+            stderr(&out)
+        );
+        assert!(!d.join("-").exists(), "no file named -");
+    }
+}

@@ -212,3 +212,47 @@ fn explain_prints_no_control_characters_from_a_report() {
     assert!(text.contains("You have been talking"), "{text}");
     assert!(text.contains("rule: [monologue] max_s = 90.0"), "{text}");
 }
+
+// Hostile-input probe, item 3: 13,600 `[examples]` (under the 1 MB cap) trained the act
+// reader for minutes in silence; a rules file holds at most 100, refused before training.
+#[test]
+fn a_rules_file_with_too_many_examples_is_refused_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = |n: usize| {
+        let list: Vec<String> = (0..n)
+            .map(|i| format!("\"our board reroutes crew {i} for you\""))
+            .collect();
+        format!(
+            "[monologue]\nmax_s = 60\n\n[examples]\npresentation = [{}]\n",
+            list.join(", ")
+        )
+    };
+    std::fs::write(dir.path().join("most.toml"), examples(100)).unwrap();
+    std::fs::write(dir.path().join("big.toml"), examples(13_600)).unwrap();
+    let out = twoears(&["rules", "check", "most.toml"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let out = twoears(&["rules", "check", "big.toml"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("big.toml:4: [examples] holds 13600 sentences, more than the 100 allowed"),
+        "{err}"
+    );
+    let call = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/stereo_diarization.wav"
+    );
+    let out = twoears(
+        &["review", "--no-stt", call, "--rules", "big.toml"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("twoears: big.toml:4: [examples] holds 13600 sentences")
+            && err.contains("100 allowed"),
+        "{err}"
+    );
+}

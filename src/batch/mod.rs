@@ -60,6 +60,11 @@ pub enum Event {
         call: usize,
         outcome: Outcome,
     },
+    /// Something the user should know that does not stop the call.
+    Warning {
+        call: usize,
+        message: String,
+    },
 }
 
 /// The report and page of a call named `name` in `dir`.
@@ -142,7 +147,9 @@ fn one(
         return Outcome::Failed(e.to_string());
     }
     if !settings.force {
-        if let Some(earlier) = fresh_report(&spec, &json, settings) {
+        if let Some(earlier) = fresh_report(&spec, &json, settings, &mut |message| {
+            let _ = tx.send(Event::Warning { call: i, message });
+        }) {
             return match (html.is_file(), write_page(&earlier, call, &html)) {
                 (true, _) | (false, Ok(())) => Outcome::UpToDate,
                 (false, Err(e)) => Outcome::Failed(e),
@@ -192,10 +199,25 @@ fn outcome(report: &Report) -> Outcome {
     }
 }
 
-/// The earlier report at `json`, when it is what reviewing `spec` would write again.
-fn fresh_report(spec: &InputSpec, json: &Path, settings: &Settings) -> Option<serde_json::Value> {
-    let earlier: serde_json::Value =
-        serde_json::from_slice(&read_capped(json, REPORT_MAX_BYTES)?).ok()?;
+/// The earlier report at `json`, when it is what reviewing `spec` would write again; one
+/// whose numbers no call has is not, and `warn` is told why.
+fn fresh_report(
+    spec: &InputSpec,
+    json: &Path,
+    settings: &Settings,
+    warn: &mut dyn FnMut(String),
+) -> Option<serde_json::Value> {
+    let earlier = match read_back(json) {
+        Ok(v) => v,
+        Err(NotOurs::Unreadable) => return None,
+        Err(NotOurs::OutOfRange(why)) => {
+            warn(format!(
+                "{}: {why}; reviewing the call again",
+                json.display()
+            ));
+            return None;
+        }
+    };
     let source = crate::review::source(spec, settings.stt.as_ref());
     let acts = settings.stt.as_ref().map(|s| {
         if s.encoder.is_some() {
@@ -214,6 +236,32 @@ fn fresh_report(spec: &InputSpec, json: &Path, settings: &Settings) -> Option<se
 
 /// Reports larger than this are not ours to read back (an hour's report is ~1 MB).
 const REPORT_MAX_BYTES: u64 = 64 << 20;
+
+/// Why a report in the output folder is not read back.
+pub enum NotOurs {
+    /// Missing, too large, not JSON or not a twoears report.
+    Unreadable,
+    /// A twoears report whose numbers no call has (edited or planted): why.
+    OutOfRange(String),
+}
+
+/// The report at `path`, read back: at most [`REPORT_MAX_BYTES`], of our schema, its
+/// duration, times and lists those of a call ([`crate::report::out_of_range`]).
+///
+/// # Errors
+/// The file is not such a report.
+pub fn read_back(path: &Path) -> Result<serde_json::Value, NotOurs> {
+    let bytes = read_capped(path, REPORT_MAX_BYTES).ok_or(NotOurs::Unreadable)?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|_| NotOurs::Unreadable)?;
+    if value.get("schema").and_then(|s| s.as_str()) != Some(crate::report::SCHEMA) {
+        return Err(NotOurs::Unreadable);
+    }
+    match crate::report::out_of_range(&value) {
+        Some(why) => Err(NotOurs::OutOfRange(why)),
+        None => Ok(value),
+    }
+}
 
 fn read_capped(path: &Path, max: u64) -> Option<Vec<u8>> {
     use std::io::Read;
@@ -241,7 +289,7 @@ fn write_page(report: &serde_json::Value, call: &Call, html: &Path) -> Result<()
 }
 
 /// Every call reviewed in `dir` (a report with its page beside it), by name, as index
-/// rows; reports that do not read are left out.
+/// rows; reports that do not read back are left out.
 pub fn index_rows(dir: &Path) -> Vec<crate::html::IndexRow> {
     let mut reports: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
         .into_iter()
@@ -258,11 +306,7 @@ pub fn index_rows(dir: &Path) -> Vec<crate::html::IndexRow> {
     reports
         .into_iter()
         .filter_map(|(name, json)| {
-            let value: serde_json::Value =
-                serde_json::from_slice(&read_capped(&json, REPORT_MAX_BYTES)?).ok()?;
-            if value.get("schema")?.as_str()? != crate::report::SCHEMA {
-                return None;
-            }
+            let value = read_back(&json).ok()?;
             let page = json.with_extension("html");
             let href = output::percent_encode(page.file_name()?.as_encoded_bytes());
             crate::html::IndexRow::new(&name, &href, &value).ok()

@@ -72,6 +72,11 @@ fn slot(section: &str, key: &str) -> Option<Slot> {
     })
 }
 
+/// The most `[examples]` sentences a rules file may hold. The act reader trains on them
+/// at the first run with the file, ~35 ms each beside the built-in sentences: 100 keep
+/// that to a few seconds, as the README promises.
+pub const MAX_EXAMPLES: usize = 100;
+
 const SECTIONS: &[&str] = &[
     "talk_ratio",
     "monologue",
@@ -242,6 +247,16 @@ pub fn parse(text: &str) -> (DetectConfig, Vec<Problem>) {
                         ),
                     ),
                 }
+            }
+            if cfg.examples.len() > MAX_EXAMPLES {
+                c.problem(
+                    span,
+                    format!(
+                        "[examples] holds {} sentences, more than the {MAX_EXAMPLES} allowed: each \
+                         adds ~35 ms to training the act reader; keep the ones that matter most",
+                        cfg.examples.len()
+                    ),
+                );
             }
             continue;
         }

@@ -68,7 +68,7 @@ impl IndexRow {
     /// # Errors
     /// The value is not a twoears report.
     pub fn new(name: &str, page: &str, report: &serde_json::Value) -> Result<Self, HtmlError> {
-        let r = Report::deserialize(report)?;
+        let r = Report::read(report)?;
         let date = Extra::deserialize(report)?.source.and_then(|s| s.recorded);
         let figures = figures(&r);
         let cells = FIGURES

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::event::{clock, PerSide};
+use crate::report::{MAX_CALL_S, MAX_ITEMS};
 
 /// The parts of a report the page reads (`twoears.report/1`).
 #[derive(Deserialize)]
@@ -76,6 +77,49 @@ struct Monologue {
     #[serde(default = "on")]
     enabled: bool,
     max_s: f64,
+}
+
+const MAX_WARNINGS: usize = 1_000;
+
+impl Report {
+    /// The report in `value` with its numbers bounded: the duration to [`MAX_CALL_S`],
+    /// every time to the call, shares to 0..1, lists to [`MAX_ITEMS`]. A report may have
+    /// been edited or planted, and every loop and list of the page is sized by its numbers.
+    ///
+    /// # Errors
+    /// The value lacks what a twoears report has.
+    pub(super) fn read(value: &serde_json::Value) -> Result<Self, serde_json::Error> {
+        let mut r = Report::deserialize(value)?;
+        let end = r.duration_s.clamp(0.0, MAX_CALL_S);
+        let at = |t: f64| t.clamp(0.0, end);
+        r.duration_s = end;
+        r.turns.truncate(MAX_ITEMS);
+        r.segments.truncate(MAX_ITEMS);
+        r.alerts.truncate(MAX_ITEMS);
+        r.warnings.truncate(MAX_WARNINGS);
+        for t in &mut r.turns {
+            (t.start_s, t.end_s) = (at(t.start_s), at(t.end_s));
+        }
+        for s in &mut r.segments {
+            s.start_s = at(s.start_s);
+        }
+        for a in &mut r.alerts {
+            a.at_s = at(a.at_s);
+        }
+        let t = &mut r.talk;
+        (t.rep_s, t.prospect_s) = (at(t.rep_s), at(t.prospect_s));
+        t.rep_ratio = t.rep_ratio.clamp(0.0, 1.0);
+        let longest = &mut t.longest_monologue_s;
+        (longest.rep, longest.prospect) = (at(longest.rep), at(longest.prospect));
+        t.patience_s = at(t.patience_s);
+        // No one switches speaker more often than every tenth of a second.
+        t.interactivity_per_min = t.interactivity_per_min.clamp(0.0, 600.0);
+        let rules = &mut r.rules;
+        rules.talk_ratio.window_s = rules.talk_ratio.window_s.clamp(1.0, MAX_CALL_S);
+        rules.talk_ratio.max = rules.talk_ratio.max.clamp(0.0, 1.0);
+        rules.monologue.max_s = rules.monologue.max_s.clamp(1.0, MAX_CALL_S);
+        Ok(r)
+    }
 }
 
 /// One figure against its benchmark: `verdict` is good, fair or poor.
@@ -154,7 +198,7 @@ impl View {
     /// # Errors
     /// The value lacks what a twoears report has.
     pub fn of(value: &serde_json::Value) -> Result<Self, serde_json::Error> {
-        let r = Report::deserialize(value)?;
+        let r = Report::read(value)?;
         let duration_s = r.duration_s.max(1.0);
         let long = monologue_turns(&r);
         let turns: Vec<Shape> = r
@@ -182,10 +226,11 @@ impl View {
         // Segments arrive as they were transcribed; the page reads in call order.
         transcript.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
         let (share_curve, share_max_y) = share_curve(&r, duration_s);
+        // At most 12 ticks, however long the call says it is.
         let tick_every = [30.0, 60.0, 120.0, 300.0, 600.0, 900.0]
             .into_iter()
             .find(|s| duration_s / s <= 12.0)
-            .unwrap_or(1800.0);
+            .unwrap_or_else(|| (duration_s / 12.0 / 1800.0).ceil() * 1800.0);
         let ticks = (1..)
             .map(|i| f64::from(i) * tick_every)
             .take_while(|t| *t < duration_s)
@@ -352,15 +397,37 @@ fn monologue_turns(r: &Report) -> Vec<usize> {
     long
 }
 
-/// Where both sides spoke at once, as (start, width) in call seconds.
+/// Where both sides spoke at once, as (start, width) in call seconds: each side's turns
+/// merged, then the two walked side by side, so there are never more overlaps than turns.
 fn overlaps(turns: &[Span]) -> Vec<(f64, f64)> {
-    let mut out = Vec::new();
-    for a in turns.iter().filter(|t| t.side == "rep") {
-        for b in turns.iter().filter(|t| t.side == "prospect") {
-            let (from, to) = (a.start_s.max(b.start_s), a.end_s.min(b.end_s));
-            if to > from {
-                out.push((from, to - from));
+    let spans = |side: &str| {
+        let mut s: Vec<(f64, f64)> = turns
+            .iter()
+            .filter(|t| t.side == side && t.end_s > t.start_s)
+            .map(|t| (t.start_s, t.end_s))
+            .collect();
+        s.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut merged: Vec<(f64, f64)> = Vec::with_capacity(s.len());
+        for (from, to) in s {
+            match merged.last_mut() {
+                Some(last) if from <= last.1 => last.1 = last.1.max(to),
+                _ => merged.push((from, to)),
             }
+        }
+        merged
+    };
+    let (rep, prospect) = (spans("rep"), spans("prospect"));
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    while let (Some(a), Some(b)) = (rep.get(i), prospect.get(j)) {
+        let (from, to) = (a.0.max(b.0), a.1.min(b.1));
+        if to > from {
+            out.push((from, to - from));
+        }
+        if a.1 < b.1 {
+            i += 1;
+        } else {
+            j += 1;
         }
     }
     out
@@ -427,6 +494,41 @@ mod tests {
         assert_eq!(long, [true, true, false, false]);
         assert_eq!(v.overlaps, [(95.0, 5.0)]);
         assert_eq!(v.share_max_y, None, "the talk-ratio rule is off");
+    }
+
+    // Hostile-input probe: a report planted in an --out folder with duration_s 1e12 drew
+    // a timeline of 5.5e8 ticks (15.5 GB in 60 s); overlapping turns drew n x m overlaps.
+    #[test]
+    fn a_planted_report_draws_a_bounded_page() {
+        let many = |side: &'static str| {
+            (0..2_000).map(move |i| {
+                serde_json::json!({"side": side, "start_s": -1e15 + f64::from(i), "end_s": 1e15})
+            })
+        };
+        let turns: Vec<_> = many("rep").chain(many("prospect")).collect();
+        let segments: Vec<_> = (0..(MAX_ITEMS + 10))
+            .map(|_| serde_json::json!({"side": "rep", "start_s": 1e300, "text": "x"}))
+            .collect();
+        let mut value = report(serde_json::json!(turns), serde_json::json!(segments));
+        value["duration_s"] = serde_json::json!(1e12);
+        value["rules"]["talk_ratio"] =
+            serde_json::json!({"enabled": true, "window_s": -5.0, "max": 7.0});
+        value["alerts"] = serde_json::json!([{"kind": "pitch", "at_s": -3e9,
+                                              "message": "m", "evidence": "e"}]);
+        let v = View::of(&value).unwrap();
+        assert_eq!(v.duration_s, MAX_CALL_S);
+        assert!(v.ticks.len() <= 12, "{} ticks", v.ticks.len());
+        assert!(v.ticks.iter().all(|(t, _)| *t < MAX_CALL_S));
+        assert_eq!(v.overlaps, [(0.0, MAX_CALL_S)], "merged, not 2,000 x 2,000");
+        assert!(v.share_curve.split(' ').count() <= 402);
+        assert_eq!(v.transcript.len(), MAX_ITEMS);
+        assert!(v.transcript.iter().all(|l| l.start_s == MAX_CALL_S));
+        assert!(v
+            .turns
+            .iter()
+            .all(|t| t.start_s == 0.0 && t.width_s == MAX_CALL_S));
+        assert_eq!(v.alerts[0].at_s, 0.0);
+        assert_eq!(v.share_max_y, Some(0.0), "a share over 1 is 1");
     }
 
     #[test]

@@ -191,10 +191,31 @@ pub enum FindError {
         "$TWOEARS_MODEL is {0}, which does not exist; unset it or point it at a ggml model file"
     )]
     EnvMissing(String),
+    #[error("model {path} is {kind}, not a model file; pass the path of a ggml model file or an installed model's name")]
+    NotAFile { path: String, kind: &'static str },
+    #[error("$TWOEARS_MODEL is {path}, which is {kind}, not a model file; unset it or point it at a ggml model file")]
+    EnvNotAFile { path: String, kind: &'static str },
     #[error("no Whisper model found (looked in {looked}); install one with `twoears model install`, or run with --no-stt")]
     NotInstalled { looked: String },
     #[error("no installed model named {name:?} (looked in {looked}); install it with `twoears model install {name}`, or pass the path of a ggml model file")]
     UnknownName { name: String, looked: String },
+}
+
+/// What `path` is when it is there but no regular file (a folder, a device, a pipe).
+fn not_a_file(path: &Path) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = std::fs::metadata(path).ok()?.file_type();
+    Some(if t.is_file() {
+        return None;
+    } else if t.is_dir() {
+        "a folder"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else if t.is_fifo() {
+        "a pipe"
+    } else {
+        "a special file"
+    })
 }
 
 /// Whether `--model` names an installed model (`base`, `tiny.en`) rather than a file.
@@ -227,9 +248,19 @@ pub fn find(explicit: Option<&Path>, name: &str) -> Result<PathBuf, FindError> {
             return Ok(p.to_path_buf());
         }
         if is_name(p) {
-            let name = p.to_string_lossy();
-            return installed(&name).ok_or_else(|| FindError::UnknownName {
-                name: name.into_owned(),
+            if let Some(found) = installed(&p.to_string_lossy()) {
+                return Ok(found);
+            }
+        }
+        if let Some(kind) = not_a_file(p) {
+            return Err(FindError::NotAFile {
+                path: p.display().to_string(),
+                kind,
+            });
+        }
+        if is_name(p) {
+            return Err(FindError::UnknownName {
+                name: p.to_string_lossy().into_owned(),
                 looked: looked(),
             });
         }
@@ -237,11 +268,16 @@ pub fn find(explicit: Option<&Path>, name: &str) -> Result<PathBuf, FindError> {
     }
     if let Some(p) = std::env::var_os("TWOEARS_MODEL").filter(|v| !v.is_empty()) {
         let p = PathBuf::from(p);
-        return if p.is_file() {
-            Ok(p)
-        } else {
-            Err(FindError::EnvMissing(p.display().to_string()))
-        };
+        if p.is_file() {
+            return Ok(p);
+        }
+        return Err(match not_a_file(&p) {
+            Some(kind) => FindError::EnvNotAFile {
+                path: p.display().to_string(),
+                kind,
+            },
+            None => FindError::EnvMissing(p.display().to_string()),
+        });
     }
     installed(name).ok_or_else(|| FindError::NotInstalled { looked: looked() })
 }

@@ -18,6 +18,8 @@ pub enum Hash {
     /// ~0.3 s, base twice that; too slow for every start of `listen`).
     IfChanged,
     Always,
+    /// Never: the size and the walk only, a quick look before a run whose load hashes.
+    Never,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +105,8 @@ pub fn verify(path: &Path, hash: Hash) -> Result<ggml::Layout, VerifyError> {
         })?;
     if let Some(m) = manifest {
         let mtime = store::mtime_ns(&meta);
-        if hash == Hash::Always || mtime.is_none() || mtime != m.verified_mtime_ns {
+        let stale = mtime.is_none() || mtime != m.verified_mtime_ns;
+        if hash == Hash::Always || (hash == Hash::IfChanged && stale) {
             let got = sha256_file(path).map_err(read)?;
             if got != m.sha256 {
                 return Err(VerifyError::Hash {
