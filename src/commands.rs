@@ -771,7 +771,7 @@ fn devices() -> Result<()> {
         ("System audio: monitors of outputs (--system)", (true, true)),
     ] {
         writeln!(out, "{heading}")?;
-        for (info, _) in all.iter().filter(|(i, _)| (i.capture, i.monitor) == pick) {
+        for info in all.iter().filter(|i| (i.capture, i.monitor) == pick) {
             writeln!(out, "  {:<48} {}", info.name, info.description)?;
         }
     }

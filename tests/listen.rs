@@ -140,6 +140,47 @@ fn unknown_or_ambiguous_devices_get_one_line_errors_naming_the_choices() {
     );
 }
 
+/// The live tests failed on a fresh machine ("no sound server answered (IO error: failed
+/// to fill whole buffer)" on PulseAudio, "(server error: Invalid)" on PipeWire) until one
+/// of them ran paplay: an account no libpulse client has run on has no
+/// `~/.config/pulse/cookie`, and the client sent no cookie at all; while paplay was
+/// writing the file it sent a short one. Both servers want 256 bytes, as libpulse sends.
+#[test]
+fn an_account_without_a_whole_pulse_cookie_is_let_in() {
+    let Some(pulse) = Pulse::start() else { return };
+    let home = tempfile::tempdir().unwrap();
+    let cookie = home.path().join(".config/pulse/cookie");
+    for half_written in [false, true] {
+        if half_written {
+            std::fs::create_dir_all(cookie.parent().unwrap()).unwrap();
+            std::fs::write(&cookie, [7u8; 100]).unwrap();
+        }
+        let run = |args: &[&str]| {
+            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_twoears"));
+            common::test_history(&mut cmd);
+            pulse
+                .env(&mut cmd)
+                .env("HOME", home.path())
+                .env_remove("XDG_CONFIG_HOME")
+                .env_remove("PULSE_COOKIE")
+                .args(args)
+                .current_dir(home.path())
+                .output()
+                .unwrap()
+        };
+        let out = run(&["devices"]);
+        let err = common::stderr(&out);
+        assert!(out.status.success(), "half written {half_written}: {err}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("virtmic"),
+            "{err}"
+        );
+        let out = run(&["listen", "--no-stt", "--duration", "1", "-q"]);
+        let err = common::stderr(&out);
+        assert!(out.status.success(), "half written {half_written}: {err}");
+    }
+}
+
 #[test]
 fn no_sound_server_is_a_clear_error_not_a_hang() {
     let dir = tempfile::tempdir().unwrap();
