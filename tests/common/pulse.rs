@@ -1,7 +1,8 @@
 //! A private headless sound server per test (scripts/pulse.sh), and `twoears listen`
 //! running against it. The server is plain PulseAudio, or PipeWire with WirePlumber and
 //! pipewire-pulse when `TWOEARS_SOUND_SERVER=pipewire` (`make test` runs the live tests
-//! on both). Tests that need it skip with a message where the server is not installed.
+//! on both). Tests that need it skip with a message where the server is not installed,
+//! and fail there under CI (`common::cannot_test_here`).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -31,7 +32,9 @@ impl Pulse {
             ("pulseaudio", "pulseaudio pulseaudio-utils")
         };
         if Command::new(binary).arg("--version").output().is_err() {
-            eprintln!("SKIPPED: {binary} is not installed (apt-get install {packages})");
+            super::cannot_test_here(&format!(
+                "{binary} is not installed (apt-get install {packages})"
+            ));
             return None;
         }
         let pulse = Self {
