@@ -6,9 +6,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::pulse::Pulse;
+use common::pulse::{Pulse, EVENT_CAP};
 use common::{run_ok, twoears};
 use serde_json::Value;
 
@@ -213,10 +213,11 @@ fn two_calls_in_a_row_get_a_report_and_a_recording_each() {
     assert_eq!(ratios.len(), 2, "two calls, two figures: {kept:?}");
 }
 
-/// A side that goes digitally silent while the other speaks is named within 25 s (the
-/// call playing on another output; then a muted microphone) and cleared when it is back.
+/// A side that goes digitally silent while the other speaks is named (the call playing on
+/// another output; then a muted microphone) and cleared when it is back. How soon is a
+/// rule (`capture.silent_side_s`), checked on the call's clock in `live::side_check`.
 #[test]
-fn a_silent_side_is_warned_about_within_25_s_and_cleared() {
+fn a_silent_side_is_warned_about_and_cleared() {
     let Some(pulse) = Pulse::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -235,52 +236,23 @@ fn a_silent_side_is_warned_about_within_25_s_and_cleared() {
         &["--no-stt", "--duration", "75", "--events", "events.jsonl"],
         d,
     );
-    let start = Instant::now();
     let _rep = pulse.play("micsink", &rep_loud);
     // The first seconds say what each side delivers, as `twoears check` does.
-    l.wait_for("microphone  virtmic: speech: ok", Duration::from_secs(10));
-    l.wait_for(
-        "call audio  callsink.monitor: digital silence",
-        Duration::from_secs(2),
-    );
-    l.wait_for(
-        "the call audio has been digital silence",
-        Duration::from_secs(25),
-    );
-    assert!(start.elapsed() <= Duration::from_secs(25));
+    l.wait_for("microphone  virtmic: speech: ok", EVENT_CAP);
+    l.wait_for("call audio  callsink.monitor: digital silence", EVENT_CAP);
+    l.wait_for("the call audio has been digital silence", EVENT_CAP);
     let _prospect = pulse.play("callsink", &prospect);
-    l.wait_for(
-        "the call audio delivers sound again",
-        Duration::from_secs(5),
-    );
+    l.wait_for("the call audio delivers sound again", EVENT_CAP);
     // The rep mutes the microphone on the server while the prospect talks.
     pulse.pactl(&["set-source-mute", "virtmic", "1"]);
-    let muted = Instant::now();
-    // The server's mute switch is named at once, before any silence is counted.
-    l.wait_for(
-        "virtmic is muted on the sound server",
-        Duration::from_secs(3),
-    );
-    l.wait_for(
-        "the microphone has delivered digital silence",
-        Duration::from_secs(30),
-    );
-    assert!(
-        muted.elapsed() <= Duration::from_secs(25),
-        "{:?}",
-        muted.elapsed()
-    );
+    // The server's mute switch is named, and the silence then counted.
+    l.wait_for("virtmic is muted on the sound server", EVENT_CAP);
+    l.wait_for("the microphone has delivered digital silence", EVENT_CAP);
     pulse.pactl(&["set-source-mute", "virtmic", "0"]);
-    l.wait_for(
-        "virtmic is unmuted on the sound server",
-        Duration::from_secs(3),
-    );
-    l.wait_for(
-        "the microphone delivers sound again",
-        Duration::from_secs(8),
-    );
+    l.wait_for("virtmic is unmuted on the sound server", EVENT_CAP);
+    l.wait_for("the microphone delivers sound again", EVENT_CAP);
     l.signal("INT");
-    let f = l.wait(Duration::from_secs(30));
+    let f = l.wait(EVENT_CAP);
     assert_eq!(f.code, Some(0), "{}", f.stderr);
     let events = std::fs::read_to_string(d.join("events.jsonl")).unwrap();
     let capture: Vec<Value> = events
