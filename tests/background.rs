@@ -158,9 +158,10 @@ fn two_calls_in_a_row_get_a_report_and_a_recording_each() {
             assert_eq!(c["reopened"], 0, "{c}");
             assert!(c["gap_s"].as_f64().unwrap() < 1.0, "{c}");
         }
+        // Measured, not limited here: the figures are `make bench-live`'s.
         let path_ms = r["live"]["audio_path_ms"].as_array().unwrap();
         let median = path_ms[0].as_f64().unwrap();
-        assert!(median > 0.0 && median < 200.0, "{}", r["live"]);
+        assert!(median > 0.0, "{}", r["live"]);
         for ext in ["html", "wav"] {
             let p = report.with_extension(ext);
             let mode = std::os::unix::fs::PermissionsExt::mode(
