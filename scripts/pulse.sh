@@ -32,11 +32,28 @@ devices() {
   pactl set-default-source virtmic
 }
 
+# Waits are for the event, capped far above what an idle machine needs (a busy one, with a
+# call app or a build beside it, is slower by seconds): the cap only catches a server that
+# will not come.
+CAP_S=60
+
+# True once "$@" succeeds, false when it has not within CAP_S seconds.
+until_ok() {
+  local end=$((SECONDS + CAP_S))
+  until "$@"; do
+    [ "$SECONDS" -lt "$end" ] || return 1
+    sleep 0.1
+  done
+}
+
 wait_for_server() {
-  for _ in $(seq 100); do pactl info >/dev/null 2>&1 && return 0; sleep 0.1; done
-  echo "pulse.sh: the $kind server did not start; see $dir/*.log" >&2
+  until_ok pactl info >/dev/null 2>&1 && return 0
+  echo "pulse.sh: the $kind server did not answer within $CAP_S s; see $dir/*.log" >&2
   exit 1
 }
+
+has_default_sink() { pactl info 2>/dev/null | grep -q "^Default Sink: "; }
+sinks_fast() { [ "$(pactl list sinks | awk '/^\tLatency:/ && $2 > 100000' | wc -l)" -eq 0 ]; }
 
 # Runs a daemon in the background, remembering its PID for stop.
 spawn() {
@@ -65,12 +82,12 @@ start)
     mkdir -p "$XDG_STATE_HOME" "$XDG_CONFIG_HOME"
     dbus-daemon --session --fork --address="$DBUS_SESSION_BUS_ADDRESS" --print-pid >> "$dir/daemons.pid"
     spawn pipewire.log pipewire
-    for _ in $(seq 50); do [ -S "$dir/pipewire-0" ] && break; sleep 0.1; done
+    until_ok test -S "$dir/pipewire-0" || { echo "pulse.sh: pipewire did not start; see $dir/pipewire.log" >&2; exit 1; }
     spawn wireplumber.log wireplumber
     spawn pipewire-pulse.log pipewire-pulse
     wait_for_server
     # WirePlumber must have linked the session (its default nodes) before devices come.
-    for _ in $(seq 50); do pactl info | grep -q "^Default Sink: " && break; sleep 0.1; done
+    until_ok has_default_sink || { echo "pulse.sh: WirePlumber set no default sink; see $dir/wireplumber.log" >&2; exit 1; }
     ;;
   *) echo "pulse.sh: unknown server $kind (pulseaudio or pipewire)" >&2; exit 2 ;;
   esac
@@ -81,10 +98,8 @@ start)
     echo $! >> "$dir/readers.pid"
   done
   # Wait for the sinks' first long block to end, so the first capture starts at once.
-  for _ in $(seq 50); do
-    slow=$(pactl list sinks | awk '/^\tLatency:/ && $2 > 100000' | wc -l)
-    [ "$slow" -eq 0 ] && break; sleep 0.1
-  done
+  # Best effort (the first capture only starts later without it): a short cap.
+  CAP_S=10 until_ok sinks_fast || true
   echo "export XDG_RUNTIME_DIR=$dir PULSE_SERVER=$PULSE_SERVER"
   ;;
 stop)

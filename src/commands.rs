@@ -807,7 +807,7 @@ fn devices() -> Result<()> {
         ("System audio: monitors of outputs (--system)", (true, true)),
     ] {
         writeln!(out, "{heading}")?;
-        for (info, _) in all.iter().filter(|(i, _)| (i.capture, i.monitor) == pick) {
+        for info in all.iter().filter(|i| (i.capture, i.monitor) == pick) {
             let (name, description) = (term::escape(&info.name), term::escape(&info.description));
             writeln!(out, "  {name:<48} {description}")?;
         }

@@ -6,9 +6,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::pulse::Pulse;
+use common::pulse::{Pulse, EVENT_CAP};
 use common::{run_ok, twoears};
 use serde_json::Value;
 
@@ -158,9 +158,10 @@ fn two_calls_in_a_row_get_a_report_and_a_recording_each() {
             assert_eq!(c["reopened"], 0, "{c}");
             assert!(c["gap_s"].as_f64().unwrap() < 1.0, "{c}");
         }
+        // Measured, not limited here: the figures are `make bench-live`'s.
         let path_ms = r["live"]["audio_path_ms"].as_array().unwrap();
         let median = path_ms[0].as_f64().unwrap();
-        assert!(median > 0.0 && median < 200.0, "{}", r["live"]);
+        assert!(median > 0.0, "{}", r["live"]);
         for ext in ["html", "wav"] {
             let p = report.with_extension(ext);
             let mode = std::os::unix::fs::PermissionsExt::mode(
@@ -213,10 +214,11 @@ fn two_calls_in_a_row_get_a_report_and_a_recording_each() {
     assert_eq!(ratios.len(), 2, "two calls, two figures: {kept:?}");
 }
 
-/// A side that goes digitally silent while the other speaks is named within 25 s (the
-/// call playing on another output; then a muted microphone) and cleared when it is back.
+/// A side that goes digitally silent while the other speaks is named (the call playing on
+/// another output; then a muted microphone) and cleared when it is back. How soon is a
+/// rule (`capture.silent_side_s`), checked on the call's clock in `live::side_check`.
 #[test]
-fn a_silent_side_is_warned_about_within_25_s_and_cleared() {
+fn a_silent_side_is_warned_about_and_cleared() {
     let Some(pulse) = Pulse::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -235,48 +237,25 @@ fn a_silent_side_is_warned_about_within_25_s_and_cleared() {
         &["--no-stt", "--duration", "75", "--events", "events.jsonl"],
         d,
     );
-    let start = Instant::now();
     let _rep = pulse.play("micsink", &rep_loud);
     // The first seconds say what each side delivers, as `twoears check` does.
-    l.wait_for("microphone  virtmic: speech: ok", Duration::from_secs(10));
+    l.wait_for("microphone  virtmic: speech: ok", EVENT_CAP);
     // Nothing plays on the output yet: not a fault before a call (issue 34).
-    l.wait_for(
-        "call audio  callsink.monitor: nothing plays yet",
-        Duration::from_secs(2),
-    );
-    l.wait_for(
-        "the call audio has been digital silence",
-        Duration::from_secs(25),
-    );
-    assert!(start.elapsed() <= Duration::from_secs(25));
+    l.wait_for("call audio  callsink.monitor: nothing plays yet", EVENT_CAP);
+    l.wait_for("the call audio has been digital silence", EVENT_CAP);
     let _prospect = pulse.play("callsink", &prospect);
-    l.wait_for(
-        "the call audio delivers sound again",
-        Duration::from_secs(5),
-    );
+    l.wait_for("the call audio delivers sound again", EVENT_CAP);
     // The rep mutes the microphone on the server while the prospect talks.
     pulse.pactl(&["set-source-mute", "virtmic", "1"]);
-    // The server's mute switch is named at once, before any silence is counted.
-    l.wait_for(
-        "virtmic is muted on the sound server",
-        Duration::from_secs(3),
-    );
-    // Warned once the prospect pauses for an answer that does not come.
-    l.wait_for(
-        "the microphone has delivered digital silence",
-        Duration::from_secs(60),
-    );
+    // The server's mute switch is named; the silence is warned about once the prospect
+    // pauses for an answer that does not come.
+    l.wait_for("virtmic is muted on the sound server", EVENT_CAP);
+    l.wait_for("the microphone has delivered digital silence", EVENT_CAP);
     pulse.pactl(&["set-source-mute", "virtmic", "0"]);
-    l.wait_for(
-        "virtmic is unmuted on the sound server",
-        Duration::from_secs(3),
-    );
-    l.wait_for(
-        "the microphone delivers sound again",
-        Duration::from_secs(8),
-    );
+    l.wait_for("virtmic is unmuted on the sound server", EVENT_CAP);
+    l.wait_for("the microphone delivers sound again", EVENT_CAP);
     l.signal("INT");
-    let f = l.wait(Duration::from_secs(30));
+    let f = l.wait(EVENT_CAP);
     assert_eq!(f.code, Some(0), "{}", f.stderr);
     let events = std::fs::read_to_string(d.join("events.jsonl")).unwrap();
     let capture: Vec<Value> = events

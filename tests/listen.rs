@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::pulse::{example_sides, Pulse};
+use common::pulse::{example_sides, Pulse, EVENT_CAP};
 use common::twoears;
 use serde_json::Value;
 
@@ -140,6 +140,47 @@ fn unknown_or_ambiguous_devices_get_one_line_errors_naming_the_choices() {
     );
 }
 
+/// The live tests failed on a fresh machine ("no sound server answered (IO error: failed
+/// to fill whole buffer)" on PulseAudio, "(server error: Invalid)" on PipeWire) until one
+/// of them ran paplay: an account no libpulse client has run on has no
+/// `~/.config/pulse/cookie`, and the client sent no cookie at all; while paplay was
+/// writing the file it sent a short one. Both servers want 256 bytes, as libpulse sends.
+#[test]
+fn an_account_without_a_whole_pulse_cookie_is_let_in() {
+    let Some(pulse) = Pulse::start() else { return };
+    let home = tempfile::tempdir().unwrap();
+    let cookie = home.path().join(".config/pulse/cookie");
+    for half_written in [false, true] {
+        if half_written {
+            std::fs::create_dir_all(cookie.parent().unwrap()).unwrap();
+            std::fs::write(&cookie, [7u8; 100]).unwrap();
+        }
+        let run = |args: &[&str]| {
+            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_twoears"));
+            common::test_history(&mut cmd);
+            pulse
+                .env(&mut cmd)
+                .env("HOME", home.path())
+                .env_remove("XDG_CONFIG_HOME")
+                .env_remove("PULSE_COOKIE")
+                .args(args)
+                .current_dir(home.path())
+                .output()
+                .unwrap()
+        };
+        let out = run(&["devices"]);
+        let err = common::stderr(&out);
+        assert!(out.status.success(), "half written {half_written}: {err}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("virtmic"),
+            "{err}"
+        );
+        let out = run(&["listen", "--no-stt", "--duration", "1", "-q"]);
+        let err = common::stderr(&out);
+        assert!(out.status.success(), "half written {half_written}: {err}");
+    }
+}
+
 #[test]
 fn no_sound_server_is_a_clear_error_not_a_hang() {
     let dir = tempfile::tempdir().unwrap();
@@ -166,7 +207,8 @@ fn no_sound_server_is_a_clear_error_not_a_hang() {
             err.contains("PulseAudio or PipeWire"),
             "says what to do: {err}"
         );
-        assert!(started.elapsed() < Duration::from_secs(10), "bounded wait");
+        // A hang check, not a timing: the handshake's own deadline is 5 s.
+        assert!(started.elapsed() < EVENT_CAP, "bounded wait");
     }
     drop(keep);
 }
@@ -363,14 +405,28 @@ fn ctrl_c_finalises_the_recording_and_a_kill_loses_at_most_a_second() {
     ];
 
     let l = pulse.listen(
-        &["--no-stt", "--record", "int.wav", "--json", "int.json"],
+        &[
+            "--no-stt",
+            "--record",
+            "int.wav",
+            "--json",
+            "int.json",
+            "--events",
+            "int.jsonl",
+        ],
         dir.path(),
     );
-    let kill = pulse.listen(&["--no-stt", "--record", "kill.wav"], dir.path());
-    std::thread::sleep(Duration::from_secs(5));
+    let kill = pulse.listen(
+        &["--no-stt", "--record", "kill.wav", "--events", "kill.jsonl"],
+        dir.path(),
+    );
+    // Each has heard 5 s of the call (its first running-figures line) before its signal:
+    // what it had heard by then is what its recording must hold.
+    let heard_kill = first_talk_at_s(&dir.path().join("kill.jsonl"));
     kill.signal("KILL");
+    let heard_int = first_talk_at_s(&dir.path().join("int.jsonl"));
     l.signal("INT");
-    let f = l.wait(Duration::from_secs(20));
+    let f = l.wait(EVENT_CAP);
     assert_eq!(f.code, Some(0), "{}", f.stderr);
     assert!(
         f.stdout.contains("rep talk ratio"),
@@ -378,13 +434,43 @@ fn ctrl_c_finalises_the_recording_and_a_kill_loses_at_most_a_second() {
         f.stdout
     );
     let secs = wav_seconds(&dir.path().join("int.wav"));
-    assert!((4.0..7.0).contains(&secs), "Ctrl-C recording {secs} s");
+    assert!(
+        secs >= heard_int,
+        "Ctrl-C recording {secs} s, after {heard_int} s were heard"
+    );
     let r = json(&dir.path().join("int.json"));
     assert!((r["duration_s"].as_f64().unwrap() - secs).abs() < 0.1);
 
-    kill.wait(Duration::from_secs(5));
+    kill.wait(EVENT_CAP);
     let killed = wav_seconds(&dir.path().join("kill.wav"));
-    assert!((3.5..6.0).contains(&killed), "killed recording {killed} s");
+    assert!(
+        killed >= heard_kill - 1.0,
+        "killed recording {killed} s, after {heard_kill} s were heard"
+    );
+}
+
+/// The call time of the first running-figures line in an event log, once it is written.
+fn first_talk_at_s(events: &Path) -> f64 {
+    let start = std::time::Instant::now();
+    loop {
+        let text = std::fs::read_to_string(events).unwrap_or_default();
+        // Only whole lines: the last one may be half written.
+        let whole = text.rsplit_once('\n').map_or("", |(done, _)| done);
+        if let Some(at) = whole
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["type"] == "talk")
+            .and_then(|v| v["at_s"].as_f64())
+        {
+            return at;
+        }
+        assert!(
+            start.elapsed() < EVENT_CAP,
+            "no running figures in {}: {text}",
+            events.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Loads a second virtual mic, `headset` (not the default input, as a USB headset is not
@@ -425,17 +511,18 @@ fn an_unplugged_mic_is_filled_with_silence_and_reopened_when_it_returns() {
     let _player = pulse.play("callsink", &prospect);
     std::thread::sleep(Duration::from_secs(3));
     pulse.pactl(&["unload-module", &module]);
-    l.wait_for("disappeared", Duration::from_secs(5));
+    l.wait_for("disappeared", EVENT_CAP);
     std::thread::sleep(Duration::from_secs(3));
     plug_headset(&pulse);
-    l.wait_for("is back", Duration::from_secs(5));
-    let f = l.wait(Duration::from_secs(30));
+    l.wait_for("is back", EVENT_CAP);
+    let f = l.wait(EVENT_CAP);
     assert_eq!(f.code, Some(0), "{}", f.stderr);
     let r = json(&dir.path().join("r.json"));
     let mic = capture(&r, "rep");
     assert_eq!(mic["reopened"], 1, "{mic}");
     let gap = mic["gap_s"].as_f64().unwrap();
-    assert!((2.0..6.0).contains(&gap), "mic gap {gap} s");
+    // At least the 3 s it was away (less what noticing took); not the rest of the call.
+    assert!((2.0..11.0).contains(&gap), "mic gap {gap} s");
     let other = capture(&r, "prospect");
     assert_eq!(other["gap_s"], 0.0, "the other side went on: {other}");
     assert!(talk(&r, "prospect_s") > 5.0, "prospect heard throughout");
@@ -488,7 +575,7 @@ fn a_capture_the_server_moves_elsewhere_is_moved_back() {
     while !l.stderr().contains("moved it back") {
         let waited = start.elapsed();
         assert!(
-            waited < Duration::from_secs(12),
+            waited < EVENT_CAP,
             "no \"moved it back\" after {asked} move requests; stderr:\n{}",
             l.stderr()
         );
@@ -523,25 +610,21 @@ fn a_capture_the_server_moves_elsewhere_is_moved_back() {
 fn an_audio_server_restart_mid_call_is_survived() {
     let Some(pulse) = Pulse::start() else { return };
     let dir = tempfile::tempdir().unwrap();
+    // No --duration: a restart on a busy machine may take longer than a short call; the
+    // call ends (Ctrl-C) once both sides are back.
     let l = pulse.listen(
-        &[
-            "--no-stt",
-            "--duration",
-            "12",
-            "--record",
-            "rec.wav",
-            "--json",
-            "r.json",
-        ],
+        &["--no-stt", "--record", "rec.wav", "--json", "r.json"],
         dir.path(),
     );
     std::thread::sleep(Duration::from_secs(3));
     pulse.kill_server();
-    l.wait_for("reopening", Duration::from_secs(5));
+    l.wait_for("reopening", EVENT_CAP);
     std::thread::sleep(Duration::from_secs(2));
     pulse.restart_server();
-    l.wait_for("is back", Duration::from_secs(8));
-    let f = l.wait(Duration::from_secs(30));
+    l.wait_for("mic virtmic is back", EVENT_CAP);
+    l.wait_for("system audio callsink.monitor is back", EVENT_CAP);
+    l.signal("INT");
+    let f = l.wait(EVENT_CAP);
     assert_eq!(f.code, Some(0), "{}", f.stderr);
     let r = json(&dir.path().join("r.json"));
     for side in ["rep", "prospect"] {
@@ -549,8 +632,13 @@ fn an_audio_server_restart_mid_call_is_survived() {
         assert_eq!(c["reopened"], 1, "{c}");
         assert!(c["gap_s"].as_f64().unwrap() >= 1.5, "{c}");
     }
+    // The gap is recorded as silence: the recording keeps the call's length.
     let secs = wav_seconds(&dir.path().join("rec.wav"));
-    assert!((secs - 12.0).abs() < 0.5, "recording {secs} s");
+    let call_s = r["duration_s"].as_f64().unwrap();
+    assert!(
+        (secs - call_s).abs() < 0.5,
+        "recording {secs} s of {call_s} s"
+    );
 }
 
 #[test]
@@ -600,15 +688,16 @@ fn a_device_that_delivers_nothing_is_reported_and_the_call_goes_on() {
     let _player = pulse.play("callsink", &prospect);
     std::thread::sleep(Duration::from_secs(5));
     pulse.pactl(&["suspend-source", "virtmic", "1"]);
-    l.wait_for("stopped delivering", Duration::from_secs(3));
+    l.wait_for("stopped delivering", EVENT_CAP);
     std::thread::sleep(Duration::from_secs(4));
     pulse.pactl(&["suspend-source", "virtmic", "0"]);
-    l.wait_for("is back", Duration::from_secs(3));
-    let f = l.wait(Duration::from_secs(30));
+    l.wait_for("is back", EVENT_CAP);
+    let f = l.wait(EVENT_CAP);
     assert_eq!(f.code, Some(0), "{}", f.stderr);
     let r = json(&dir.path().join("r.json"));
     let gap = capture(&r, "rep")["gap_s"].as_f64().unwrap();
-    assert!((3.0..6.0).contains(&gap), "mic gap {gap} s");
+    // At least the 4 s it was suspended (less what noticing took); not the rest of the call.
+    assert!((3.0..9.0).contains(&gap), "mic gap {gap} s");
     assert!(talk(&r, "prospect_s") > 5.0, "{}", r["talk"]);
     let secs = wav_seconds(&dir.path().join("rec.wav"));
     assert!((secs - 14.0).abs() < 0.5, "recording {secs} s");
@@ -709,8 +798,15 @@ fn alerts_reach_the_event_log_and_the_desktop_and_a_terminal_gets_a_status_line(
     for key in ["side", "message", "evidence"] {
         assert!(alert.get(key).is_some(), "{key} in {alert}");
     }
-    std::thread::sleep(Duration::from_millis(300));
-    let shown = std::fs::read_to_string(bin.join("shown")).expect("a desktop notification");
+    // notify-send runs on a thread of its own: wait for it to have written.
+    let start = std::time::Instant::now();
+    let shown = loop {
+        match std::fs::read_to_string(bin.join("shown")) {
+            Ok(text) if text.contains("twoears: monologue") => break text,
+            other => assert!(start.elapsed() < EVENT_CAP, "no notification: {other:?}"),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert!(shown.contains("twoears: monologue"), "{shown}");
 
     // On a terminal (script(1) gives it one) a status line is drawn and redrawn.
@@ -899,7 +995,7 @@ fn the_call_audio_follows_the_default_output_unless_pinned() {
         std::thread::sleep(Duration::from_secs(2));
         pulse.pactl(&["set-default-sink", "headphones"]);
         if !pinned {
-            l.wait_for("the default output changed", Duration::from_secs(5));
+            l.wait_for("the default output changed", EVENT_CAP);
         }
         let mut player = pulse.play("headphones", &prospect);
         let f = l.wait(Duration::from_secs(60));

@@ -3,8 +3,6 @@
 //! source for every output, which is the system audio; Windows captures the default
 //! output by WASAPI loopback; macOS needs a loopback device the user installs.
 
-use cpal::traits::{DeviceTrait, HostTrait};
-
 use super::CaptureError;
 
 /// Which side of the call a device captures.
@@ -42,26 +40,39 @@ pub struct DeviceInfo {
     pub monitor: bool,
 }
 
-/// Opens the host that reaches the sound server: PulseAudio's protocol on Linux (plain
-/// PulseAudio and PipeWire's pipewire-pulse both speak it), else the platform default.
+/// The sound server, asked for its devices: on Linux a client of the PulseAudio protocol
+/// (plain PulseAudio and PipeWire's pipewire-pulse both speak it), else the platform's
+/// cpal host.
+pub struct Host {
+    #[cfg(target_os = "linux")]
+    client: pulseaudio::Client,
+    #[cfg(not(target_os = "linux"))]
+    cpal: cpal::Host,
+}
+
+/// Reaches the sound server.
 ///
 /// # Errors
-/// No sound server answers.
-pub fn open_host() -> Result<cpal::Host, CaptureError> {
+/// No sound server answers (on Linux after a few seconds of asking again, when one is
+/// there but the connection fails).
+pub fn open_host() -> Result<Host, CaptureError> {
     #[cfg(target_os = "linux")]
     {
-        match cpal::host_from_id(cpal::HostId::PulseAudio) {
-            Ok(host) => Ok(host),
-            Err(e) => Err(CaptureError::NoServer(e.to_string())),
-        }
+        super::pulse::connect()
+            .map(|client| Host { client })
+            .map_err(|e| CaptureError::NoServer(e.to_string()))
     }
     #[cfg(not(target_os = "linux"))]
     {
-        Ok(cpal::default_host())
+        Ok(Host {
+            cpal: cpal::default_host(),
+        })
     }
 }
 
+#[cfg(not(target_os = "linux"))]
 fn info(device: &cpal::Device) -> Option<DeviceInfo> {
+    use cpal::traits::DeviceTrait;
     let name = device.id().ok()?.id().to_string();
     let description = device
         .description()
@@ -82,12 +93,41 @@ fn info(device: &cpal::Device) -> Option<DeviceInfo> {
 ///
 /// # Errors
 /// The server cannot list its devices.
-pub fn list(host: &cpal::Host) -> Result<Vec<(DeviceInfo, cpal::Device)>, CaptureError> {
+#[cfg(target_os = "linux")]
+pub fn list(host: &Host) -> Result<Vec<DeviceInfo>, CaptureError> {
+    let sources = futures::executor::block_on(host.client.list_sources())
+        .map_err(|e| CaptureError::NoServer(super::pulse::client_error_text(&e)))?;
+    let mut all: Vec<_> = sources
+        .into_iter()
+        .map(|s| {
+            let name = s.name.to_string_lossy().into_owned();
+            DeviceInfo {
+                description: s
+                    .description
+                    .map_or_else(|| name.clone(), |d| d.to_string_lossy().into_owned()),
+                capture: true,
+                monitor: name.ends_with(".monitor"),
+                name,
+            }
+        })
+        .collect();
+    all.sort_by_key(|i| i.monitor);
+    Ok(all)
+}
+
+/// Every device the server offers, inputs first.
+///
+/// # Errors
+/// The server cannot list its devices.
+#[cfg(not(target_os = "linux"))]
+pub fn list(host: &Host) -> Result<Vec<DeviceInfo>, CaptureError> {
+    use cpal::traits::HostTrait;
     let devices = host
+        .cpal
         .devices()
         .map_err(|e| CaptureError::NoServer(e.to_string()))?;
-    let mut all: Vec<_> = devices.filter_map(|d| info(&d).map(|i| (i, d))).collect();
-    all.sort_by_key(|(i, _)| (!i.capture, i.monitor));
+    let mut all: Vec<_> = devices.filter_map(|d| info(&d)).collect();
+    all.sort_by_key(|i| (!i.capture, i.monitor));
     Ok(all)
 }
 
@@ -96,22 +136,18 @@ pub fn list(host: &cpal::Host) -> Result<Vec<(DeviceInfo, cpal::Device)>, Captur
 ///
 /// # Errors
 /// Nothing or more than one device matches; no default exists.
-pub fn resolve(
-    host: &cpal::Host,
-    role: Role,
-    query: Option<&str>,
-) -> Result<(DeviceInfo, cpal::Device), CaptureError> {
+pub fn resolve(host: &Host, role: Role, query: Option<&str>) -> Result<DeviceInfo, CaptureError> {
     let all = list(host)?;
     // A monitor is no microphone: offered for --mic only when named exactly.
     let named = |i: &DeviceInfo| query.is_some_and(|q| i.name == q);
     let candidates: Vec<_> = all
         .into_iter()
-        .filter(|(i, _)| i.capture && (role == Role::System || !i.monitor || named(i)))
+        .filter(|i| i.capture && (role == Role::System || !i.monitor || named(i)))
         .collect();
     let names = || {
         candidates
             .iter()
-            .map(|(i, _)| i.name.clone())
+            .map(|i| i.name.clone())
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -125,12 +161,12 @@ pub fn resolve(
     let q = query.to_lowercase();
     let exact: Vec<_> = candidates
         .iter()
-        .filter(|(i, _)| i.name.to_lowercase() == q || i.description.to_lowercase() == q)
+        .filter(|i| i.name.to_lowercase() == q || i.description.to_lowercase() == q)
         .collect();
     let matches = if exact.is_empty() {
         candidates
             .iter()
-            .filter(|(i, _)| {
+            .filter(|i| {
                 i.name.to_lowercase().contains(&q) || i.description.to_lowercase().contains(&q)
             })
             .collect()
@@ -149,7 +185,7 @@ pub fn resolve(
             query,
             matches: many
                 .iter()
-                .map(|(i, _)| i.name.clone())
+                .map(|i| i.name.clone())
                 .collect::<Vec<_>>()
                 .join(", "),
         }),
@@ -160,25 +196,46 @@ pub fn resolve(
 ///
 /// # Errors
 /// The server cannot list its devices.
+#[cfg(not(target_os = "linux"))]
 pub fn by_name(
-    host: &cpal::Host,
+    host: &Host,
     name: &str,
 ) -> Result<Option<(DeviceInfo, cpal::Device)>, CaptureError> {
-    Ok(list(host)?
-        .into_iter()
+    use cpal::traits::HostTrait;
+    let devices = host
+        .cpal
+        .devices()
+        .map_err(|e| CaptureError::NoServer(e.to_string()))?;
+    Ok(devices
+        .filter_map(|d| info(&d).map(|i| (i, d)))
         .find(|(i, _)| i.capture && i.name == name))
 }
 
+/// The default device name for a role, as `resolve` would match it: on Linux the default
+/// source, or the monitor of the default sink.
+#[cfg(target_os = "linux")]
+fn default_name(host: &Host, role: Role) -> Option<String> {
+    let info = futures::executor::block_on(host.client.server_info()).ok()?;
+    match role {
+        Role::Mic => info
+            .default_source_name
+            .map(|s| s.to_string_lossy().into_owned()),
+        Role::System => info
+            .default_sink_name
+            .map(|s| format!("{}.monitor", s.to_string_lossy())),
+    }
+}
+
 /// The default device name for a role, as `resolve` would match it.
-fn default_name(host: &cpal::Host, role: Role) -> Option<String> {
+#[cfg(not(target_os = "linux"))]
+fn default_name(host: &Host, role: Role) -> Option<String> {
+    use cpal::traits::{DeviceTrait, HostTrait};
     let id = |d: cpal::Device| d.id().ok().map(|i| i.id().to_string());
     match role {
-        Role::Mic => host.default_input_device().and_then(id),
+        Role::Mic => host.cpal.default_input_device().and_then(id),
         Role::System => {
-            let output = host.default_output_device().and_then(id)?;
-            if cfg!(target_os = "linux") {
-                Some(format!("{output}.monitor"))
-            } else if cfg!(target_os = "windows") {
+            let output = host.cpal.default_output_device().and_then(id)?;
+            if cfg!(target_os = "windows") {
                 Some(output)
             } else {
                 // macOS has no monitor of an output; the user routes the call to a loopback

@@ -14,17 +14,17 @@ use std::time::Duration;
 use pulseaudio::protocol::{self, Command, CommandReply, Prop, ProtocolError};
 
 use super::devices::Role;
-use super::pulse::{process_id, stream_name};
+use super::pulse::{self, process_id, stream_name, ConnectError};
 
 const IO_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PinError {
-    #[error("no PulseAudio socket (set XDG_RUNTIME_DIR or PULSE_SERVER)")]
-    NoSocket,
-    #[error("the sound server connection failed")]
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("the sound server connection failed ({0})")]
     Io(#[from] std::io::Error),
-    #[error("the sound server connection failed")]
+    #[error("the sound server connection failed ({0})")]
     Protocol(#[from] ProtocolError),
     #[error("a device name with a NUL byte")]
     Name(#[from] std::ffi::NulError),
@@ -66,8 +66,7 @@ impl Pin {
     /// # Errors
     /// No server socket, or the handshake fails.
     pub fn connect(role: Role) -> Result<Self, PinError> {
-        let path = pulseaudio::socket_path_from_env().ok_or(PinError::NoSocket)?;
-        let stream = UnixStream::connect(path)?;
+        let stream = pulse::socket()?.1?;
         stream.set_read_timeout(Some(IO_TIMEOUT))?;
         stream.set_write_timeout(Some(IO_TIMEOUT))?;
         let mut pin = Self {
@@ -78,9 +77,7 @@ impl Pin {
             media_name: stream_name(role),
             pid: process_id(),
         };
-        let cookie = pulseaudio::cookie_path_from_env()
-            .and_then(|p| std::fs::read(p).ok())
-            .unwrap_or_default();
+        let cookie = pulse::cookie();
         let auth: protocol::AuthReply = pin.request(&Command::Auth(protocol::AuthParams {
             version: protocol::MAX_VERSION,
             supports_shm: false,

@@ -79,7 +79,7 @@ impl SideCapture {
     /// No server, unknown or ambiguous device, or the device will not open.
     pub fn start(role: Role, query: Option<&str>, origin: Instant) -> Result<Self, CaptureError> {
         let host = devices::open_host()?;
-        let (info, _) = devices::resolve(&host, role, query)?;
+        let info = devices::resolve(&host, role, query)?;
         drop(host);
         let counters = Arc::new(Counters::default());
         let (stream, ring, rate_hz) = backend::open(&info.name, role, &counters, origin)?;
@@ -523,7 +523,7 @@ mod backend {
 
     /// Notices a device that is gone: the system moves its streams elsewhere silently.
     pub struct Watch {
-        host: Option<cpal::Host>,
+        host: Option<devices::Host>,
     }
 
     impl Watch {

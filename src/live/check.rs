@@ -179,7 +179,7 @@ fn missing(mic: Option<&str>, system: Option<&str>) -> Result<Option<Vec<Finding
         (Side::Prospect, Role::System, system),
     ] {
         found.push(match devices::resolve(&host, role, query) {
-            Ok((info, _)) => (side, info.name, None),
+            Ok(info) => (side, info.name, None),
             Err(e @ (CaptureError::UnknownDevice { .. } | CaptureError::NoDefault { .. })) => {
                 (side, String::new(), Some(e.to_string()))
             }

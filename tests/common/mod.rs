@@ -9,6 +9,22 @@ pub mod pulse;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Whether the tests run under CI (`CI` set, as CI services set it, and not "false").
+pub fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// A test that cannot run here (a server it needs is not installed): under CI a failure,
+/// since a pass would say something was tested; elsewhere a message, and the caller
+/// returns.
+pub fn cannot_test_here(why: &str) {
+    assert!(
+        !ci(),
+        "{why}: this test cannot run, and CI is set (a skip would pass having tested nothing)"
+    );
+    eprintln!("SKIPPED: {why}");
+}
+
 /// Where the tests' calls are stored (never the user's history), unless the caller chose.
 pub fn test_history(cmd: &mut Command) -> &mut Command {
     if std::env::var_os("TWOEARS_DB").is_none() {

@@ -1,13 +1,21 @@
 //! A private headless sound server per test (scripts/pulse.sh), and `twoears listen`
 //! running against it. The server is plain PulseAudio, or PipeWire with WirePlumber and
 //! pipewire-pulse when `TWOEARS_SOUND_SERVER=pipewire` (`make test` runs the live tests
-//! on both). Tests that need it skip with a message where the server is not installed.
+//! on both). Tests that need it skip with a message where the server is not installed,
+//! and fail there under CI (`common::cannot_test_here`).
+//!
+//! Waits are for events (a line on stderr, the process ending), with caps far above what
+//! an idle machine needs: the suites run beside other work, and a cap only catches a hang.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The cap on a wait for something the monitor says or does: a hang, not slowness.
+pub const EVENT_CAP: Duration = Duration::from_secs(60);
 
 /// The live tests run against PipeWire (through pipewire-pulse) rather than PulseAudio.
 pub fn pipewire() -> bool {
@@ -31,7 +39,9 @@ impl Pulse {
             ("pulseaudio", "pulseaudio pulseaudio-utils")
         };
         if Command::new(binary).arg("--version").output().is_err() {
-            eprintln!("SKIPPED: {binary} is not installed (apt-get install {packages})");
+            super::cannot_test_here(&format!(
+                "{binary} is not installed (apt-get install {packages})"
+            ));
             return None;
         }
         let pulse = Self {
@@ -119,19 +129,22 @@ impl Pulse {
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("run twoears listen");
         let lines = Arc::new(Mutex::new(Vec::new()));
+        let closed = Arc::new(AtomicBool::new(false));
         let stderr = child.stderr.take().expect("piped");
-        let sink = lines.clone();
+        let (sink, eof) = (lines.clone(), closed.clone());
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 sink.lock().unwrap().push(line);
             }
+            eof.store(true, Ordering::Relaxed);
         });
         let l = Listening {
             child,
             lines,
+            closed,
             reader: Some(reader),
         };
-        l.wait_for("listening:", Duration::from_secs(10));
+        l.wait_for("listening:", EVENT_CAP);
         l
     }
 }
@@ -161,6 +174,8 @@ impl Drop for Pulse {
 pub struct Listening {
     pub child: Child,
     lines: Arc<Mutex<Vec<String>>>,
+    /// Stderr ended: the process exited (or closed it), nothing more will come.
+    closed: Arc<AtomicBool>,
     reader: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -175,25 +190,31 @@ impl Listening {
         self.lines.lock().unwrap().join("\n")
     }
 
-    /// Waits for a stderr line containing `needle`; panics with what was printed if none.
-    pub fn wait_for(&self, needle: &str, timeout: Duration) {
+    /// Waits for a stderr line containing `needle`; panics with what was printed if none
+    /// came before the process ended or `cap` passed (a hang).
+    pub fn wait_for(&self, needle: &str, cap: Duration) {
         let start = Instant::now();
-        while start.elapsed() < timeout {
-            if self
-                .lines
+        let said = || {
+            self.lines
                 .lock()
                 .unwrap()
                 .iter()
                 .any(|l| l.contains(needle))
-            {
+        };
+        while start.elapsed() < cap {
+            // Read the flag first: lines read before the end are in by then.
+            let ended = self.closed.load(Ordering::Relaxed);
+            if said() {
                 return;
             }
+            assert!(
+                !ended,
+                "twoears ended without saying {needle:?}; stderr:\n{}",
+                self.stderr()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!(
-            "no {needle:?} within {timeout:?}; stderr:\n{}",
-            self.stderr()
-        );
+        panic!("no {needle:?} within {cap:?}; stderr:\n{}", self.stderr());
     }
 
     pub fn signal(&self, sig: &str) {
