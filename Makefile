@@ -32,9 +32,15 @@ unit integration acceptance: export TWOEARS_DB := $(CURDIR)/target/test-history.
 unit:
 	cargo test --release --lib
 
+# The live tests that take many minutes of real time start first and run beside the rest
+# (scripts/live_long.sh).
 integration: model
-	cargo test --release $(addprefix --test ,$(OFFLINE)) -- --test-threads=1
-	scripts/live_tests.sh
+	scripts/live_long.sh start
+	status=0; \
+	cargo test --release $(addprefix --test ,$(OFFLINE)) -- --test-threads=1 || status=1; \
+	scripts/live_tests.sh || status=1; \
+	scripts/live_long.sh wait || status=1; \
+	exit $$status
 
 acceptance: model
 	scripts/acceptance.sh

@@ -22,8 +22,13 @@ use crate::source::CallSource;
 
 /// How often the source wakes to drain the rings.
 const TICK: Duration = Duration::from_millis(5);
-/// A side silent this long counts as gone: the other side no longer waits for it.
-const GONE_AFTER_S: f64 = 0.3;
+/// A side silent this long counts as gone: the other side no longer waits for it (and
+/// its alerts no longer wait for the aligner). A busy machine delays a sound server's
+/// delivery by half a second and more; audio that arrives after this is trimmed away.
+const GONE_AFTER_S: f64 = 1.0;
+/// A side gone this long is a problem worth a warning (and a desktop notification):
+/// shorter stalls of a busy machine are counted in the report's `gap_s`, not announced.
+const WARN_AFTER_S: f64 = 2.0;
 /// When neither side delivers, the timeline follows the wall clock this far behind.
 const WALL_LAG_S: f64 = 0.1;
 /// Drift is measured from this long after the start.
@@ -78,6 +83,8 @@ struct SideStage {
     live: bool,
     lost_reason: Option<String>,
     gone_at: Option<f64>,
+    /// The rep was told this side stopped delivering.
+    warned_gone: bool,
     opens: u32,
     drift: DriftFit,
     /// Dropped-frame count already replaced by silence.
@@ -96,6 +103,7 @@ impl SideStage {
             live: false,
             lost_reason: None,
             gone_at: None,
+            warned_gone: false,
             opens: 0,
             drift: DriftFit::default(),
             dropped_seen: 0,
@@ -180,35 +188,42 @@ impl SideStage {
         }
     }
 
-    /// Updates liveness; reports a side going or coming back.
+    /// Updates liveness; reports a side gone for long enough, and its coming back.
     fn check(&mut self, now_ns: u64, call_s: f64, notes: &mut Vec<Note>) {
-        let live = self.ring.is_some() && self.capture.silent_for(now_ns) < GONE_AFTER_S;
+        let silent_s = self.capture.silent_for(now_ns);
+        let live = self.ring.is_some() && silent_s < GONE_AFTER_S;
         let gone = !live && (self.live || self.lost_reason.is_some());
         if gone && self.gone_at.is_none() {
             self.gone_at = Some(call_s);
-            if self.ring.is_some() {
+        }
+        if let Some(at) = self.gone_at {
+            if !live && !self.warned_gone && self.ring.is_some() && silent_s >= WARN_AFTER_S {
+                self.warned_gone = true;
                 notes.push(Note::warning(
                     self.side(),
                     format!(
                         "{} {} stopped delivering audio at {}; recording silence for it",
                         self.name(),
                         self.capture.device.name,
-                        clock(call_s)
+                        clock(at)
                     ),
                 ));
             }
-        } else if live {
+        }
+        if live {
             if let Some(at) = self.gone_at.take() {
-                notes.push(Note::info(
-                    self.side(),
-                    format!(
-                        "{} {} is back at {} after {:.1} s of silence",
-                        self.name(),
-                        self.capture.device.name,
-                        clock(call_s),
-                        call_s - at
-                    ),
-                ));
+                if std::mem::take(&mut self.warned_gone) {
+                    notes.push(Note::info(
+                        self.side(),
+                        format!(
+                            "{} {} is back at {} after {:.1} s of silence",
+                            self.name(),
+                            self.capture.device.name,
+                            clock(call_s),
+                            call_s - at
+                        ),
+                    ));
+                }
             }
             self.lost_reason = None;
         }
