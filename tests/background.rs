@@ -364,22 +364,6 @@ fn check_says_what_each_side_delivers() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
 
-/// A `notify-send` in `dir/bin` that records what it is asked to show in `dir/bin/shown`,
-/// as the desktop would show it; the PATH that finds it first.
-fn desktop(dir: &Path) -> (PathBuf, String) {
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let fake = bin.join("notify-send");
-    std::fs::write(
-        &fake,
-        "#!/bin/sh\nprintf '%s\\n' \"$@\" >> \"$(dirname \"$0\")/shown\"\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    (bin.join("shown"), path)
-}
-
 /// The event log's lines.
 fn events(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
@@ -461,7 +445,7 @@ fn calls_the_rep_opens_raise_no_capture_warning_in_the_background() {
         ],
     );
     let secs = common::duration_s(&rep);
-    let (shown, path) = desktop(d);
+    let (shown, path) = common::desktop(d);
     let l = pulse.listen_env(
         &[
             "--background",
@@ -520,7 +504,7 @@ fn a_call_on_another_output_is_warned_once_within_30_s_and_cleared() {
     let rep = excerpt(d, "rep.wav", "1", 0.0, 70.0);
     let prospect = excerpt(d, "prospect.wav", "2", 0.0, 70.0);
     let later = excerpt(d, "prospect_later.wav", "2", 35.0, 35.0);
-    let (shown, path) = desktop(d);
+    let (shown, path) = common::desktop(d);
     let l = pulse.listen_env(
         &[
             "--background",

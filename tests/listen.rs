@@ -753,17 +753,7 @@ fn alerts_reach_the_event_log_and_the_desktop_and_a_terminal_gets_a_status_line(
     let (rep, _) = example_sides(dir.path(), 9.0);
     // A monologue limit of 5 s: the example rep opens with a 6 s turn.
     std::fs::write(dir.path().join("short.toml"), "[monologue]\nmax_s = 5\n").unwrap();
-    // notify-send, as the desktop would run it: records what it was asked to show.
-    let bin = dir.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    let fake = bin.join("notify-send");
-    std::fs::write(
-        &fake,
-        "#!/bin/sh\nprintf '%s\\n' \"$@\" >> \"$(dirname \"$0\")/shown\"\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let (notified, path) = common::desktop(dir.path());
     let l = pulse.listen_env(
         &[
             "--no-stt",
@@ -801,7 +791,7 @@ fn alerts_reach_the_event_log_and_the_desktop_and_a_terminal_gets_a_status_line(
     // notify-send runs on a thread of its own: wait for it to have written.
     let start = std::time::Instant::now();
     let shown = loop {
-        match std::fs::read_to_string(bin.join("shown")) {
+        match std::fs::read_to_string(&notified) {
             Ok(text) if text.contains("twoears: monologue") => break text,
             other => assert!(start.elapsed() < EVENT_CAP, "no notification: {other:?}"),
         }

@@ -135,6 +135,8 @@ impl SideStage {
                 }
                 SideMsg::Lost { reason } => {
                     self.ring = None;
+                    // Its return is news too.
+                    self.warned_gone = true;
                     if self.lost_reason.is_none() {
                         notes.push(Note::warning(
                             self.side(),
