@@ -1,8 +1,9 @@
 //! Decoding recorded audio with Symphonia (WAV, FLAC, MP3, OGG/Vorbis, AAC/M4A/MP4, and
-//! Opus in OGG, WebM or MKV through libopus), block by block. A bad packet is skipped with a warning and decoding goes on; a truncated file
-//! gives what was readable. Every call into Symphonia is a stage boundary: a panic in a
-//! demuxer or decoder ends that file with a warning (or refuses it, when opening), never
-//! the review. Only regular files are read: a device or a pipe may never end.
+//! Opus in OGG, WebM or MKV through libopus), block by block. A bad packet is skipped with
+//! a warning and decoding goes on; a truncated file gives what was readable. Every call
+//! into Symphonia is a stage boundary: a panic in a demuxer or decoder ends that file with
+//! a warning (or refuses it, when opening), never the review. Only regular files are read:
+//! a device or a pipe may never end.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -99,7 +100,9 @@ fn wav_short_header(
     };
     let start = at as u64 + 8;
     let end = start + u64::from(declared) + u64::from(declared & 1);
-    if end >= file_len || rate_hz == 0 || block == 0 {
+    // A few stray bytes after the audio are no lost recording: a tenth of a second is.
+    let tenth = u64::from(block) * u64::from(rate_hz) / 10;
+    if rate_hz == 0 || block == 0 || end.saturating_add(tenth.max(8)) >= file_len {
         return Ok(None);
     }
     // Another chunk after the audio (LIST, id3) is a complete file, not a short header.
