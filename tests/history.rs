@@ -503,11 +503,11 @@ fn a_day_not_on_the_calendar_is_refused() {
             let out = twoears(&[cmd, "--db", "h.sqlite", "--since", bad], d);
             let err = stderr(&out);
             assert_eq!(out.status.code(), Some(2), "{cmd} --since {bad}: {err}");
-            let first = err.lines().next().unwrap_or_default();
             assert!(
-                first.contains(bad) && first.contains("is not a day; pass YYYY-MM-DD"),
+                err.contains(bad) && err.contains("is not a day; pass YYYY-MM-DD"),
                 "{cmd} --since {bad}: {err}"
             );
+            assert_eq!(err.lines().count(), 1, "one line: {err}");
         }
     }
     std::fs::write(d.join("h.sqlite"), b"").unwrap();
