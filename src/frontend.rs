@@ -7,6 +7,7 @@
 use crate::echo::EchoCanceller;
 use crate::event::{Chunk, Event, PerSide, Side};
 use crate::resample::SPEECH_RATE_HZ;
+use crate::room::{FrameView, NearField, Room, RoomAccount};
 use crate::vad::{Change, SideVad, VadConfig, FRAME, FRAME_S};
 
 const RATE: f64 = SPEECH_RATE_HZ as f64;
@@ -20,6 +21,9 @@ const ECHO_GATE: f32 = 0.5;
 /// a moved laptop) the filter's own estimate is wrong until it re-adapts, but the level
 /// of the echo is still known.
 const ABOVE_ECHO: f32 = 3.0;
+/// The prospect's side has sound in it (for finding holds) above this mean square (-45
+/// dBFS) even when the noise gate has risen to meet a long piece of music.
+const SOUND_POWER: f32 = 3e-5;
 /// Audio kept before a turn's first voiced frame and after its last.
 const PAD_S: f64 = 0.2;
 /// Recent audio a chunker keeps for a turn that opens a few frames late (0.64 s).
@@ -193,6 +197,8 @@ pub struct FrontEnd {
     dc: PerSide<DcBlocker>,
     aec: EchoCanceller,
     vad: PerSide<SideVad>,
+    near: NearField,
+    room: RoomAccount,
     chunkers: PerSide<Chunker>,
     rep_pending: Vec<f32>,
     prospect_pending: Vec<f32>,
@@ -205,7 +211,9 @@ impl FrontEnd {
         Self {
             dc: PerSide::from_fn(|_| DcBlocker::new()),
             aec: EchoCanceller::new(),
-            vad: PerSide::from_fn(|_| SideVad::new(cfg)),
+            vad: PerSide::from_fn(|_| SideVad::new(&cfg)),
+            near: NearField::default(),
+            room: RoomAccount::default(),
             chunkers: PerSide::from_fn(|side| Chunker::new(side, chunks)),
             rep_pending: Vec::with_capacity(FRAME * 64),
             prospect_pending: Vec::with_capacity(FRAME * 64),
@@ -267,13 +275,18 @@ impl FrontEnd {
                 && (echo.near_end
                     || (rep_power > ABOVE_ECHO * echo.expected_power
                         && (echo.converged || echo.clean_power > echo.reach_ref_power))));
-        let rep_voiced = self.vad.rep.is_voiced(rep_score) && rep_loud && echo_free;
-        let prospect_voiced = self.vad.prospect.is_voiced(prospect_score) && prospect_loud;
-        for (side, voiced, audio) in [
-            (Side::Rep, rep_voiced, &clean),
-            (Side::Prospect, prospect_voiced, prospect),
+        let rep_heard = self.vad.rep.is_voiced(rep_score) && rep_loud && echo_free;
+        let prospect_heard = self.vad.prospect.is_voiced(prospect_score) && prospect_loud;
+        let rep_speech = self.vad.rep.is_speech(&clean, rep_loud);
+        let prospect_speech = self.vad.prospect.is_speech(prospect, prospect_loud);
+        // Speech on the mic far below the rep's own voice is someone else in the room.
+        let near = self.near.is_near(echo.clean_power, rep_heard && rep_speech);
+        for (side, heard, speech, audio) in [
+            (Side::Rep, rep_heard && near, rep_speech, &clean),
+            (Side::Prospect, prospect_heard, prospect_speech, prospect),
         ] {
-            let change = self.vad[side].turns.frame(t_s, voiced);
+            let voiced = heard && speech;
+            let change = self.vad[side].turns.frame(t_s, heard, speech);
             match change {
                 Change::Started(start_s) => events.push(Event::TurnStarted { side, start_s }),
                 Change::Ended(turn) => events.push(Event::TurnEnded { side, turn }),
@@ -281,12 +294,35 @@ impl FrontEnd {
             }
             self.chunkers[side].frame(audio, t_end_s, change, voiced, chunks);
         }
-        events.push(Event::Frame {
-            t_s: t_end_s,
+        let in_turn = PerSide {
             rep: self.vad.rep.turns.is_active(),
             prospect: self.vad.prospect.turns.is_active(),
+        };
+        self.room.frame(&FrameView {
+            t_s,
+            heard: PerSide {
+                rep: rep_heard,
+                prospect: prospect_heard,
+            },
+            speech: PerSide {
+                rep: rep_speech,
+                prospect: prospect_speech,
+            },
+            near,
+            in_turn,
+            prospect_sound: prospect_loud || prospect_power > SOUND_POWER,
+        });
+        events.push(Event::Frame {
+            t_s: t_end_s,
+            rep: in_turn.rep,
+            prospect: in_turn.prospect,
         });
         self.frames += 1;
+    }
+
+    /// What the room added and the call's holds; call once, after `finish`.
+    pub fn room(&mut self) -> Room {
+        std::mem::take(&mut self.room).finish()
     }
 
     /// Ends the call: closes open turns and flushes their chunks.

@@ -2,7 +2,8 @@
 //!
 //! The modules follow the data flow: a call source, `input` (a recording) or `live` (the
 //! devices of `capture`), hands `source::drive` aligned 16 kHz blocks (`align`,
-//! `resample`); the `pipeline` runs `echo` -> `vad` -> `frontend` (turns and speech chunks)
+//! `resample`); the `pipeline` runs `echo` -> `vad` (earshot, Silero) -> `frontend` (turns
+//! and speech chunks, with `room`: other voices, sounds, holds)
 //! -> `stt` -> `detect` (rules) and `talk`; `report` builds the call report. `review` is
 //! file mode, `model` converts and installs Whisper models, `cli` and `commands` face the
 //! user; `output` creates the files the user keeps, `term` escapes names for the terminal,
@@ -29,6 +30,7 @@ pub mod pipeline;
 pub mod report;
 pub mod resample;
 pub mod review;
+pub mod room;
 pub mod source;
 pub mod stt;
 pub mod talk;

@@ -210,6 +210,8 @@ pub struct Pipeline {
     new_warnings: Vec<String>,
     /// Why the first chunk the transcriber failed on failed.
     first_failure: Option<String>,
+    /// Why the speech detector is missing, if it is.
+    vad_warning: Option<String>,
 }
 
 impl Pipeline {
@@ -233,6 +235,7 @@ impl Pipeline {
             }),
         };
         let worker = stt.map(spawn_worker).transpose()?;
+        let vad_warning = vad.warning().map(str::to_string);
         Ok(Self {
             front: FrontEnd::new(vad, chunks),
             detector: Detector::with_reader(detect.clone(), Arc::new(reader)),
@@ -244,8 +247,9 @@ impl Pipeline {
             segments: Vec::new(),
             dropped_chunks: 0,
             new_alerts: Vec::new(),
-            new_warnings: Vec::new(),
+            new_warnings: vad_warning.iter().cloned().collect(),
             first_failure: None,
+            vad_warning,
         })
     }
 
@@ -360,7 +364,7 @@ impl Pipeline {
         self.front.finish(&mut self.events, &mut self.chunks);
         self.dispatch();
         let mut stt = None;
-        let mut warnings = Vec::new();
+        let mut warnings: Vec<String> = self.vad_warning.take().into_iter().collect();
         if let Some(mut w) = self.worker.take() {
             drop(w.chunks.take());
             for h in w.heard.clone().iter() {
@@ -393,6 +397,7 @@ impl Pipeline {
         let acts = stt.is_some().then(|| self.detector.reader().kind());
         CallRecord {
             acts,
+            room: self.front.room(),
             duration_s: self.front.now_s(),
             talk: self.detector.state.talk,
             rep_questions,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::detect::{Alert, DetectConfig};
 use crate::event::{clock, round3, Segment, Side};
+use crate::room::Room;
 use crate::talk::{TalkAccount, TalkFigures};
 
 pub const SCHEMA: &str = "twoears.report/1";
@@ -82,6 +83,9 @@ pub struct Report {
     /// or null when speech-to-text was off.
     pub acts: Option<&'static str>,
     pub talk: TalkFigures,
+    /// What the talk figures leave out: the prospect on hold, other voices near the rep,
+    /// sounds that are not speech.
+    pub room: Room,
     /// Every speaking turn, in order of start: the call's timeline.
     pub turns: Vec<TurnRecord>,
     pub segments: Vec<Segment>,
@@ -122,6 +126,8 @@ pub struct Source {
 pub struct CallRecord {
     pub duration_s: f64,
     pub talk: TalkAccount,
+    /// Holds, and the voices and sounds set aside.
+    pub room: Room,
     pub rep_questions: u32,
     pub segments: Vec<Segment>,
     pub alerts: Vec<Alert>,
@@ -176,6 +182,7 @@ impl Report {
             model,
             acts: call.acts,
             talk,
+            room: call.room,
             turns,
             segments: call.segments,
             alerts,
@@ -279,6 +286,22 @@ impl Report {
         )?;
         if self.model.is_some() {
             writeln!(w, "  rep questions         {:>6}", t.rep_questions)?;
+        }
+        let r = &self.room;
+        if r.hold_s > 0.0 {
+            writeln!(
+                w,
+                "  on hold               {:>6.1} s (not talk: sound without speech on the prospect's side)",
+                r.hold_s
+            )?;
+        }
+        let a = &r.set_aside;
+        if a.rep_other_voices_s >= 1.0 {
+            writeln!(
+                w,
+                "  not the rep           {:>6.1} s (voices far quieter than the rep's on the mic)",
+                a.rep_other_voices_s
+            )?;
         }
         writeln!(w)?;
         if self.alerts.is_empty() {

@@ -32,7 +32,7 @@ pub fn review(
     // Hashed before it is read: a file still growing is then stale at the next run.
     let source = source(spec, stt);
     let mut pipeline = Pipeline::new(
-        VadConfig::default(),
+        VadConfig::installed(),
         ChunkPolicy::REVIEW,
         rules,
         stt,

@@ -126,7 +126,7 @@ fn prepare(
         .name("prepare".into())
         .spawn(move || {
             Pipeline::new(
-                VadConfig::default(),
+                VadConfig::installed(),
                 ChunkPolicy::LIVE,
                 rules,
                 stt.as_ref(),
@@ -242,7 +242,7 @@ pub fn background(
     );
     let mut preparing: Option<JoinHandle<Result<Pipeline, SttError>>> = None;
     let mut watch = Pipeline::new(
-        VadConfig::default(),
+        VadConfig::installed(),
         ChunkPolicy::LIVE,
         opts.rules.clone(),
         None,
@@ -433,7 +433,7 @@ fn take_ready<P, E: std::fmt::Display>(
 
 fn without_stt(rules: &DetectConfig) -> Pipeline {
     Pipeline::new(
-        VadConfig::default(),
+        VadConfig::installed(),
         ChunkPolicy::LIVE,
         rules.clone(),
         None,

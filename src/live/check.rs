@@ -214,7 +214,7 @@ pub fn check(
     tick: &mut dyn FnMut(&Meters),
 ) -> Result<Vec<Finding>, CaptureError> {
     let mut watch = Pipeline::new(
-        VadConfig::default(),
+        VadConfig::installed(),
         ChunkPolicy::LIVE,
         DetectConfig::default(),
         None,

@@ -210,7 +210,7 @@ pub fn listen(
     status: &mut Status,
 ) -> Result<Report, ListenError> {
     let mut pipeline = Pipeline::new(
-        VadConfig::default(),
+        VadConfig::installed(),
         ChunkPolicy::LIVE,
         opts.rules.clone(),
         stt,

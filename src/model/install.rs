@@ -128,6 +128,8 @@ pub enum InstallError {
     NoDir,
     #[error("the unpacked sentence encoder does not work ({0}); nothing was installed")]
     Encoder(String),
+    #[error("the speech detector does not work ({0}); nothing was installed")]
+    Vad(String),
 }
 
 pub(crate) fn write_err(dir: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {

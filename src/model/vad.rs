@@ -1,0 +1,80 @@
+//! `twoears model install silero`: the speech detector that confirms earshot (Silero VAD
+//! v6, 16 kHz), from the pinned `silero-vad` PyPI wheel, which ships its weights as
+//! safetensors (MIT). The file is checked against its pinned hash and proved to read
+//! silence as silence before it is renamed into place.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use super::install::{fetch, sha256_file, write_err, InstallError, Outcome, Wheel};
+use super::store;
+use crate::vad::silero::{Silero, Weights, CHUNK, FILE};
+
+pub const NAME: &str = "silero";
+
+const WHEEL: Wheel = Wheel {
+    package: "silero-vad",
+    version: "6.2.3",
+    sha256: "7b7f5436cfcb02fae583a05b512ea96467fd449fe54cb49a5e4f06c51a1e43b8",
+    files: &[],
+};
+const INNER: &str = "silero_vad/data/silero_vad_16k.safetensors";
+const SHA256: &str = "c59271c284ae9c8335d795d60e0bfdb71aaaceec578d9bd9ffc1b8153c319ea1";
+
+fn intact(path: &Path) -> bool {
+    sha256_file(path).is_ok_and(|h| h == SHA256)
+}
+
+/// Installs the weights into `dir`; a no-op when an intact copy is there.
+///
+/// # Errors
+/// See [`InstallError`]; on any error nothing is left in `dir`.
+pub fn install(
+    dir: &Path,
+    wheel_dir: Option<&Path>,
+    log: &mut dyn Write,
+) -> Result<Outcome, InstallError> {
+    let target = dir.join(FILE);
+    if intact(&target) {
+        return Ok(Outcome::AlreadyInstalled(target));
+    }
+    std::fs::create_dir_all(dir).map_err(write_err(dir))?;
+    let work = tempfile::tempdir().map_err(write_err(&std::env::temp_dir()))?;
+    let wheel = fetch(&WHEEL, wheel_dir, work.path(), log)?;
+    let werr = |reason: String| InstallError::Wheel {
+        path: wheel.display().to_string(),
+        reason,
+    };
+    let file = std::fs::File::open(&wheel).map_err(|e| werr(e.to_string()))?;
+    let mut zip =
+        zip::ZipArchive::new(file).map_err(|e| werr(format!("not a zip archive ({e})")))?;
+    let mut bytes = Vec::new();
+    zip.by_name(INNER)
+        .map_err(|_| werr(format!("has no {INNER}")))?
+        .read_to_end(&mut bytes)
+        .map_err(|e| werr(format!("{INNER}: {e}")))?;
+    // Written beside the target, so the final rename stays on one file system.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&store::partial_prefix("silero-"))
+        .tempfile_in(dir)
+        .map_err(write_err(dir))?;
+    tmp.write_all(&bytes).map_err(write_err(dir))?;
+    if !intact(tmp.path()) {
+        return Err(werr(format!("{INNER} is not the pinned file")));
+    }
+    let _ = writeln!(log, "checking the speech detector");
+    check(tmp.path())?;
+    tmp.persist(&target).map_err(|e| write_err(dir)(e.error))?;
+    Ok(Outcome::Installed(target))
+}
+
+fn check(path: &Path) -> Result<(), InstallError> {
+    let bad = InstallError::Vad;
+    let w = Weights::load(path).map_err(|e| bad(e.to_string()))?;
+    let mut m = Silero::new(w);
+    let silence = (0..20).map(|_| m.step(&[0.0; CHUNK])).fold(0f32, f32::max);
+    if silence > 0.2 {
+        return Err(bad(format!("silence read as speech ({silence:.2})")));
+    }
+    Ok(())
+}
