@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The live tests that take many minutes of real time (the background monitor over calls
-# 10 min apart, `#[ignore]`d in tests/background.rs), on PulseAudio, run beside the other
+# 4.5 min apart, `#[ignore]`d in tests/background.rs), on PulseAudio, run beside the other
 # tests: they mostly wait on the clock, and the machine being busy meanwhile is part of
 # what they test (a rep's machine is never idle).
 #   scripts/live_long.sh start   builds them and starts them in the background

@@ -285,14 +285,15 @@ impl FrontEnd {
             (Side::Rep, rep_heard && near, rep_speech, &clean),
             (Side::Prospect, prospect_heard, prospect_speech, prospect),
         ] {
-            let voiced = heard && speech;
             let change = self.vad[side].turns.frame(t_s, heard, speech);
             match change {
                 Change::Started(start_s) => events.push(Event::TurnStarted { side, start_s }),
                 Change::Ended(turn) => events.push(Event::TurnEnded { side, turn }),
                 Change::None => {}
             }
-            self.chunkers[side].frame(audio, t_end_s, change, voiced, chunks);
+            // Inside a turn the pauses are earshot's: its frames are 16 ms and it hears a
+            // word's first sound, where Silero rules on 32 ms a step or two late.
+            self.chunkers[side].frame(audio, t_end_s, change, heard, chunks);
         }
         let in_turn = PerSide {
             rep: self.vad.rep.turns.is_active(),

@@ -460,6 +460,27 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_speech_detector_is_a_warning_live_and_in_the_report_not_a_failure() {
+        let vad = VadConfig {
+            speech: crate::vad::Speech::Missing("the speech detector is gone".into()),
+            ..VadConfig::default()
+        };
+        let mut p = Pipeline::new(
+            vad,
+            ChunkPolicy::REVIEW,
+            DetectConfig::default(),
+            None,
+            Backpressure::Wait,
+        )
+        .unwrap();
+        assert_eq!(p.take_warnings(), ["the speech detector is gone"]);
+        p.push(&[0.0; 16_000], &[0.0; 16_000]);
+        let call = p.finish();
+        assert_eq!(call.warnings, ["the speech detector is gone"]);
+        assert!(call.duration_s > 0.9, "the talk figures cover the call");
+    }
+
+    #[test]
     fn a_failed_chunk_is_a_warning_as_it_happens_and_in_the_report() {
         let mut p = Pipeline::new(
             VadConfig::default(),

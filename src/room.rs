@@ -13,8 +13,12 @@ use crate::vad::{Turn, FRAME_S};
 /// or more above a colleague's a desk away. Single frames cannot tell: the rep's quiet
 /// syllables sit 15 dB and more below the loud ones, a colleague's loudest vowels 15 dB
 /// above their average. A quarter second of voiced frames can (power-averaged, so the
-/// loud frames in it decide).
-const NEAR_DB: f32 = 12.0;
+/// loud frames in it decide). The rep's voice comes within `OPEN_DB`; for `KEEP_FRAMES`
+/// after that it may trail off to `KEEP_DB` below (a phrase's last sound, "-cans", falls
+/// 15 dB), which lets a colleague talking on after the rep count for that long at most.
+const OPEN_DB: f32 = 12.0;
+const KEEP_DB: f32 = 19.0;
+const KEEP_FRAMES: u32 = 20;
 /// Frames in the recent level (256 ms; the voiced ones among them count).
 const WINDOW: usize = 16;
 /// The running speech level is this quantile of the rep's voiced frames (in dB) ...
@@ -33,12 +37,15 @@ pub struct NearField {
     level_db: Option<f32>,
     recent: [f32; WINDOW],
     next: usize,
+    /// Frames since the last one within `OPEN_DB`.
+    since_open: u32,
 }
 
 impl NearField {
     /// Feeds every frame: its mean square and whether it is voiced; false when the voice
     /// is far below the rep's (true for a frame that is not voiced).
     pub fn is_near(&mut self, mean_square: f32, voiced: bool) -> bool {
+        self.since_open = self.since_open.saturating_add(1);
         self.recent[self.next] = if voiced { mean_square.max(1e-12) } else { 0.0 };
         self.next = (self.next + 1) % WINDOW;
         if !voiced {
@@ -51,7 +58,9 @@ impl NearField {
                 .max(1e-12)
                 .log10();
         let level = self.level_db.get_or_insert(x);
-        if recent_db < *level - NEAR_DB {
+        if recent_db >= *level - OPEN_DB {
+            self.since_open = 0;
+        } else if recent_db < *level - KEEP_DB || self.since_open > KEEP_FRAMES {
             *level -= FAR_DECAY_DB;
             return false;
         }
@@ -225,11 +234,11 @@ mod tests {
         }
         // A colleague 20 dB below the rep's average power (-25 dBFS), their vowels 6 dB
         // above their own, for a minute of voiced frames: near only while the rep's last
-        // frames are in the window.
+        // frames are in the window, and the rep's trailing-off time after.
         let near = (0..3750)
             .filter(|i| n.is_near(power(-48.0 + (i % 7) as f32), true))
             .count();
-        assert!(near <= super::WINDOW, "{near} frames near");
+        assert!(near <= WINDOW + KEEP_FRAMES as usize, "{near} frames near");
         assert!(n.is_near(power(-21.0), true), "the rep again");
         assert!(
             n.is_near(power(-40.0), true),

@@ -394,11 +394,11 @@ fn joined(out: &Path, parts: &[&Path]) {
 
 // Issue 34: every call's opening raised "the call audio has been digital silence for 84 s
 // while you speak": the count ran from the last call's last words.
-/// Three calls in the background, the rep greeting first in each, 80 s and 10 min apart,
+/// Three calls in the background, the rep greeting first in each, 80 s and 4.5 min apart,
 /// with a minute of the rep talking alone (nobody answers) in the long gap: three calls,
 /// and not one capture warning on the terminal, in the event log or on the desktop.
 #[test]
-#[ignore = "14 min in real time: scripts/live_long.sh runs it beside the other tests"]
+#[ignore = "8 min in real time: scripts/live_long.sh runs it beside the other tests"]
 fn calls_the_rep_opens_raise_no_capture_warning_in_the_background() {
     let Some(pulse) = Pulse::start() else { return };
     let dir = tempfile::tempdir().unwrap();
@@ -418,18 +418,18 @@ fn calls_the_rep_opens_raise_no_capture_warning_in_the_background() {
         silence(&rep_call, &p, secs);
         p
     };
-    let (g80, g60, g480, g600, tail) = (
+    let (g80, g60, g150, g270, tail) = (
         gap("g80.wav", 80.0),
         gap("g60.wav", 60.0),
-        gap("g480.wav", 480.0),
-        gap("g600.wav", 600.0),
+        gap("g150.wav", 150.0),
+        gap("g270.wav", 270.0),
         gap("tail.wav", 70.0),
     );
     let rep = d.join("rep.wav");
     joined(
         &rep,
         &[
-            &rep_call, &g80, &rep_call, &g60, &alone, &g480, &rep_call, &tail,
+            &rep_call, &g80, &rep_call, &g60, &alone, &g150, &rep_call, &tail,
         ],
     );
     let prospect = d.join("prospect.wav");
@@ -439,7 +439,7 @@ fn calls_the_rep_opens_raise_no_capture_warning_in_the_background() {
             &prospect_call,
             &g80,
             &prospect_call,
-            &g600,
+            &g270,
             &prospect_call,
             &tail,
         ],

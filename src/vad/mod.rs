@@ -116,6 +116,10 @@ pub enum Change {
 /// heard while Silero was still making up its mind (two or three 32 ms steps) belong to
 /// the turn; keys long before it do not.
 const LOOKBACK_FRAMES: u32 = 12;
+/// How long after the last frame Silero confirmed the frames earshot still hears carry a
+/// turn on: a word's soft end ("-cans", a trailing breathy vowel) falls below Silero's
+/// threshold before earshot lets go. Keys typed right after speech add at most this.
+const TAIL_GRACE_S: f64 = 0.25;
 
 pub struct TurnTracker {
     onset_frames: u32,
@@ -125,6 +129,7 @@ pub struct TurnTracker {
     active: bool,
     start_s: f64,
     last_voiced_end_s: f64,
+    last_confirmed_end_s: f64,
 }
 
 impl TurnTracker {
@@ -137,6 +142,7 @@ impl TurnTracker {
             active: false,
             start_s: 0.0,
             last_voiced_end_s: 0.0,
+            last_confirmed_end_s: 0.0,
         }
     }
 
@@ -156,9 +162,14 @@ impl TurnTracker {
         } else {
             self.run = 0;
         }
-        if heard && confirmed {
+        let end_s = t_s + FRAME_S;
+        let in_grace = self.active && end_s - self.last_confirmed_end_s <= TAIL_GRACE_S;
+        if heard && (confirmed || in_grace) {
+            if confirmed {
+                self.last_confirmed_end_s = end_s;
+            }
             if self.active {
-                self.last_voiced_end_s = t_s + FRAME_S;
+                self.last_voiced_end_s = end_s;
             } else if self.run >= self.onset_frames {
                 self.active = true;
                 let lookback = f64::from(LOOKBACK_FRAMES.min(self.run - 1)) * FRAME_S;

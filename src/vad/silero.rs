@@ -407,6 +407,22 @@ fn exp(x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn a_damaged_weights_file_is_one_line_that_says_how_to_install_again() {
+        let dir = tempfile::tempdir().unwrap();
+        for bytes in [&b"not safetensors"[..], &[]] {
+            let p = dir.path().join(super::FILE);
+            std::fs::write(&p, bytes).unwrap();
+            let e = super::Weights::load(&p).err().expect("refused").to_string();
+            assert!(e.contains("run `twoears model install`"), "{e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
+        let e = super::Weights::load(&dir.path().join("absent"))
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("twoears model install"), "{e}");
+    }
+
+    #[test]
     fn the_fast_exp_matches_libm() {
         let mut worst = 0f32;
         for i in -8700..=8800 {
