@@ -297,6 +297,31 @@ fn half_a_minute_of_hold_music_is_a_hold_not_the_prospect_talking() {
     );
     // The rep's side is untouched, and the ratio is rep against the prospect's talk.
     assert!(moved(talk(&r, "rep_s"), talk(&clean, "rep_s")) <= 0.01);
+    // The page draws the hold on the prospect's lane and says it is not talk.
+    let page = d.join("held.html");
+    let out = twoears(
+        &[
+            "review",
+            held.to_str().unwrap(),
+            "--no-stt",
+            "-q",
+            "--html",
+            page.to_str().unwrap(),
+        ],
+        d,
+    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_eq!(html.matches(r#"<rect class="hold""#).count(), 1);
+    let note = html
+        .split("Not counted as talk: ")
+        .nth(1)
+        .expect("the note");
+    assert!(
+        note.starts_with("0:30 on hold") || note.starts_with("0:31 on hold"),
+        "{}",
+        &note[..60]
+    );
 }
 
 #[test]

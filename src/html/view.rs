@@ -19,6 +19,28 @@ pub(super) struct Report {
     rules: Rules,
     #[serde(default)]
     pub(super) warnings: Vec<String>,
+    /// Holds and what was set aside (reports before issue 27 have none).
+    #[serde(default)]
+    room: Room,
+}
+
+#[derive(Deserialize, Default)]
+struct Room {
+    hold: Vec<Hold>,
+    set_aside: SetAside,
+}
+
+#[derive(Deserialize)]
+struct Hold {
+    start_s: f64,
+    end_s: f64,
+}
+
+#[derive(Deserialize, Default)]
+struct SetAside {
+    rep_other_voices_s: f64,
+    rep_sounds_s: f64,
+    prospect_sounds_s: f64,
 }
 
 #[derive(Deserialize)]
@@ -106,6 +128,16 @@ impl Report {
         for a in &mut r.alerts {
             a.at_s = at(a.at_s);
         }
+        r.room.hold.truncate(MAX_ITEMS);
+        for h in &mut r.room.hold {
+            (h.start_s, h.end_s) = (at(h.start_s), at(h.end_s));
+        }
+        let a = &mut r.room.set_aside;
+        (a.rep_other_voices_s, a.rep_sounds_s, a.prospect_sounds_s) = (
+            at(a.rep_other_voices_s),
+            at(a.rep_sounds_s),
+            at(a.prospect_sounds_s),
+        );
         let t = &mut r.talk;
         (t.rep_s, t.prospect_s) = (at(t.rep_s), at(t.prospect_s));
         t.rep_ratio = t.rep_ratio.clamp(0.0, 1.0);
@@ -177,6 +209,10 @@ pub struct View {
     figures: Vec<Figure>,
     turns: Vec<Shape>,
     overlaps: Vec<(f64, f64)>,
+    /// The prospect on hold: (start, width) in call seconds, and the clock of each.
+    holds: Vec<(f64, f64, String)>,
+    /// What the talk figures leave out, in a sentence (none when nothing was).
+    room: Option<String>,
     alerts: Vec<Marker>,
     /// SVG polyline points (call seconds, share 0..100 top down) of the rep's share of
     /// talk over the trailing window, and the alert threshold's height.
@@ -243,6 +279,16 @@ impl View {
             acts: r.acts.clone(),
             figures: figures(&r),
             overlaps: overlaps(&r.turns),
+            holds: r
+                .room
+                .hold
+                .iter()
+                .map(|h| {
+                    let clock = format!("{} - {}", clock(h.start_s), clock(h.end_s));
+                    (h.start_s, (h.end_s - h.start_s).max(0.0), clock)
+                })
+                .collect(),
+            room: room_note(&r.room),
             turns,
             alerts: r
                 .alerts
@@ -398,6 +444,28 @@ fn monologue_turns(r: &Report) -> Vec<usize> {
 }
 
 /// Where both sides spoke at once, as (start, width) in call seconds: each side's turns
+/// What the talk figures leave out: time on hold, other voices near the rep's mic,
+/// sounds that are not speech. Seconds under one are not worth a line.
+fn room_note(room: &Room) -> Option<String> {
+    let hold_s: f64 = room.hold.iter().map(|h| h.end_s - h.start_s).sum();
+    let a = &room.set_aside;
+    let sounds = a.rep_sounds_s + a.prospect_sounds_s;
+    let mut parts = Vec::new();
+    if hold_s >= 1.0 {
+        parts.push(format!("{} on hold", clock(hold_s)));
+    }
+    if a.rep_other_voices_s >= 1.0 {
+        parts.push(format!(
+            "{:.0} s of other voices near the rep's mic",
+            a.rep_other_voices_s
+        ));
+    }
+    if sounds >= 1.0 {
+        parts.push(format!("{sounds:.0} s of sounds that are not speech"));
+    }
+    (!parts.is_empty()).then(|| format!("Not counted as talk: {}.", parts.join(", ")))
+}
+
 /// merged, then the two walked side by side, so there are never more overlaps than turns.
 fn overlaps(turns: &[Span]) -> Vec<(f64, f64)> {
     let spans = |side: &str| {
@@ -529,6 +597,24 @@ mod tests {
             .all(|t| t.start_s == 0.0 && t.width_s == MAX_CALL_S));
         assert_eq!(v.alerts[0].at_s, 0.0);
         assert_eq!(v.share_max_y, Some(0.0), "a share over 1 is 1");
+    }
+
+    #[test]
+    fn a_hold_is_drawn_on_the_prospects_lane_and_what_was_set_aside_is_said() {
+        let mut value = report(serde_json::json!([]), serde_json::json!([]));
+        assert_eq!(View::of(&value).unwrap().room, None, "an older report");
+        value["room"] = serde_json::json!({
+            "hold": [{"start_s": 40.0, "end_s": 70.0}, {"start_s": -1e15, "end_s": 1e15}],
+            "hold_s": 1e15,
+            "set_aside": {"rep_other_voices_s": 34.2, "rep_sounds_s": 0.4, "prospect_sounds_s": 0.3}
+        });
+        let v = View::of(&value).unwrap();
+        assert_eq!(v.holds[0], (40.0, 30.0, "0:40 - 1:10".into()));
+        assert_eq!(v.holds[1].1, 300.0, "bounded by the call");
+        let note = v.room.unwrap();
+        assert!(note.contains("on hold"), "{note}");
+        assert!(note.contains("34 s of other voices"), "{note}");
+        assert!(!note.contains("sounds that"), "under a second: {note}");
     }
 
     #[test]
