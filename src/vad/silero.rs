@@ -30,7 +30,7 @@ pub const FILE: &str = "silero_vad_16k.safetensors";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("{path}: {reason}; run `twoears model install` to install the voice detector again")]
+    #[error("{path}: {reason}; run `twoears model install` to install the speech detector again")]
     Bad { path: String, reason: String },
 }
 
