@@ -424,4 +424,54 @@ mod tests {
         assert_eq!(turns.len(), 2, "{c:?}");
         assert!((turns[0].start_s - 52.0 * FRAME_S).abs() < 1e-9);
     }
+
+    /// (heard, confirmed, frames) runs; the turns that closed.
+    fn turns(pattern: &[(bool, bool, usize)]) -> Vec<Turn> {
+        let mut t = TurnTracker::new(&VadConfig::default());
+        let mut out = Vec::new();
+        let mut i = 0usize;
+        for &(heard, confirmed, n) in pattern {
+            for _ in 0..n {
+                if let Change::Ended(turn) = t.frame(i as f64 * FRAME_S, heard, confirmed) {
+                    out.push(turn);
+                }
+                i += 1;
+            }
+        }
+        if let Change::Ended(turn) = t.finish() {
+            out.push(turn);
+        }
+        out
+    }
+
+    #[test]
+    fn speech_confirmed_late_starts_where_earshot_heard_it_and_keys_never_open_a_turn() {
+        // Keys: heard for 3 s, never confirmed.
+        assert_eq!(turns(&[(true, false, 190), (false, false, 60)]), []);
+        // Speech heard at frame 10, confirmed from frame 14 (two Silero steps late).
+        let t = turns(&[
+            (false, false, 10),
+            (true, false, 4),
+            (true, true, 60),
+            (false, false, 60),
+        ]);
+        assert_eq!(t.len(), 1, "{t:?}");
+        assert!((t[0].start_s - 10.0 * FRAME_S).abs() < 1e-9, "{t:?}");
+        // Keys for 2 s, then speech: the turn starts at most the lookback before the
+        // confirmation, not at the first key.
+        let t = turns(&[(true, false, 125), (true, true, 60), (false, false, 60)]);
+        let from = (125 - LOOKBACK_FRAMES) as f64 * FRAME_S;
+        assert!((t[0].start_s - from).abs() < 1e-9, "{t:?}");
+    }
+
+    #[test]
+    fn a_soft_end_carries_the_turn_a_quarter_second_and_no_further() {
+        // Confirmed speech, then 0.16 s heard but not confirmed (a word's soft end).
+        let t = turns(&[(true, true, 60), (true, false, 10), (false, false, 60)]);
+        assert!((t[0].end_s - 70.0 * FRAME_S).abs() < 1e-9, "{t:?}");
+        // Speech, then keys for 2 s: the turn ends within the grace after the speech.
+        let t = turns(&[(true, true, 60), (true, false, 125), (false, false, 60)]);
+        assert_eq!(t.len(), 1, "{t:?}");
+        assert!(t[0].end_s <= 60.0 * FRAME_S + TAIL_GRACE_S + 1e-9, "{t:?}");
+    }
 }
