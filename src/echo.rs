@@ -24,6 +24,12 @@ const WARMUP_FRAMES: u32 = 60;
 const RECENT: usize = 8;
 /// Mean square (power) below this (about -60 dBFS) is too quiet to adapt on.
 const REF_FLOOR: f32 = 1e-6;
+/// Mic power below this (-90 dBFS), where an echo path is known to be there, is a muted
+/// mic (reps mute during hold music): an open mic cannot be silent while its speaker
+/// plays. It says nothing about the path, and adapting to it would unlearn the path, so
+/// the echo coming back after the mute would pass as the rep. (Without a known path, a
+/// silent mic is a headset's, and teaches that there is no echo.)
+const MUTED: f32 = 1e-9;
 
 /// Per-frame result, besides the cleaned samples.
 #[derive(Debug, Clone, Copy, Default)]
@@ -297,14 +303,16 @@ impl EchoCanceller {
             out[i] = mic[i] - y;
         }
         echo_power /= N as f32;
-        if ref_power > REF_FLOOR {
+        let muted = mic_power < MUTED && self.coupling_seen == Coupling::Present;
+        let learn = ref_power > REF_FLOOR && !muted;
+        if learn {
             self.observe_coupling(mic);
         }
         let clean_power = mean_square(out);
 
         // Double talk: once converged, an error much louder than the expected echo means
         // the rep is speaking; adapt slowly then, and for a while after.
-        if ref_power > REF_FLOOR {
+        if learn {
             // A ratio of smoothed powers: a ratio per frame explodes on the quiet frames
             // at the end of a word, when the echo tail outlasts the reference.
             let first = self.coupling_ref == 0.0;
@@ -331,12 +339,12 @@ impl EchoCanceller {
         } else if self.near_end_hold > 0 {
             self.near_end_hold -= 1;
         }
-        if ref_power > REF_FLOOR && self.near_end_hold == 0 {
+        if learn && self.near_end_hold == 0 {
             self.erle_mic = 0.97 * self.erle_mic + 0.03 * mic_power;
             self.erle_clean = 0.97 * self.erle_clean + 0.03 * clean_power;
         }
         let cancelling = converged && self.erle_mic > MIN_ERLE * self.erle_clean;
-        let mu = if ref_power <= REF_FLOOR {
+        let mu = if !learn {
             0.0
         } else if self.near_end_hold > 0 {
             MU * 0.02

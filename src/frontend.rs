@@ -21,6 +21,10 @@ const ECHO_GATE: f32 = 0.5;
 /// a moved laptop) the filter's own estimate is wrong until it re-adapts, but the level
 /// of the echo is still known.
 const ABOVE_ECHO: f32 = 3.0;
+/// The cleaned mic may hold at most this much more power than the mic itself (3 dB): more
+/// is the canceller's own prediction subtracted from a mic without the echo in it (a rep
+/// who muted the mic during hold music on a speakerphone), not the rep.
+const ADDED_AT_MOST: f32 = 2.0;
 /// The prospect's side has sound in it (for finding holds) above this mean square (-45
 /// dBFS) even when the noise gate has risen to meet a long piece of music.
 const SOUND_POWER: f32 = 3e-5;
@@ -275,7 +279,10 @@ impl FrontEnd {
                 && (echo.near_end
                     || (rep_power > ABOVE_ECHO * echo.expected_power
                         && (echo.converged || echo.clean_power > echo.reach_ref_power))));
-        let rep_heard = self.vad.rep.is_voiced(rep_score) && rep_loud && echo_free;
+        let rep_heard = self.vad.rep.is_voiced(rep_score)
+            && rep_loud
+            && echo_free
+            && echo.clean_power <= ADDED_AT_MOST * rep_power;
         let prospect_heard = self.vad.prospect.is_voiced(prospect_score) && prospect_loud;
         let rep_speech = self.vad.rep.is_speech(&clean, rep_loud);
         let prospect_speech = self.vad.prospect.is_speech(prospect, prospect_loud);

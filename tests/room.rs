@@ -361,3 +361,56 @@ fn a_colleague_twenty_db_below_the_rep_is_set_aside_not_counted() {
         .unwrap();
     assert!(aside >= 10.0, "{}", r["room"]);
 }
+
+/// A rep on a speakerphone mutes the mic while the prospect's hold music plays (a silent
+/// mic under a loud far end): the echo canceller must not unlearn the room meanwhile, or
+/// the prospect's echo after the hold counts as the rep (it did: rep talk +57%).
+#[test]
+fn a_mic_muted_through_hold_music_keeps_the_echo_cancelled_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut sides = read(&example(d));
+    // The prospect reaches the mic 6 dB down through a room (a decaying tail of
+    // reflections over 100 ms), over the mic's own hiss at -55 dBFS.
+    let mut rng = Rng(9);
+    let taps: Vec<(usize, f64)> = (0..12)
+        .map(|k| {
+            (
+                480 + k * 130,
+                0.5 * (-(k as f64) / 3.0).exp() * rng.uniform(0.5, 1.0),
+            )
+        })
+        .collect();
+    let echo: Vec<f64> = (0..sides[1].len())
+        .map(|i| {
+            taps.iter()
+                .map(|&(lag, g)| g * i.checked_sub(lag).map_or(0.0, |j| sides[1][j]))
+                .sum::<f64>()
+                + db(-55.0) * 1.7 * rng.noise()
+        })
+        .collect();
+    for (m, e) in sides[0].iter_mut().zip(&echo) {
+        *m += e;
+    }
+    let speaker = d.join("speaker.wav");
+    write(&speaker, &sides);
+    let clean = review(d, &speaker);
+    let at = 45 * RATE as usize;
+    let hold = 60 * RATE as usize;
+    sides[0].splice(at..at, std::iter::repeat_n(0.0, hold));
+    sides[1].splice(at..at, music(hold, -14.0, &mut Rng(3)));
+    let held = d.join("muted.wav");
+    write(&held, &sides);
+    let r = review(d, &held);
+    let (rep, rep0) = (talk(&r, "rep_s"), talk(&clean, "rep_s"));
+    assert!(
+        moved(rep, rep0) <= 0.03,
+        "rep {rep0} s, {rep} s after a muted hold"
+    );
+    assert_eq!(
+        r["room"]["hold"].as_array().unwrap().len(),
+        1,
+        "{}",
+        r["room"]
+    );
+}
