@@ -77,11 +77,82 @@ fn cross_validate(dir: &std::path::Path) {
     }
 }
 
+/// Sentences of labelled dialogues (default: the held-out authors', never trained on),
+/// each read alone and in its context: P/R per target both ways, on the sentences that
+/// have a context.
+fn dialogues(dir: &std::path::Path, files: &[String]) {
+    use twoears::detect::acts::context::Context;
+    use twoears::detect::acts::labelled::parse_dialogues;
+    use twoears::detect::acts::Reading;
+    let files: Vec<String> = if files.is_empty() {
+        let d = format!("{}/data/acts/heldout/dialogues", env!("CARGO_MANIFEST_DIR"));
+        let mut v: Vec<String> = std::fs::read_dir(&d)
+            .expect("data/acts/heldout/dialogues")
+            .filter_map(|e| e.ok().map(|e| e.path().display().to_string()))
+            .filter(|p| p.ends_with(".jsonl"))
+            .collect();
+        v.sort();
+        v
+    } else {
+        files.to_vec()
+    };
+    let c = Classifier::load(dir, &[]).expect("loads");
+    let (mut alone_counts, mut ctx_counts) = Default::default();
+    let mut n = 0;
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("readable");
+        for d in parse_dialogues(f, &text).expect("dialogues") {
+            let mut turns: Vec<(twoears::event::Side, Vec<Reading>)> = Vec::new();
+            for t in &d.turns {
+                let other: Vec<&Reading> = turns
+                    .last()
+                    .filter(|(side, _)| *side != t.side)
+                    .map(|(_, r)| r.iter().collect())
+                    .unwrap_or_default();
+                let mut read: Vec<Reading> = Vec::new();
+                for s in &t.sentences {
+                    let ctx = Context {
+                        before: read.last(),
+                        other: &other,
+                    };
+                    let alone = c.read(t.side, &s.text);
+                    let in_ctx = c.read_in(t.side, &s.text, &ctx);
+                    if !ctx.is_empty() {
+                        n += 1;
+                        tally(&mut alone_counts, s.act, &alone);
+                        tally(&mut ctx_counts, s.act, &in_ctx);
+                    }
+                    read.push(in_ctx);
+                }
+                turns.push((t.side, read));
+            }
+        }
+    }
+    println!("\n{}: {n} sentences with a context\n", files.join(" "));
+    println!("| act | alone P | alone R | in context P | in context R |");
+    println!("|---|---|---|---|---|");
+    for t in targets() {
+        let (a, b) = (alone_counts[&t], ctx_counts[&t]);
+        println!(
+            "| {} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            t.name(),
+            a.precision(),
+            a.recall(),
+            b.precision(),
+            b.recall()
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = installed_encoder().expect("install the encoder: twoears model install minilm");
     if args.first().is_some_and(|a| a == "--cv") {
         cross_validate(&dir);
+        return;
+    }
+    if args.first().is_some_and(|a| a == "--dialogues") {
+        dialogues(&dir, &args[1..]);
         return;
     }
     let t = std::time::Instant::now();

@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::event::{Available, Event, PerSide, Segment, Side};
 use crate::talk::TalkAccount;
+use acts::context::Context;
 use acts::{Act, ActReader, Reading};
 
 /// Every rule's switches and thresholds, as the rules file names them; the defaults are
@@ -186,6 +187,43 @@ impl CallState {
             .sum()
     }
 
+    /// What a new segment of `segment.side` is read against: the last sentence of the
+    /// same turn, when the segment goes on from it, and the other side's latest turn. A
+    /// backchannel ("Mm-hm.", "Right.") neither ends a turn nor is one.
+    pub fn context_of(&self, segment: &Segment) -> (Option<&Reading>, Vec<&Reading>) {
+        let mut before = None;
+        let mut other: Vec<&Reading> = Vec::new();
+        let mut own_turn_open = true;
+        let mut next_start = segment.start_s;
+        for (seg, read) in self.read_segments().rev() {
+            if next_start - seg.end_s > CONTEXT_GAP_S {
+                break;
+            }
+            if is_backchannel(&seg.text) {
+                continue;
+            }
+            if seg.side == segment.side {
+                if !other.is_empty() {
+                    break;
+                }
+                if own_turn_open && before.is_none() {
+                    before = read.last();
+                }
+                if before.is_some() {
+                    own_turn_open = false;
+                }
+            } else {
+                own_turn_open = false;
+                other.splice(0..0, read.iter());
+            }
+            next_start = seg.start_s;
+        }
+        if other.len() > CONTEXT_SENTENCES {
+            other.drain(..other.len() - CONTEXT_SENTENCES);
+        }
+        (before, other)
+    }
+
     /// Segments with their readings, oldest first.
     pub fn read_segments(&self) -> impl DoubleEndedIterator<Item = (&Segment, &[Reading])> + '_ {
         self.segments
@@ -280,10 +318,16 @@ impl Detector {
             }
             Event::Transcript { segment, available } => {
                 let sentences = text::sentences(&segment.text);
-                let mut read: Vec<Reading> = sentences
-                    .iter()
-                    .map(|s| self.reader.read(segment.side, s))
-                    .collect();
+                let (before, other) = self.state.context_of(segment);
+                let mut read: Vec<Reading> = Vec::with_capacity(sentences.len());
+                for s in &sentences {
+                    let ctx = Context {
+                        before: read.last().or(before),
+                        other: &other,
+                    };
+                    let r = self.reader.read_in(segment.side, s, &ctx);
+                    read.push(r);
+                }
                 self.reread_continued_pitch(segment, &mut read);
                 let mut at: Vec<f64> = said_ends(segment, &sentences)
                     .into_iter()
@@ -393,6 +437,16 @@ impl Detector {
     }
 }
 
+/// Context reaches back over silences shorter than this (a longer one starts afresh).
+const CONTEXT_GAP_S: f64 = 20.0;
+/// The other side's latest sentences a sentence is read against.
+const CONTEXT_SENTENCES: usize = 4;
+
+/// A short acknowledgement said while the other side talks.
+fn is_backchannel(text: &str) -> bool {
+    text.split_whitespace().count() <= 2
+}
+
 /// A segment that starts this soon after the same side's last one goes straight on from
 /// it: chunks are cut at pauses of 0.2 s or more and start 0.2 s before the next word.
 const CONTINUED_GAP_S: f64 = 0.3;
@@ -415,4 +469,85 @@ fn said_ends(segment: &Segment, sentences: &[String]) -> Vec<f64> {
             segment.start_s + span * done as f64 / total as f64
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Available, Event, Segment};
+
+    fn say(d: &mut Detector, side: Side, start_s: f64, end_s: f64, text: &str) {
+        d.on_event(&Event::Transcript {
+            segment: Segment {
+                side,
+                start_s,
+                end_s,
+                text: text.into(),
+            },
+            available: Available::AsSaid,
+        });
+    }
+
+    fn texts<'a>(r: impl IntoIterator<Item = &'a Reading>) -> Vec<&'a str> {
+        r.into_iter().map(|r| r.sentence.as_str()).collect()
+    }
+
+    #[test]
+    fn a_sentence_is_read_against_the_other_sides_turn_and_its_own_turn_so_far() {
+        let mut d = Detector::new(DetectConfig::default());
+        say(&mut d, Side::Rep, 0.0, 2.0, "How do you book jobs?");
+        say(
+            &mut d,
+            Side::Prospect,
+            3.0,
+            6.0,
+            "On paper. It takes hours.",
+        );
+        say(&mut d, Side::Rep, 6.5, 7.0, "Right.");
+        say(&mut d, Side::Prospect, 7.0, 9.0, "And we lose some.");
+        let next = Segment {
+            side: Side::Rep,
+            start_s: 9.5,
+            end_s: 12.0,
+            text: String::new(),
+        };
+        let (before, other) = d.state.context_of(&next);
+        assert!(
+            before.is_none(),
+            "the rep's backchannel is not a turn to go on from"
+        );
+        assert_eq!(
+            texts(other),
+            ["On paper.", "It takes hours.", "And we lose some."],
+            "the prospect's turn, across the rep's backchannel"
+        );
+        say(
+            &mut d,
+            Side::Rep,
+            9.5,
+            12.0,
+            "Let me make sure I have this. So it is all on paper.",
+        );
+        let more = Segment {
+            start_s: 12.1,
+            end_s: 14.0,
+            ..next
+        };
+        let (before, other) = d.state.context_of(&more);
+        assert_eq!(
+            before.map(|r| r.sentence.as_str()),
+            Some("So it is all on paper.")
+        );
+        assert_eq!(other.len(), 3, "still read against the prospect's turn");
+        let later = Segment {
+            start_s: 60.0,
+            end_s: 62.0,
+            ..more
+        };
+        let (before, other) = d.state.context_of(&later);
+        assert!(
+            before.is_none() && other.is_empty(),
+            "a long silence starts afresh"
+        );
+    }
 }

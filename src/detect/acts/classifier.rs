@@ -7,8 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::context::{self, Context, Cue};
 use super::encoder::{cosine, Encoder, EncoderError, DIM, WIDTH};
-use super::labelled::{self, Labelled};
+use super::labelled::{self, Dialogue, Labelled};
 use super::{form, skeleton, Act, Reading};
 use crate::event::{PerSide, Side};
 
@@ -32,15 +33,22 @@ const D: usize = WIDTH + form::N + skeleton::N;
 /// Softmax regression over `acts`.
 struct Head {
     acts: &'static [Act],
-    /// One row of weights per act, the bias last.
-    w: Vec<[f32; D + 1]>,
+    /// One row of weights per act (as many as the inputs), the bias last.
+    w: Vec<Vec<f32>>,
 }
 
 pub struct Classifier {
     encoder: Arc<Encoder>,
     heads: PerSide<Head>,
+    /// Reads a sentence's own probabilities with its context (learnt from dialogues);
+    /// none until trained.
+    context: PerSide<Option<Head>>,
     examples: PerSide<Vec<Example>>,
 }
+
+/// The context heads' L2: they read a few dozen features learnt from a few hundred
+/// sentences, so they are kept close to the sentence's own reading.
+const CONTEXT_L2: f32 = 0.01;
 
 fn softmax(z: &mut [f32]) {
     let max = z.iter().copied().fold(f32::MIN, f32::max);
@@ -72,21 +80,24 @@ impl Head {
         let mut z: Vec<f32> = self
             .w
             .iter()
-            .map(|w| w[D] + w[..D].iter().zip(x).map(|(a, b)| a * b).sum::<f32>())
+            .map(|w| {
+                let (bias, w) = w.split_last().expect("a bias");
+                bias + w.iter().zip(x).map(|(a, b)| a * b).sum::<f32>()
+            })
             .collect();
         softmax(&mut z);
         z
     }
 
-    /// Full-batch gradient descent with Adam on weighted examples.
-    fn train(acts: &'static [Act], data: &[(&[f32], Act, f32)]) -> Self {
+    /// Full-batch gradient descent with Adam on weighted examples of `dim` inputs, every
+    /// class weighing the same overall, however many examples each has.
+    fn train(acts: &'static [Act], dim: usize, l2: f32, data: &[(&[f32], Act, f32)]) -> Self {
         let k = acts.len();
         let mut head = Head {
             acts,
-            w: vec![[0.0; D + 1]; k],
+            w: vec![vec![0.0; dim + 1]; k],
         };
         let total: f32 = data.iter().map(|d| d.2).sum::<f32>().max(1.0);
-        // Classes weigh the same overall, however many examples each has.
         let per_class: Vec<f32> = acts
             .iter()
             .map(|a| {
@@ -97,13 +108,13 @@ impl Head {
                     .max(1.0)
             })
             .collect();
-        let (mut m, mut v) = (vec![[0f32; D + 1]; k], vec![[0f32; D + 1]; k]);
+        let (mut m, mut v) = (vec![vec![0f32; dim + 1]; k], vec![vec![0f32; dim + 1]; k]);
         let (lr0, b1, b2) = (0.05f32, 0.9f32, 0.999f32);
         for epoch in 1..=EPOCHS {
             // The step shrinks to nothing by the last epoch: a fixed step leaves the weights
             // circling the optimum, and where they stop differs with every change of data.
             let lr = lr0 * (1.0 - (epoch - 1) as f32 / EPOCHS as f32);
-            let mut grad = vec![[0f32; D + 1]; k];
+            let mut grad = vec![vec![0f32; dim + 1]; k];
             for (x, act, weight) in data {
                 let p = head.scores(x);
                 let Some(truth) = acts.iter().position(|a| a == act) else {
@@ -112,16 +123,16 @@ impl Head {
                 let w = weight * total / (k as f32 * per_class[truth]);
                 for (c, g) in grad.iter_mut().enumerate() {
                     let err = w * (p[c] - f32::from(c == truth));
-                    for (gi, e) in g[..D].iter_mut().zip(x.iter()) {
+                    for (gi, e) in g[..dim].iter_mut().zip(x.iter()) {
                         *gi += err * e;
                     }
-                    g[D] += err;
+                    g[dim] += err;
                 }
             }
             let (c1, c2) = (1.0 - b1.powi(epoch as i32), 1.0 - b2.powi(epoch as i32));
             for c in 0..k {
-                for i in 0..=D {
-                    let g = grad[c][i] / total + L2 * head.w[c][i];
+                for i in 0..=dim {
+                    let g = grad[c][i] / total + l2 * head.w[c][i];
                     m[c][i] = b1 * m[c][i] + (1.0 - b1) * g;
                     v[c][i] = b2 * v[c][i] + (1.0 - b2) * g * g;
                     head.w[c][i] -= lr * (m[c][i] / c1) / ((v[c][i] / c2).sqrt() + 1e-8);
@@ -183,7 +194,7 @@ fn read_heads(path: &Path) -> Option<PerSide<Head>> {
     });
     for side in Side::BOTH {
         for _ in Act::of(side) {
-            let mut row = [0f32; D + 1];
+            let mut row = vec![0f32; D + 1];
             for (x, v) in row.iter_mut().zip(&mut values) {
                 *x = v;
             }
@@ -286,6 +297,39 @@ fn embed_all(encoder: &Encoder, texts: &[&str]) -> Result<Vec<[f32; WIDTH]>, Enc
 /// An encoder, the labelled sentences and their embeddings, in the same order.
 pub type TrainingSet = (Encoder, Vec<Labelled>, Vec<[f32; WIDTH]>);
 
+/// The compiled-in dialogues and the embeddings of their sentences, in reading order.
+pub type DialogueSet = (Vec<Dialogue>, Vec<[f32; WIDTH]>);
+
+/// The sentences of `dialogues` in reading order.
+pub fn dialogue_texts(dialogues: &[Dialogue]) -> Vec<&str> {
+    dialogues
+        .iter()
+        .flat_map(|d| &d.turns)
+        .flat_map(|t| &t.sentences)
+        .map(|s| s.text.as_str())
+        .collect()
+}
+
+/// The compiled-in dialogues with their sentences' embeddings (cached beside the encoder
+/// like the training sentences').
+///
+/// # Errors
+/// The encoder fails on a sentence.
+pub fn dialogue_set(dir: &Path, encoder: &Encoder) -> Result<DialogueSet, EncoderError> {
+    let dialogues = labelled::dialogues();
+    let texts = dialogue_texts(&dialogues);
+    let cache = dir.join(format!("acts-dialogues-{}.f32", embeddings_key()));
+    let embs = match read_cache(&cache, texts.len()) {
+        Some(e) => e,
+        None => {
+            let e = embed_all(encoder, &texts)?;
+            write_cache(&cache, &e);
+            e
+        }
+    };
+    Ok((dialogues, embs))
+}
+
 /// The encoder, the compiled-in labelled sentences and their embeddings (cached beside
 /// the encoder, keyed by the data's digest).
 ///
@@ -315,6 +359,7 @@ impl Classifier {
     /// The encoder cannot be loaded.
     pub fn load(dir: &Path, extra: &[(Act, String)]) -> Result<Self, EncoderError> {
         let (encoder, data, embs) = training_set(dir)?;
+        let dialogues = dialogue_set(dir, &encoder)?;
         let extra_texts: Vec<&str> = extra.iter().map(|(_, t)| t.as_str()).collect();
         let extra_embs = embed_all(&encoder, &extra_texts)?;
         let mut all: Vec<(Labelled, [f32; WIDTH], f32)> = data
@@ -335,11 +380,66 @@ impl Classifier {
                 }
             }
         }
-        Ok(Self::fit_cached(
-            Arc::new(encoder),
-            &all,
-            Some(&heads_path(dir, extra)),
-        ))
+        let mut c = Self::fit_cached(Arc::new(encoder), &all, Some(&heads_path(dir, extra)));
+        c.learn_context(&dialogues.0, &dialogues.1);
+        Ok(c)
+    }
+
+    /// The same reader without its context heads: every sentence read alone (to measure
+    /// what context adds).
+    #[must_use]
+    pub fn alone(mut self) -> Self {
+        self.context = PerSide::default();
+        self
+    }
+
+    /// Trains the context heads on labelled dialogues (their sentences' embeddings in
+    /// reading order): every sentence that has a context, read first alone by the trained
+    /// heads, then with the readings before it. The dialogues are not among the sentence
+    /// heads' training data, so the probabilities the context heads learn from are as
+    /// honest as those of a new call's sentences.
+    pub fn learn_context(&mut self, dialogues: &[Dialogue], embs: &[[f32; WIDTH]]) {
+        let mut rows: PerSide<Vec<(Vec<f32>, Act)>> = PerSide::default();
+        let mut emb = embs.iter();
+        for d in dialogues {
+            let mut turns: Vec<(Side, Vec<Reading>)> = Vec::new();
+            for t in &d.turns {
+                let mut read: Vec<Reading> = Vec::new();
+                let other: Vec<&Reading> = turns
+                    .last()
+                    .filter(|(side, _)| *side != t.side)
+                    .map(|(_, r)| r.iter().collect())
+                    .unwrap_or_default();
+                for s in &t.sentences {
+                    let Some(e) = emb.next() else { return };
+                    let ctx = Context {
+                        before: read.last(),
+                        other: &other,
+                    };
+                    let alone = self.read_embedded(t.side, &s.text, e);
+                    if !ctx.is_empty() {
+                        let cue = alone
+                            .cue
+                            .as_deref()
+                            .expect("the encoder's readings have cues");
+                        rows[t.side].push((
+                            context::features(t.side, &cue.probs, &cue.mean, &ctx),
+                            s.act,
+                        ));
+                    }
+                    read.push(alone);
+                }
+                turns.push((t.side, read));
+            }
+        }
+        self.context = PerSide::from_fn(|side| {
+            let data: Vec<(&[f32], Act, f32)> = rows[side]
+                .iter()
+                .map(|(x, act)| (x.as_slice(), *act, 1.0))
+                .collect();
+            (!data.is_empty())
+                .then(|| Head::train(Act::of(side), context::width(side), CONTEXT_L2, &data))
+        });
     }
 
     /// Trains the heads on labelled sentences with their embeddings and weights.
@@ -375,7 +475,7 @@ impl Classifier {
                     .iter()
                     .map(|(x, act, w)| (x.as_slice(), *act, *w))
                     .collect();
-                Head::train(Act::of(side), &rows)
+                Head::train(Act::of(side), D, L2, &rows)
             })
         };
         let heads = match cache {
@@ -389,12 +489,18 @@ impl Classifier {
         Self {
             encoder,
             heads,
+            context: PerSide::default(),
             examples,
         }
     }
 
     /// The act of one sentence by `side`, with the nearest labelled sentences as the why.
     pub fn read(&self, side: Side, sentence: &str) -> Reading {
+        self.read_in(side, sentence, &Context::default())
+    }
+
+    /// The act of one sentence by `side` in its context.
+    pub fn read_in(&self, side: Side, sentence: &str, ctx: &Context) -> Reading {
         let emb = match self.encoder.embed(&[sentence]) {
             Ok(mut e) => e.remove(0),
             Err(e) => {
@@ -404,15 +510,54 @@ impl Classifier {
                     confidence: 0.0,
                     pitch: 0.0,
                     why: e.to_string(),
+                    cue: None,
                 }
             }
         };
-        self.read_embedded(side, sentence, &emb)
+        self.read_embedded_in(side, sentence, &emb, ctx)
     }
 
+    /// The act of one embedded sentence, read alone.
     pub fn read_embedded(&self, side: Side, sentence: &str, emb: &[f32; WIDTH]) -> Reading {
+        self.read_embedded_in(side, sentence, emb, &Context::default())
+    }
+
+    /// The act of one embedded sentence in its context: the sentence head reads it alone,
+    /// then, when there is context and a context head, that head reads the result with it.
+    pub fn read_embedded_in(
+        &self,
+        side: Side,
+        sentence: &str,
+        emb: &[f32; WIDTH],
+        ctx: &Context,
+    ) -> Reading {
         let head = &self.heads[side];
-        let p = head.scores(&inputs(sentence, emb));
+        let alone = head.scores(&inputs(sentence, emb));
+        let mut mean = Box::new([0f32; DIM]);
+        mean.copy_from_slice(&emb[..DIM]);
+        let p = match &self.context[side] {
+            Some(c) if !ctx.is_empty() => {
+                let read = c.scores(&context::features(side, &alone, &mean, ctx));
+                // Context may only take a pitch away, and only after the other side
+                // spoke (a recap of what they said, after its cue; an answer to their
+                // question): adding pitches from context raised false alerts on calls,
+                // and a call's opening lines have nothing to be read against.
+                let pitch = |p: &[f32]| -> f32 {
+                    head.acts
+                        .iter()
+                        .zip(p)
+                        .filter(|(a, _)| a.is_pitch())
+                        .map(|(_, x)| x)
+                        .sum()
+                };
+                if pitch(&read) < pitch(&alone) && !ctx.other.is_empty() {
+                    read
+                } else {
+                    alone.clone()
+                }
+            }
+            _ => alone.clone(),
+        };
         let best = |keep: &dyn Fn(Act) -> bool| {
             head.acts.iter().zip(&p).filter(|(a, _)| keep(**a)).fold(
                 (Act::Other, f32::MIN),
@@ -456,6 +601,7 @@ impl Classifier {
             confidence,
             pitch,
             why: self.sounds_like(side, act, emb),
+            cue: Some(Box::new(Cue { probs: alone, mean })),
         }
     }
 

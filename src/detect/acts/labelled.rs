@@ -157,11 +157,84 @@ pub fn training() -> Vec<Labelled> {
         .collect()
 }
 
+/// One sentence of a labelled dialogue.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DialogueSentence {
+    pub text: String,
+    pub act: Act,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DialogueTurn {
+    pub side: Side,
+    pub sentences: Vec<DialogueSentence>,
+}
+
+/// A short labelled conversation (`data/acts/dialogues/`): a prospect turn and the rep's
+/// answer (sometimes the rep's question before them), each sentence labelled with what it
+/// does there. The act reader's context head learns from these.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Dialogue {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub domain: String,
+    pub turns: Vec<DialogueTurn>,
+}
+
+/// Dialogues written by three authors, each with a fresh start; the held-out authors'
+/// (`data/acts/heldout/dialogues/`) are not compiled in.
+const DIALOGUES: &[(&str, &str)] = &[
+    ("a", include_str!("../../../data/acts/dialogues/a.jsonl")),
+    ("b", include_str!("../../../data/acts/dialogues/b.jsonl")),
+    ("c", include_str!("../../../data/acts/dialogues/c.jsonl")),
+];
+
+/// Parses dialogues, one JSON object per line; `name` is for the error message.
+///
+/// # Errors
+/// A line that is not a dialogue, or a sentence whose act is not one of its side's.
+pub fn parse_dialogues(name: &str, text: &str) -> Result<Vec<Dialogue>, String> {
+    let mut out = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let d: Dialogue =
+            serde_json::from_str(line).map_err(|e| format!("{name}:{}: {e}", i + 1))?;
+        for t in &d.turns {
+            if let Some(s) = t
+                .sentences
+                .iter()
+                .find(|s| !Act::of(t.side).contains(&s.act))
+            {
+                return Err(format!(
+                    "{name}:{}: {:?} is not a {:?} act",
+                    i + 1,
+                    s.act,
+                    t.side
+                ));
+            }
+        }
+        out.push(d);
+    }
+    Ok(out)
+}
+
+/// Every compiled-in dialogue.
+pub fn dialogues() -> Vec<Dialogue> {
+    DIALOGUES
+        .iter()
+        .flat_map(|(name, text)| parse_dialogues(name, text).expect("compiled-in dialogues parse"))
+        .collect()
+}
+
 /// A digest of the training data, so caches built from it know when it changed.
 pub fn digest() -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    for (name, text) in TRAINING {
+    for (name, text) in TRAINING.iter().chain(DIALOGUES) {
         h.update(name.as_bytes());
         h.update(text.as_bytes());
     }
@@ -186,6 +259,31 @@ mod tests {
             }
         }
         assert!(all.iter().all(|l| Act::of(l.side).contains(&l.act)));
+    }
+
+    #[test]
+    fn dialogues_parse_and_give_the_rep_context_before_its_sentences() {
+        let all = dialogues();
+        assert!(all.len() >= 140, "{} dialogues", all.len());
+        let answered = all
+            .iter()
+            .filter(|d| {
+                d.turns
+                    .windows(2)
+                    .any(|w| w[0].side == Side::Prospect && w[1].side == Side::Rep)
+            })
+            .count();
+        assert!(
+            answered * 10 >= all.len() * 9,
+            "{answered} of {}",
+            all.len()
+        );
+        let bad = parse_dialogues(
+            "d.jsonl",
+            r#"{"turns":[{"side":"prospect","sentences":[{"text":"a","act":"recap"}]}]}"#,
+        )
+        .unwrap_err();
+        assert!(bad.starts_with("d.jsonl:1:"), "{bad}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! installed, the word-list reader (`words`).
 
 pub mod classifier;
+pub mod context;
 pub mod encoder;
 pub mod form;
 pub mod labelled;
@@ -101,6 +102,9 @@ pub struct Reading {
     pub pitch: f32,
     /// Why: the nearest labelled sentences, or the word-list feature that matched.
     pub why: String,
+    /// What a later sentence's context reading needs of this one (the encoder's readings).
+    #[serde(skip)]
+    pub cue: Option<Box<context::Cue>>,
 }
 
 /// Reads sentences into acts.
@@ -111,8 +115,13 @@ pub enum ActReader {
 
 impl ActReader {
     pub fn read(&self, side: Side, sentence: &str) -> Reading {
+        self.read_in(side, sentence, &context::Context::default())
+    }
+
+    /// Reads a sentence in its conversation (the word lists read it alone).
+    pub fn read_in(&self, side: Side, sentence: &str, ctx: &context::Context) -> Reading {
         match self {
-            ActReader::Embedded(c) => c.read(side, sentence),
+            ActReader::Embedded(c) => c.read_in(side, sentence, ctx),
             ActReader::Words(w) => w.read(side, sentence),
         }
     }
