@@ -133,8 +133,10 @@ fn two_calls_in_a_row_get_a_report_and_a_recording_each() {
             let (got, want) = (talk(&r, key), talk(truth, key));
             assert!(
                 (got - want).abs() <= 0.1 * want + 0.5,
-                "{}: {key} {got} vs {want}",
-                report.display()
+                "{}: {key} {got} vs {want}; capture: {}; warnings: {}",
+                report.display(),
+                r["live"]["capture"],
+                r["warnings"]
             );
         }
         // Not a minute of trailing silence: the call ends near its last words.
