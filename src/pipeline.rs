@@ -21,7 +21,6 @@ use crate::frontend::{ChunkPolicy, FrontEnd};
 use crate::report::{CallRecord, SttStats};
 use crate::resample::SPEECH_RATE_HZ;
 use crate::stt::engine::{Engine, SttError};
-use crate::stt::prompt::Prompt;
 use crate::vad::VadConfig;
 
 /// Speech chunks that may wait for the transcriber.
@@ -114,11 +113,13 @@ fn transcribe_all(
     mut transcribe: impl FnMut(&[f32], &str) -> Result<String, SttError>,
 ) -> WorkerEnd {
     let mut stats = SttStats::default();
-    let mut prompt = Prompt::default();
+    // The call's last words, both sides in the order they were heard: the next chunk's
+    // context. A rep who names the prospect's "payroll package" is heard saying it, not
+    // "peril package", when the prospect's words are in the prompt.
+    let mut said = String::new();
     for chunk in chunks {
         let started = Instant::now();
-        let context = prompt.for_side(chunk.side);
-        let result = match crate::panic::catch(|| transcribe(&chunk.samples, &context)) {
+        let result = match crate::panic::catch(|| transcribe(&chunk.samples, &said)) {
             Ok(result) => result,
             Err(msg) => {
                 return WorkerEnd {
@@ -128,7 +129,7 @@ fn transcribe_all(
             }
         };
         if let Ok(text) = &result {
-            prompt.heard(chunk.side, text);
+            remember(&mut said, text);
         }
         stats.busy_s += started.elapsed().as_secs_f64();
         stats.chunks += 1;
@@ -162,6 +163,26 @@ fn transcribe_all(
         stopped: None,
     }
 }
+
+/// Keeps the last `CONTEXT_CHARS` of the call's transcript, cut at a word.
+fn remember(said: &mut String, text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    if !said.is_empty() {
+        said.push(' ');
+    }
+    said.push_str(text);
+    if said.len() > CONTEXT_CHARS {
+        let from = said.len() - CONTEXT_CHARS;
+        let cut = said[from..].find(' ').map_or(from, |i| from + i + 1);
+        said.drain(..cut);
+    }
+}
+
+/// More than whisper's prompt takes (48 tokens, about 250 characters): the engine keeps
+/// the newest tokens.
+const CONTEXT_CHARS: usize = 400;
 
 /// The transcriber yields the CPU to the audio path: on a machine with few cores a
 /// busy whisper thread must not delay the stage thread that feeds VAD and the talk rules.
@@ -506,7 +527,7 @@ mod tests {
     }
 
     #[test]
-    fn each_chunk_is_heard_after_the_style_line_and_its_own_sides_sentences() {
+    fn each_chunk_is_heard_with_the_call_so_far_both_sides() {
         let (tx, rx) = bounded::<Chunk>(8);
         let (heard_tx, heard_rx) = bounded::<Heard>(8);
         let chunk = |side, start_s: f64| Chunk {
@@ -531,14 +552,26 @@ mod tests {
             Ok((*next.next().unwrap()).to_string())
         });
         assert_eq!(heard_rx.len(), 3);
-        let style = Prompt::default().for_side(Side::Rep);
         assert_eq!(
             contexts,
             [
-                style.clone(),
-                style.clone(),
-                format!("{style} How do you pay staff?")
+                "",
+                "How do you pay staff?",
+                "How do you pay staff? Our payroll package."
             ]
         );
+    }
+
+    #[test]
+    fn the_context_keeps_the_newest_words_and_cuts_between_words() {
+        let mut said = String::new();
+        for i in 0..200 {
+            remember(&mut said, &format!("word{i}"));
+        }
+        assert!(said.len() <= CONTEXT_CHARS, "{}", said.len());
+        assert!(said.starts_with("word"), "{said}");
+        assert!(said.ends_with("word199"), "{said}");
+        remember(&mut said, "");
+        assert!(said.ends_with("word199"), "an empty chunk adds nothing");
     }
 }

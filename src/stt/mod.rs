@@ -2,4 +2,3 @@
 
 pub mod engine;
 pub mod filter;
-pub mod prompt;
