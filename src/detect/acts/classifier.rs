@@ -46,6 +46,9 @@ pub struct Classifier {
     examples: PerSide<Vec<Example>>,
 }
 
+/// A sentence read alone as a pitch this surely stays one whatever its context.
+const CONTEXT_VETO_BELOW: f32 = 0.6;
+
 /// The context heads' L2: they read a few dozen features learnt from a few hundred
 /// sentences, so they are kept close to the sentence's own reading.
 const CONTEXT_L2: f32 = 0.01;
@@ -538,10 +541,11 @@ impl Classifier {
         let p = match &self.context[side] {
             Some(c) if !ctx.is_empty() => {
                 let read = c.scores(&context::features(side, &alone, &mean, ctx));
-                // Context may only take a pitch away, and only after the other side
-                // spoke (a recap of what they said, after its cue; an answer to their
-                // question): adding pitches from context raised false alerts on calls,
-                // and a call's opening lines have nothing to be read against.
+                // Context may only take a doubtful pitch away, and only after the other
+                // side spoke (a recap of what they said, after its cue; an answer to
+                // their question): adding pitches from context raised false alerts on
+                // calls, taking clear ones away missed pitches that answer a pain, and
+                // a call's opening lines have nothing to be read against.
                 let pitch = |p: &[f32]| -> f32 {
                     head.acts
                         .iter()
@@ -550,7 +554,10 @@ impl Classifier {
                         .map(|(_, x)| x)
                         .sum()
                 };
-                if pitch(&read) < pitch(&alone) && !ctx.other.is_empty() {
+                if pitch(&alone) < CONTEXT_VETO_BELOW
+                    && pitch(&read) < pitch(&alone)
+                    && !ctx.other.is_empty()
+                {
                     read
                 } else {
                     alone.clone()
