@@ -8,7 +8,7 @@
 
 use twoears::detect::acts::classifier::{training_set, Classifier};
 use twoears::detect::acts::labelled::{parse, Labelled};
-use twoears::detect::acts::score::{score, tally, targets};
+use twoears::detect::acts::score::{score, tally, targets, Counts, Target};
 use twoears::detect::acts::words::WordReader;
 use twoears::detect::acts::{installed_encoder, ActReader};
 
@@ -22,7 +22,6 @@ fn load(files: &[String]) -> Vec<Labelled> {
 /// Trains without one domain at a time and reads that domain: P/R per target.
 fn cross_validate(dir: &std::path::Path) {
     use std::collections::HashMap;
-    use twoears::detect::acts::score::Counts;
     let (encoder, data, embs) = training_set(dir).expect("training set");
     let encoder = std::sync::Arc::new(encoder);
     let mut domains: Vec<&str> = data.iter().map(|l| l.domain.as_str()).collect();
@@ -129,10 +128,20 @@ fn dialogues(dir: &std::path::Path, files: &[String]) {
         }
     }
     println!("\n{}: {n} sentences with a context\n", files.join(" "));
-    println!("| act | alone P | alone R | in context P | in context R |");
+    table(["alone", "in context"], &alone_counts, &ctx_counts);
+}
+
+/// P/R per target of two readers side by side, as a markdown table.
+fn table(
+    names: [&str; 2],
+    a: &std::collections::HashMap<Target, Counts>,
+    b: &std::collections::HashMap<Target, Counts>,
+) {
+    let [x, y] = names;
+    println!("| act | {x} P | {x} R | {y} P | {y} R |");
     println!("|---|---|---|---|---|");
     for t in targets() {
-        let (a, b) = (alone_counts[&t], ctx_counts[&t]);
+        let (a, b) = (a[&t], b[&t]);
         println!(
             "| {} | {:.3} | {:.3} | {:.3} | {:.3} |",
             t.name(),
@@ -194,19 +203,7 @@ fn main() {
             "\n{name}: {} sentences, {per_ms:.1} ms per sentence read (one at a time)\n",
             data.len()
         );
-        println!("| act | encoder P | encoder R | word lists P | word lists R |");
-        println!("|---|---|---|---|---|");
-        for t in targets() {
-            let (a, b) = (e[&t], w[&t]);
-            println!(
-                "| {} | {:.3} | {:.3} | {:.3} | {:.3} |",
-                t.name(),
-                a.precision(),
-                a.recall(),
-                b.precision(),
-                b.recall()
-            );
-        }
+        table(["encoder", "word lists"], &e, &w);
         if std::env::var_os("ACTS_WRONG").is_some() {
             for w in wrong {
                 eprintln!("  {w}");
