@@ -1,25 +1,68 @@
 //! Text primitives every rule builds on: sentences, normalised words, phrase matching and
 //! question forms. The bottom layer of `detect`: it calls nothing above it.
 
-/// Splits text into sentences at ., ! and ? (keeping the mark).
+/// Titles and abbreviations whose full stop ends no sentence ("Hi Mr. Okafor" is one).
+const ABBREVIATIONS: &[&str] = &[
+    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "approx", "inc", "ltd", "corp",
+    "dept", "mt", "ft",
+];
+
+/// Splits text into sentences at ., ! and ? (keeping the mark). A full stop ends a
+/// sentence only before a space or the end, not after a title ("Mr.") or an initial
+/// ("J."), and not before a lower-case word ("9 a.m. tomorrow"): whisper writes numbers
+/// and names with stops that a reader must not take as sentence ends.
 pub fn sentences(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
     let mut cur = String::new();
-    for c in text.chars() {
+    for (i, &c) in chars.iter().enumerate() {
         cur.push(c);
-        if matches!(c, '.' | '!' | '?') {
-            let s = cur.trim().to_string();
-            if s.chars().any(char::is_alphanumeric) {
-                out.push(s);
-            }
+        let ends = match c {
+            '!' | '?' => true,
+            '.' => full_stop_ends(&cur, &chars[i + 1..]),
+            _ => false,
+        };
+        if ends {
+            push_sentence(&mut out, &cur);
             cur.clear();
         }
     }
-    let s = cur.trim().to_string();
-    if s.chars().any(char::is_alphanumeric) {
-        out.push(s);
-    }
+    push_sentence(&mut out, &cur);
     out
+}
+
+fn push_sentence(out: &mut Vec<String>, s: &str) {
+    let s = s.trim();
+    if s.chars().any(char::is_alphanumeric) {
+        out.push(s.to_string());
+    }
+}
+
+/// Whether the full stop that ends `so_far` ends its sentence, given the text after it.
+fn full_stop_ends(so_far: &str, rest: &[char]) -> bool {
+    match rest.first() {
+        None => return true,
+        Some(c) if !c.is_whitespace() => return false,
+        _ => {}
+    }
+    if let Some(next) = rest.iter().find(|c| !c.is_whitespace()) {
+        if next.is_lowercase() {
+            return false;
+        }
+    }
+    let word: String = so_far[..so_far.len() - 1]
+        .chars()
+        .rev()
+        .take_while(|c| c.is_alphanumeric())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    // "I" and "A" are words ("so do I."), other lone capitals initials.
+    let initial = word.chars().count() == 1
+        && word.chars().all(char::is_uppercase)
+        && !matches!(word.as_str(), "I" | "A");
+    !(initial || ABBREVIATIONS.contains(&word.to_lowercase().as_str()))
 }
 
 /// Lower-case words with apostrophes kept, padded with spaces for phrase matching.
@@ -143,6 +186,29 @@ mod tests {
         assert_eq!(
             sentences("Hi there. How are you? Fine"),
             vec!["Hi there.", "How are you?", "Fine"]
+        );
+    }
+
+    #[test]
+    fn titles_initials_numbers_and_times_end_no_sentence() {
+        assert_eq!(
+            sentences("Hi Mr. Okafor, thanks for the time. How are things?"),
+            vec!["Hi Mr. Okafor, thanks for the time.", "How are things?"]
+        );
+        assert_eq!(
+            sentences("Dr. J. Alvarez runs it. We pay 2.5 percent at 9 a.m. daily. Okay."),
+            vec![
+                "Dr. J. Alvarez runs it.",
+                "We pay 2.5 percent at 9 a.m. daily.",
+                "Okay."
+            ]
+        );
+        // Whisper's ellipsis before a new sentence still ends one.
+        assert_eq!(sentences("Well... It hurts."), vec!["Well...", "It hurts."]);
+        // "I" and "A" are words, not initials; "no" is an answer, not "No. 5".
+        assert_eq!(
+            sentences("So do I. Plan A. The answer is no. Fine."),
+            vec!["So do I.", "Plan A.", "The answer is no.", "Fine."]
         );
     }
 
