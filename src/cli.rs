@@ -61,7 +61,7 @@ pub struct ReviewArgs {
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
     /// Write the call's page: one self-contained HTML file (figures, timeline, alerts,
-    /// transcript, and a player for the recording).
+    /// transcript, and a player for the recording); `-` writes it to stdout.
     #[arg(long, value_name = "PATH")]
     pub html: Option<PathBuf>,
     /// The recording the page's player plays (default: CALL); linked, not copied.
@@ -146,7 +146,7 @@ pub struct ListenArgs {
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
     /// At the end, write the call's page, as `review --html` does (its player plays the
-    /// --record file).
+    /// --record file; `-` for stdout).
     #[arg(long, value_name = "PATH")]
     pub html: Option<PathBuf>,
     /// Rules file: thresholds, switches and phrases (see `twoears rules default`).

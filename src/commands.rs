@@ -278,8 +278,12 @@ fn review(mut args: ReviewArgs) -> Result<()> {
         let value = serde_json::to_value(&report)?;
         save_call(keep.as_ref(), &value, &title.to_string_lossy(), None);
     }
-    // With --json - stdout holds the report alone; what else a review says goes to stderr.
-    let mut said: Box<dyn std::io::Write> = if args.json.as_deref().is_some_and(output::is_stdout) {
+    // With --json - or --html - stdout holds that alone; what else a review says goes to
+    // stderr.
+    let to_stdout = [&args.json, &args.html]
+        .into_iter()
+        .any(|p| p.as_deref().is_some_and(output::is_stdout));
+    let mut said: Box<dyn std::io::Write> = if to_stdout {
         Box::new(std::io::stderr().lock())
     } else {
         Box::new(std::io::stdout().lock())
@@ -685,6 +689,12 @@ fn save_page(
     let value = serde_json::to_value(report)?;
     let link = audio.and_then(|a| output::relative_url(a, path));
     let page = crate::html::render(&value, title, date, link.as_deref())?;
+    if output::is_stdout(path) {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        out.write_all(page.as_bytes())?;
+        return out.flush().context("cannot write the page to stdout");
+    }
     crate::html::write(path, &page).with_context(|| {
         format!(
             "{}: cannot write the page; check the directory exists and is writable",
@@ -948,8 +958,9 @@ fn listen(mut args: ListenArgs) -> Result<()> {
     }
     if !args.quiet {
         // With --events - or --json - the summary would mix into what stdout carries.
-        if opts.events.as_deref().is_some_and(output::is_stdout)
-            || args.json.as_deref().is_some_and(output::is_stdout)
+        if [&opts.events, &args.json, &args.html]
+            .into_iter()
+            .any(|p| p.as_deref().is_some_and(output::is_stdout))
         {
             report.write_summary(&mut std::io::stderr().lock())?;
         } else {

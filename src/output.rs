@@ -25,6 +25,11 @@ pub enum OutputError {
         first: &'static str,
         second: &'static str,
     },
+    #[error("both the {first} and the {second} are to go to standard output (-); send one of them to a file")]
+    StdoutTwice {
+        first: &'static str,
+        second: &'static str,
+    },
     #[error("{}: cannot create the {what}; check the directory exists and is writable", path.display())]
     Create {
         path: PathBuf,
@@ -90,6 +95,13 @@ pub fn check(
     replaceable: &[&'static str],
     force: bool,
 ) -> Result<(), OutputError> {
+    let stdout: Vec<_> = outputs.iter().filter(|o| is_stdout(o.path)).collect();
+    if let [first, second, ..] = stdout[..] {
+        return Err(OutputError::StdoutTwice {
+            first: first.what,
+            second: second.what,
+        });
+    }
     let files: Vec<_> = outputs.iter().filter(|o| !is_stdout(o.path)).collect();
     for (i, out) in files.iter().enumerate() {
         if let Some(id) = file_id(out.path) {
@@ -260,13 +272,12 @@ mod tests {
             Err(OutputError::Twice { .. })
         ));
         let stdout = Path::new("-");
-        check(
-            &[report(&new), report(stdout), report(stdout)],
-            &[&call],
-            &[],
-            false,
-        )
-        .unwrap();
+        check(&[report(&new), report(stdout)], &[&call], &[], false).unwrap();
+        // Standard output carries one thing, not a report and a page run together.
+        assert!(matches!(
+            check(&[report(stdout), rec(stdout)], &[&call], &[], false),
+            Err(OutputError::StdoutTwice { .. })
+        ));
         // An earlier report may be replaced; another kind of file may not.
         std::fs::write(&new, b"{\"schema\": \"twoears.report/1\"}").unwrap();
         check(&[report(&new)], &[&call], &["report"], false).unwrap();

@@ -585,3 +585,32 @@ fn json_dash_writes_the_report_to_stdout_alone() {
         assert!(!d.join("-").exists(), "no file named -");
     }
 }
+
+// Hostile-input probe, item 8: `--html -` wrote a file named `-`; it is stdout, as
+// `--json -` is, and stdout cannot carry a report and a page at once.
+#[test]
+fn html_dash_writes_the_page_to_stdout_and_one_output_only_goes_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (call, _, _) = call(d, REP, PROSPECT);
+    let c = call.to_str().unwrap();
+    let out = twoears(&["review", "--no-stt", c, "--html", "-"], d);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        page.starts_with("<!DOCTYPE html>"),
+        "stdout is the page: {page:.200}"
+    );
+    assert!(page.trim_end().ends_with("</html>"), "the whole page");
+    assert!(
+        stderr(&out).contains("Call: "),
+        "the summary: {}",
+        stderr(&out)
+    );
+    assert!(!d.join("-").exists(), "no file named -");
+    fails_with(
+        d,
+        &["review", "--no-stt", c, "--json", "-", "--html", "-"],
+        "both the report and the page are to go to standard output",
+    );
+}
