@@ -567,3 +567,23 @@ fn a_filter_that_matches_nothing_says_so_and_how_many_calls_are_stored() {
         );
     }
 }
+
+// Hostile-input probe, item 5: a file name with terminal escapes, stored as the call's
+// name, is listed escaped: it neither clears the screen nor retitles the window.
+#[test]
+fn a_name_with_terminal_escapes_is_listed_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let name = "\x1b[2Jcall\x1b]0;pwned\x07.wav";
+    short_call(d, name, "8");
+    let out = twoears(&["review", name, "--no-stt", "-q", "--db", "h.sqlite"], d);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = twoears(&["history", "--db", "h.sqlite"], d);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list = stdout(&out);
+    assert!(
+        list.contains("\\x1b[2Jcall\\x1b]0;pwned\\x07.wav"),
+        "listed, escaped: {list}"
+    );
+    assert!(!list.contains('\x1b') && !list.contains('\x07'), "{list:?}");
+}

@@ -12,6 +12,7 @@ use super::{push, Call, Db, Store, TeamStore, TeamUrl};
 use crate::cli::{HistoryAction, HistoryArgs, PushArgs, TeamArgs};
 use crate::detect::DetectConfig;
 use crate::output::{self, Output};
+use crate::term::escape;
 
 /// The calls of `db` (default: the local file), on or after `since`, of `rep`.
 fn read(
@@ -128,7 +129,7 @@ pub fn history(args: HistoryArgs) -> Result<()> {
             out,
             "{}  {:<24} {:>6}  rep {:>4}  monologue {:>5}  questions {:>3}  {}",
             c.date,
-            c.name,
+            escape(&c.name),
             crate::event::clock(c.duration_s),
             pct(c.rep_ratio),
             crate::event::clock(c.longest_monologue_s),
@@ -257,7 +258,7 @@ pub fn team(args: TeamArgs) -> Result<()> {
         writeln!(
             out,
             "{:<16} {:>5}  {:<12} {}",
-            r.rep,
+            escape(&r.rep),
             r.calls,
             last.label,
             figures(before, last)
@@ -267,7 +268,7 @@ pub fn team(args: TeamArgs) -> Result<()> {
         writeln!(
             out,
             "\n{} ({} call{})",
-            r.rep,
+            escape(&r.rep),
             r.calls,
             if r.calls == 1 { "" } else { "s" }
         )?;

@@ -9,6 +9,7 @@ use crossbeam_channel::{bounded, Sender};
 
 use crate::detect::Alert;
 use crate::event::{clock, PerSide, Side};
+use crate::term::escape;
 
 use super::events::Running;
 use super::writer::Offload;
@@ -202,9 +203,10 @@ impl Status {
         }
     }
 
-    /// Prints a line above the status line (warnings, device changes).
+    /// Prints a line above the status line (warnings, device changes). Device names come
+    /// from the sound server (a Bluetooth headset names itself): escaped.
     pub fn note(&mut self, text: &str) {
-        self.lines(vec![format!("twoears: {text}")]);
+        self.lines(vec![format!("twoears: {}", escape(text))]);
     }
 
     /// A problem: a line above the status, and a desktop notification with `--notify` (a
@@ -229,12 +231,12 @@ impl Status {
         let mut lines = vec![if self.tty {
             // Bold yellow, and the bell unless a desktop notification takes its place.
             let bell = if self.notify { "" } else { "\x07" };
-            format!("{bell}\x1b[1;33m{head}\x1b[0m  {}", alert.message)
+            format!("{bell}\x1b[1;33m{head}\x1b[0m  {}", escape(&alert.message))
         } else {
-            format!("{head}  {}", alert.message)
+            format!("{head}  {}", escape(&alert.message))
         }];
         if !alert.evidence.is_empty() {
-            lines.push(format!("    {}", alert.evidence));
+            lines.push(format!("    {}", escape(&alert.evidence)));
         }
         self.lines(lines);
         if self.notify {
@@ -422,5 +424,48 @@ mod tests {
         );
         assert_eq!(shown[6], "twoears: line 2000");
         assert_eq!(shown.last().unwrap(), "twoears: line 2999");
+    }
+
+    // Hostile-input probe, item 5: names reach the status lines (a Bluetooth headset names
+    // itself; a transcript or a rules phrase is text from outside), and control characters
+    // in them must not reach the terminal; only twoears's own colour codes do.
+    #[test]
+    fn control_characters_in_notes_and_alerts_are_escaped() {
+        let shown = Arc::new(Mutex::new(Vec::new()));
+        let sink = shown.clone();
+        let mut status = Status {
+            tty: true,
+            notify: false,
+            quiet: false,
+            last_draw: None,
+            alerts: 0,
+            out: Offload::spawn("test-status", 4, move |ui| {
+                if let Ui::Lines(l) = ui {
+                    sink.lock().unwrap().extend(l);
+                }
+            }),
+            pending: std::collections::VecDeque::new(),
+            lost: 0,
+        };
+        status.note("mic is now \x1b[2JEvil\x1b]0;pwned\x07 Headset");
+        status.alert(&Alert {
+            kind: crate::detect::AlertKind::Pitch,
+            at_s: 12.0,
+            side: Side::Rep,
+            message: "They said: '\x1b[31mred'".into(),
+            evidence: "\"\u{9b}2J\"".into(),
+        });
+        status.sync();
+        let shown = shown.lock().unwrap();
+        assert_eq!(
+            shown[0],
+            "twoears: mic is now \\x1b[2JEvil\\x1b]0;pwned\\x07 Headset"
+        );
+        assert!(
+            shown[1].ends_with("\x1b[0m  They said: '\\x1b[31mred'"),
+            "{}",
+            shown[1]
+        );
+        assert_eq!(shown[2], "    \"\\u{9b}2J\"");
     }
 }
