@@ -73,9 +73,13 @@ pub struct ReviewArgs {
     /// After the summary, explain why each alert fired.
     #[arg(long)]
     pub explain: bool,
+    /// After the summary, list every sentence with the act it was read as, how sure, its
+    /// pitch and what its context changed: why a pitch alert fired or did not.
+    #[arg(long)]
+    pub acts: bool,
     /// Review many calls into DIR: DIR/NAME.json and DIR/NAME.html per call, and
     /// DIR/index.html, a table of every call reviewed there.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["json", "html", "audio", "explain", "rep", "prospect"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["json", "html", "audio", "explain", "acts", "rep", "prospect"])]
     pub out: Option<PathBuf>,
     /// With --out: calls reviewed at once (default: one per core, each whisper a core of
     /// its own; with --threads T, cores / T).
@@ -371,7 +375,12 @@ pub enum RulesCommand {
     /// Validate a rules file: every unknown key and bad value, with its line.
     Check { file: PathBuf },
     /// Why each alert in a report (from `review --json` or `listen --json`) fired.
-    Explain { report: PathBuf },
+    Explain {
+        report: PathBuf,
+        /// Also list every sentence with the act it was read as.
+        #[arg(long)]
+        acts: bool,
+    },
     /// Print the default rules file, every key documented.
     Default,
 }

@@ -291,9 +291,14 @@ fn review(mut args: ReviewArgs) -> Result<()> {
     if !args.quiet {
         report.write_summary(&mut said)?;
     }
-    if args.explain {
+    if args.explain || args.acts {
         let value = serde_json::to_value(&report)?;
-        crate::explain::write(&value, &mut said)?;
+        if args.explain {
+            crate::explain::write(&value, &mut said)?;
+        }
+        if args.acts {
+            crate::explain::write_acts(&value, &mut said)?;
+        }
     }
     Ok(())
 }
@@ -802,7 +807,7 @@ fn rules(cmd: RulesCommand) -> Result<()> {
                 anyhow::bail!("{}: {} problem(s)", file.display(), problems.len());
             }
         }
-        RulesCommand::Explain { report } => {
+        RulesCommand::Explain { report, acts } => {
             let text = read_text(&report, "the report", REPORT_MAX_BYTES)?;
             let value: serde_json::Value = serde_json::from_str(&text).with_context(|| {
                 format!(
@@ -811,6 +816,9 @@ fn rules(cmd: RulesCommand) -> Result<()> {
                 )
             })?;
             crate::explain::write(&value, &mut out)?;
+            if acts {
+                crate::explain::write_acts(&value, &mut out)?;
+            }
         }
     }
     Ok(())

@@ -395,6 +395,7 @@ impl Pipeline {
         }
         let rep_questions = self.detector.rep_questions();
         let acts = stt.is_some().then(|| self.detector.reader().kind());
+        let sentences = self.detector.read_sentences();
         CallRecord {
             acts,
             room: self.front.room(),
@@ -402,6 +403,7 @@ impl Pipeline {
             talk: self.detector.state.talk,
             rep_questions,
             segments: self.segments,
+            sentences,
             alerts: self.detector.alerts,
             rules: self.rules,
             stt,

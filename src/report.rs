@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
-use crate::detect::{Alert, DetectConfig};
+use crate::detect::{Alert, DetectConfig, ReadSentence};
 use crate::event::{clock, round3, Segment, Side};
 use crate::room::Room;
 use crate::talk::{TalkAccount, TalkFigures};
@@ -37,6 +37,7 @@ pub fn out_of_range(value: &serde_json::Value) -> Option<String> {
     for (list, times) in [
         ("turns", &["start_s", "end_s"][..]),
         ("segments", &["start_s"]),
+        ("sentences", &["end_s"]),
         ("alerts", &["at_s"]),
     ] {
         let items = value[list].as_array().map_or(&[][..], Vec::as_slice);
@@ -89,6 +90,9 @@ pub struct Report {
     /// Every speaking turn, in order of start: the call's timeline.
     pub turns: Vec<TurnRecord>,
     pub segments: Vec<Segment>,
+    /// Every transcript sentence with the act it was read as (with speech-to-text on).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sentences: Vec<ReadSentence>,
     pub alerts: Vec<Alert>,
     /// The rules the alerts were raised under (the rules file's sections).
     pub rules: DetectConfig,
@@ -130,6 +134,7 @@ pub struct CallRecord {
     pub room: Room,
     pub rep_questions: u32,
     pub segments: Vec<Segment>,
+    pub sentences: Vec<ReadSentence>,
     pub alerts: Vec<Alert>,
     pub rules: DetectConfig,
     /// The model's name and the transcriber's figures, when speech-to-text ran.
@@ -185,6 +190,7 @@ impl Report {
             room: call.room,
             turns,
             segments: call.segments,
+            sentences: call.sentences,
             alerts,
             rules: call.rules,
             stt,

@@ -92,4 +92,53 @@ fn example_call_raises_the_trigger_then_pitch_alert_in_time() {
         "{evidence}"
     );
     assert!(evidence.contains("sounds like: \""), "{evidence}");
+    // The report keeps every sentence's reading, in call order, and the pitch alert's
+    // sentence among them (issue 33: see why a pitch was or was not taken).
+    let sentences = r["sentences"].as_array().unwrap();
+    let segments = r["segments"].as_array().unwrap();
+    assert!(
+        sentences.len() >= segments.len(),
+        "{} sentences",
+        sentences.len()
+    );
+    let duration = r["duration_s"].as_f64().unwrap();
+    assert!(
+        sentences
+            .iter()
+            .all(|s| (0.0..=duration).contains(&s["end_s"].as_f64().unwrap())),
+        "{sentences:?}"
+    );
+    let pitched = sentences
+        .iter()
+        .find(|s| evidence.starts_with(&format!("\"{}\"", s["text"].as_str().unwrap())))
+        .unwrap_or_else(|| panic!("the alert's sentence among {sentences:?}"));
+    assert!(pitched["pitch"].as_f64().unwrap() >= 0.35, "{pitched}");
+    assert!(
+        sentences.iter().any(|s| s["act"] == "open_question"),
+        "the rep's questions: {sentences:?}"
+    );
+    // And `rules explain --acts` lists them, the alert's sentence marked.
+    let out = twoears(
+        &["rules", "explain", json.to_str().unwrap(), "--acts"],
+        root,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed = String::from_utf8_lossy(&out.stdout);
+    let marked: Vec<&str> = listed
+        .lines()
+        .filter(|l| l.ends_with("<- pitch alert"))
+        .collect();
+    assert_eq!(marked.len(), 1, "{listed}");
+    assert!(
+        marked[0].contains(pitched["text"].as_str().unwrap()),
+        "{listed}"
+    );
+    assert!(
+        listed
+            .lines()
+            .filter(|l| l.contains(" rep ") || l.contains(" prospect "))
+            .count()
+            >= sentences.len(),
+        "{listed}"
+    );
 }

@@ -151,6 +151,25 @@ pub struct Alert {
     pub evidence: String,
 }
 
+/// One sentence as the act reader read it, for the report: what a coach looks at to see
+/// why a pitch alert fired, or did not.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReadSentence {
+    pub side: Side,
+    /// Where the sentence ends in the call, by its share of its chunk's words.
+    pub end_s: f64,
+    pub text: String,
+    pub act: Act,
+    pub confidence: f32,
+    /// How sure the reader is that it presents the product or its price.
+    pub pitch: f32,
+    /// The pitch read alone, when the conversation around it changed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alone_pitch: Option<f32>,
+    /// The nearest labelled sentences of its act.
+    pub why: String,
+}
+
 /// Everything the rules may look at: turns so far, the transcript so far, the clock.
 pub struct CallState {
     pub talk: TalkAccount,
@@ -434,6 +453,30 @@ impl Detector {
     /// Which reader turns sentences into acts.
     pub fn reader(&self) -> &ActReader {
         &self.reader
+    }
+
+    /// Every sentence read so far, in call order, with its reading.
+    pub fn read_sentences(&self) -> Vec<ReadSentence> {
+        let round = |x: f32| (x * 1000.0).round() / 1000.0;
+        self.state
+            .read_segments()
+            .flat_map(|(seg, read)| {
+                let texts: Vec<String> = read.iter().map(|r| r.sentence.clone()).collect();
+                said_ends(seg, &texts)
+                    .into_iter()
+                    .zip(read)
+                    .map(|(end_s, r)| ReadSentence {
+                        side: seg.side,
+                        end_s: crate::event::round3(end_s),
+                        text: r.sentence.clone(),
+                        act: r.act,
+                        confidence: round(r.confidence),
+                        pitch: round(r.pitch),
+                        alone_pitch: r.alone_pitch.map(round),
+                        why: r.why.clone(),
+                    })
+            })
+            .collect()
     }
 }
 

@@ -513,6 +513,7 @@ impl Classifier {
                     confidence: 0.0,
                     pitch: 0.0,
                     why: e.to_string(),
+                    alone_pitch: None,
                     cue: None,
                 }
             }
@@ -538,6 +539,7 @@ impl Classifier {
         let alone = head.scores(&inputs(sentence, emb));
         let mut mean = Box::new([0f32; DIM]);
         mean.copy_from_slice(&emb[..DIM]);
+        let mut in_context = false;
         let p = match &self.context[side] {
             Some(c) if !ctx.is_empty() => {
                 let read = c.scores(&context::features(side, &alone, &mean, ctx));
@@ -558,6 +560,7 @@ impl Classifier {
                     && pitch(&read) < pitch(&alone)
                     && !ctx.other.is_empty()
                 {
+                    in_context = true;
                     read
                 } else {
                     alone.clone()
@@ -583,16 +586,18 @@ impl Classifier {
             Act::Presentation => presentation_possible,
             _ => true,
         };
-        let pitch: f32 = if asks {
-            0.0
-        } else {
+        let pitch_of = |p: &[f32]| -> f32 {
+            if asks {
+                return 0.0;
+            }
             head.acts
                 .iter()
-                .zip(&p)
+                .zip(p)
                 .filter(|(a, _)| a.is_pitch() && possible(**a))
                 .map(|(_, x)| x)
                 .sum()
         };
+        let pitch = pitch_of(&p);
         // Presentation and price are one thing to the rules: when together they outweigh
         // the rest, the sentence is read as the stronger of the two.
         let (act, confidence) = if pitch > 0.5 {
@@ -608,6 +613,7 @@ impl Classifier {
             confidence,
             pitch,
             why: self.sounds_like(side, act, emb),
+            alone_pitch: in_context.then(|| pitch_of(&alone)),
             cue: Some(Box::new(Cue { probs: alone, mean })),
         }
     }

@@ -102,6 +102,9 @@ pub struct Reading {
     pub pitch: f32,
     /// Why: the nearest labelled sentences, or the word-list feature that matched.
     pub why: String,
+    /// The pitch read alone, when the sentence's context changed it.
+    #[serde(skip)]
+    pub alone_pitch: Option<f32>,
     /// What a later sentence's context reading needs of this one (the encoder's readings).
     #[serde(skip)]
     pub cue: Option<Box<context::Cue>>,

@@ -23,6 +23,7 @@ impl WordReader {
             confidence: 1.0,
             pitch: if act.is_pitch() { 1.0 } else { 0.0 },
             why,
+            alone_pitch: None,
             cue: None,
         }
     }
