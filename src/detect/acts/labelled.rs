@@ -140,6 +140,18 @@ const TRAINING: &[(&str, &str)] = &[
         include_str!("../../../data/acts/third_author.jsonl"),
     ),
     (
+        "openings",
+        include_str!("../../../data/acts/openings.jsonl"),
+    ),
+    (
+        "asr/openings-espeak",
+        include_str!("../../../data/acts/asr/openings-espeak.jsonl"),
+    ),
+    (
+        "asr/openings-piper",
+        include_str!("../../../data/acts/asr/openings-piper.jsonl"),
+    ),
+    (
         "asr/espeak",
         include_str!("../../../data/acts/asr/espeak.jsonl"),
     ),
