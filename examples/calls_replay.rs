@@ -5,7 +5,8 @@
 //! alerts do not depend on either and are not replayed.
 //!   cargo run --release --example calls_replay -- TRUTH.json REPORT.json [TRUTH REPORT ...]
 //! Prints one line per call and the totals; `-v` also prints every sentence's reading;
-//! `--alone` reads every sentence without its context.
+//! `--alone` reads every sentence without its context; `REPLAY_RULES=FILE` replays under a
+//! rules file.
 
 use std::sync::Arc;
 
@@ -30,7 +31,17 @@ fn f(v: &Value, k: &str) -> f64 {
 
 /// The pitch alerts' times when `report` is replayed.
 fn replay(reader: &Arc<ActReader>, report: &Value, verbose: bool) -> Vec<f64> {
-    let mut cfg = DetectConfig::default();
+    // REPLAY_RULES: a rules file the calls are replayed under, to see what other
+    // thresholds would do.
+    let mut cfg = match std::env::var("REPLAY_RULES") {
+        Ok(path) => {
+            let text = std::fs::read_to_string(&path).expect("REPLAY_RULES readable");
+            let (cfg, problems) = twoears::detect::rules::parse(&text);
+            assert!(problems.is_empty(), "{path}: {problems:?}");
+            cfg
+        }
+        Err(_) => DetectConfig::default(),
+    };
     // REPLAY_MIN_CONFIDENCE: the pitch rule's threshold, to see what another would do.
     if let Some(m) = std::env::var("REPLAY_MIN_CONFIDENCE")
         .ok()

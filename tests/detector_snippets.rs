@@ -193,3 +193,45 @@ fn a_fragment_that_continues_the_last_chunk_is_read_with_it() {
         0
     );
 }
+
+/// A recap without a cue, said in the prospect's own words, reads as a presentation alone
+/// (0.80): its topic words are theirs, so it raises no pitch alert. The same sentence
+/// after the prospect said something else does.
+#[test]
+fn a_recap_in_the_prospects_own_words_is_no_pitch() {
+    let recap = "Route sheets printed every morning, stop times written by hand, and Karen \
+                 typing them into billing every Friday.";
+    let pitches = |prospect: &str| {
+        let mut d = Detector::with_reader(DetectConfig::default(), reader());
+        for (side, start_s, end_s, text) in [
+            (Side::Rep, 0.0, 3.0, "How do the routes work today?"),
+            (Side::Prospect, 3.5, 12.0, prospect),
+            (Side::Rep, 12.5, 19.0, recap),
+        ] {
+            d.on_event(&Event::Transcript {
+                segment: Segment {
+                    side,
+                    start_s,
+                    end_s,
+                    text: text.into(),
+                },
+                available: Available::AsSaid,
+            });
+        }
+        d.alerts
+            .iter()
+            .filter(|a| a.kind == AlertKind::Pitch)
+            .count()
+    };
+    assert_eq!(
+        pitches(
+            "Right now the route sheets are printed every morning, the drivers write the stop \
+             times by hand, and Karen types them into the billing spreadsheet on Fridays."
+        ),
+        0
+    );
+    assert_eq!(
+        pitches("We run nine trucks out of one yard and the drivers have been with us for years."),
+        1
+    );
+}
