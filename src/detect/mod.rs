@@ -9,7 +9,6 @@ pub mod interruption;
 pub mod language;
 pub mod no_questions;
 pub mod pitch;
-pub mod restate;
 pub mod rules;
 pub mod talk_rules;
 pub mod text;

@@ -7,7 +7,6 @@
 use serde::Serialize;
 
 use super::acts::{Act, Reading};
-use super::restate::restated_share;
 use super::{Alert, AlertKind, CallState};
 use crate::event::{Segment, Side};
 
@@ -26,11 +25,6 @@ pub struct PitchConfig {
     /// 0.35 has the best F1 for pitch in leave-one-domain-out cross-validation on the
     /// training sentences (`acts_eval --cv`: 0.818, against 0.809 at 0.4 and 0.791 at 0.5).
     pub min_confidence: f64,
-    /// A sentence whose topic words are at least this share the prospect's own (from
-    /// their speech in the last `restated_window_s`) says their words back: a recap, not
-    /// a pitch, however it reads. 1 turns this off.
-    pub max_restated: f64,
-    pub restated_window_s: f64,
 }
 
 impl Default for PitchConfig {
@@ -42,8 +36,6 @@ impl Default for PitchConfig {
             min_prospect_share: 0.4,
             cooldown_s: 60.0,
             min_confidence: 0.35,
-            max_restated: 0.4,
-            restated_window_s: 120.0,
         }
     }
 }
@@ -124,20 +116,10 @@ impl PitchRule {
         if self.alerted_this_turn {
             return None;
         }
-        let theirs: Vec<&str> = state
-            .segments
+        let (pitch, &available_s) = read
             .iter()
-            .filter(|s| {
-                s.side == Side::Prospect
-                    && s.end_s >= seg.start_s - self.cfg.restated_window_s
-                    && s.start_s <= seg.end_s
-            })
-            .map(|s| s.text.as_str())
-            .collect();
-        let (pitch, &available_s) = read.iter().zip(at).find(|(r, _)| {
-            f64::from(r.pitch) >= self.cfg.min_confidence
-                && restated_share(&r.sentence, &theirs) < self.cfg.max_restated
-        })?;
+            .zip(at)
+            .find(|(r, _)| f64::from(r.pitch) >= self.cfg.min_confidence)?;
         if invited(state) {
             return None;
         }
