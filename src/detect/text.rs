@@ -50,18 +50,14 @@ fn full_stop_ends(so_far: &str, rest: &[char]) -> bool {
             return false;
         }
     }
-    let word: String = so_far[..so_far.len() - 1]
-        .chars()
-        .rev()
-        .take_while(|c| c.is_alphanumeric())
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
+    let word = so_far[..so_far.len() - 1]
+        .rsplit(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("");
     // "I" and "A" are words ("so do I."), other lone capitals initials.
     let initial = word.chars().count() == 1
         && word.chars().all(char::is_uppercase)
-        && !matches!(word.as_str(), "I" | "A");
+        && !matches!(word, "I" | "A");
     !(initial || ABBREVIATIONS.contains(&word.to_lowercase().as_str()))
 }
 
