@@ -11,15 +11,20 @@ use serde_json::Value;
 use crate::event::clock;
 use crate::term::strip;
 
+/// A list of the report's, or none when it has no such list.
+fn list<'a>(report: &'a Value, key: &str) -> &'a [Value] {
+    report[key]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
 /// Writes one paragraph per alert.
 ///
 /// # Errors
 /// Writing to `w` failed.
 pub fn write(report: &Value, w: &mut dyn Write) -> std::io::Result<()> {
-    let alerts = report["alerts"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let alerts = list(report, "alerts");
     if alerts.is_empty() {
         return writeln!(w, "No alerts to explain.");
     }
@@ -62,10 +67,7 @@ pub fn write(report: &Value, w: &mut dyn Write) -> std::io::Result<()> {
 /// # Errors
 /// Writing to `w` failed.
 pub fn write_acts(report: &Value, w: &mut dyn Write) -> std::io::Result<()> {
-    let sentences = report["sentences"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let sentences = list(report, "sentences");
     if sentences.is_empty() {
         return writeln!(
             w,
@@ -83,10 +85,7 @@ pub fn write_acts(report: &Value, w: &mut dyn Write) -> std::io::Result<()> {
         )?,
         None => writeln!(w, "Every sentence as the {reader} read it.")?,
     }
-    let pitch_alerts: Vec<&str> = report["alerts"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    let pitch_alerts: Vec<&str> = list(report, "alerts")
         .iter()
         .filter(|a| a["kind"] == "pitch")
         .filter_map(|a| a["evidence"].as_str())
