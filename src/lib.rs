@@ -2,7 +2,8 @@
 //!
 //! The modules follow the data flow: a call source, `input` (a recording) or `live` (the
 //! devices of `capture`), hands `source::drive` aligned 16 kHz blocks (`align`,
-//! `resample`); the `pipeline` runs `echo` -> `vad` (earshot, Silero) -> `frontend` (turns
+//! `resample`; a recording whose one channel holds the whole call is first split by voice
+//! in `voices`); the `pipeline` runs `echo` -> `vad` (earshot, Silero) -> `frontend` (turns
 //! and speech chunks, with `room`: other voices, sounds, holds)
 //! -> `stt` -> `detect` (rules) and `talk`; `report` builds the call report. `review` is
 //! file mode, `model` converts and installs Whisper models, `cli` and `commands` face the
@@ -36,3 +37,4 @@ pub mod stt;
 pub mod talk;
 pub mod term;
 pub mod vad;
+pub mod voices;

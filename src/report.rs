@@ -122,6 +122,12 @@ pub struct Source {
     /// sha256 of the Whisper model file; null without speech-to-text.
     pub model_sha256: Option<String>,
     pub language: Option<String>,
+    /// A recording whose one channel holds the whole call: how its voices were split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voices: Option<crate::input::VoicesNote>,
+    /// sha256 of the `--rep-voice` recording, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rep_voice_sha256: Option<String>,
     /// The twoears version that wrote the report.
     pub twoears: String,
 }

@@ -30,7 +30,8 @@ pub fn review(
 ) -> Result<Report, ReviewError> {
     let mut reader = CallReader::open(spec)?;
     // Hashed before it is read: a file still growing is then stale at the next run.
-    let source = source(spec, stt);
+    let mut source = source(spec, stt);
+    source.voices = reader.voices.clone();
     let mut pipeline = Pipeline::new(
         VadConfig::installed(),
         ChunkPolicy::REVIEW,
@@ -66,13 +67,18 @@ pub fn source(spec: &InputSpec, stt: Option<&SttSettings>) -> Source {
             many => format!("{:x}", Sha256::digest(many.join("\n"))),
         })
     });
-    let (rep_channel, prospect_channel) = match spec {
+    let (rep_channel, prospect_channel, rep_voice) = match spec {
         InputSpec::Stereo {
             rep_channel,
             prospect_channel,
+            rep_voice,
             ..
-        } => (rep_channel.clone(), prospect_channel.clone()),
-        InputSpec::Pair { .. } => (None, None),
+        } => (
+            rep_channel.clone(),
+            prospect_channel.clone(),
+            rep_voice.as_deref(),
+        ),
+        InputSpec::Pair { .. } => (None, None, None),
     };
     Source {
         audio_sha256: audio_sha256.flatten(),
@@ -81,6 +87,8 @@ pub fn source(spec: &InputSpec, stt: Option<&SttSettings>) -> Source {
         prospect_channel,
         model_sha256: stt.and_then(|s| crate::model::store::model_sha256(&s.model).ok()),
         language: stt.and_then(|s| s.language.clone()),
+        voices: None,
+        rep_voice_sha256: rep_voice.and_then(|p| crate::model::install::sha256_file(p).ok()),
         twoears: env!("CARGO_PKG_VERSION").into(),
     }
 }

@@ -101,11 +101,18 @@ fn a_mono_aac_file_is_one_side_and_a_pair_of_them_is_the_call() {
             name,
         )
     };
-    // Alone, a mono recording is refused as a mono WAV is: it holds one side.
+    // Alone, a mono recording of one side holds one voice: all of it is the rep's, and the
+    // review says how to pass the two sides.
     let rep = side("c0", "rep.m4a", "1");
-    let out = twoears(&["review", "--no-stt", rep.to_str().unwrap()], d);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("is mono"), "{}", stderr(&out));
+    let (alone, err) = review(d, &[rep.to_str().unwrap()]);
+    assert!(err.contains("only one voice was heard"), "{err}");
+    assert!(err.contains("--rep FILE --prospect FILE"), "{err}");
+    assert_eq!(talk(&alone, "prospect_s"), 0.0, "{alone}");
+    let rep_s = talk(&want, "rep_s");
+    assert!(
+        (talk(&alone, "rep_s") - rep_s).abs() < 0.03 * rep_s,
+        "{alone}"
+    );
     let pro = side("c1", "prospect.m4a", "1");
     let (got, _) = review(
         d,

@@ -185,12 +185,6 @@ fn bad_input_gets_one_line_errors() {
         &["review", "--no-stt", "notes.wav"],
         "not a supported audio file",
     );
-    write_wav(&d.join("mono.wav"), 1, 16000, &[vec![0.0; 16000]]);
-    fails_with(
-        d,
-        &["review", "--no-stt", "mono.wav"],
-        "--rep FILE --prospect FILE",
-    );
     write_wav(&d.join("three.wav"), 3, 16000, &vec![vec![0.0; 3]; 16000]);
     fails_with(
         d,

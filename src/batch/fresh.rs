@@ -35,6 +35,7 @@ pub fn is_fresh(earlier: &serde_json::Value, now: &Expected<'_>) -> bool {
         && was.audio_sha256 == s.audio_sha256
         && was.rep_channel == s.rep_channel
         && was.prospect_channel == s.prospect_channel
+        && was.rep_voice_sha256 == s.rep_voice_sha256
         && was.model_sha256 == s.model_sha256
         && was.language == s.language
         && was.twoears == s.twoears
@@ -54,6 +55,8 @@ mod tests {
             prospect_channel: None,
             model_sha256: Some("mm".into()),
             language: None,
+            voices: None,
+            rep_voice_sha256: None,
             twoears: env!("CARGO_PKG_VERSION").into(),
         }
     }

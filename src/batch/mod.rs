@@ -24,6 +24,8 @@ pub struct Settings {
     pub rules: DetectConfig,
     pub rep_channel: Option<String>,
     pub prospect_channel: Option<String>,
+    /// A recording of the rep alone, for calls whose one channel holds the whole call.
+    pub rep_voice: Option<PathBuf>,
     /// Calls reviewed at once.
     pub jobs: usize,
     /// Review calls whose report is up to date too.
@@ -129,6 +131,7 @@ fn one(
         path: call.path.clone(),
         rep_channel: settings.rep_channel.clone(),
         prospect_channel: settings.prospect_channel.clone(),
+        rep_voice: settings.rep_voice.clone(),
     };
     let (json, html) = outputs(dir, &call.name);
     let mut inputs: Vec<&Path> = calls.iter().map(|c| c.path.as_path()).collect();

@@ -30,8 +30,6 @@ pub enum InputError {
     Codec { path: String, reason: String },
     #[error("{path}: sample rate {rate_hz} Hz is outside 8000..192000 Hz; resample it first")]
     Rate { path: String, rate_hz: u32 },
-    #[error("{path}: is mono, but a call has two sides; pass the sides as --rep FILE --prospect FILE, or record in stereo")]
-    Mono { path: String },
     #[error("{path}: has {channels} channels; say which carry the call with --rep-channel N --prospect-channel N")]
     ManyChannels { path: String, channels: usize },
     #[error("{path}: channel {value:?} does not exist (the file has {channels}); use left, right or a number from 1 to {channels}")]
@@ -44,6 +42,9 @@ pub enum InputError {
     SameChannel { path: String },
     #[error("{path}: contains no audio samples; record the call again or check the export")]
     Empty { path: String },
+    /// A channel holding the whole call could not be split by voice.
+    #[error("{0}")]
+    Voices(String),
 }
 
 /// What the user asked to review.
@@ -53,6 +54,9 @@ pub enum InputSpec {
         path: PathBuf,
         rep_channel: Option<String>,
         prospect_channel: Option<String>,
+        /// A recording of the rep alone, to know their voice by when one channel holds the
+        /// whole call.
+        rep_voice: Option<PathBuf>,
     },
     Pair {
         rep: PathBuf,
@@ -102,6 +106,30 @@ struct SideDecoder {
     resampler: ToSpeechRate,
     scratch: Vec<f32>,
     speech: Vec<f32>,
+    gate: Option<Gate>,
+}
+
+/// A side of a channel that holds the whole call: its samples are kept where the side's
+/// voice speaks and silenced elsewhere.
+struct Gate {
+    labels: std::sync::Arc<Vec<u8>>,
+    keep: u8,
+    /// 16 kHz samples handed out so far.
+    at: usize,
+}
+
+impl Gate {
+    fn apply(&mut self, samples: &mut [f32]) {
+        let hop = crate::voices::encoder::HOP;
+        for (i, s) in samples.iter_mut().enumerate() {
+            // Mel frame k is centred on sample k * HOP.
+            let k = (self.at + i + hop / 2) / hop;
+            if self.labels.get(k) != Some(&self.keep) {
+                *s = 0.0;
+            }
+        }
+        self.at += samples.len();
+    }
 }
 
 impl SideDecoder {
@@ -110,6 +138,18 @@ impl SideDecoder {
             resampler: ToSpeechRate::new(rate_hz).expect("rate validated on open"),
             scratch: Vec::new(),
             speech: Vec::new(),
+            gate: None,
+        }
+    }
+
+    fn gated(rate_hz: u32, labels: &std::sync::Arc<Vec<u8>>, keep: u8) -> Self {
+        Self {
+            gate: Some(Gate {
+                labels: labels.clone(),
+                keep,
+                at: 0,
+            }),
+            ..Self::new(rate_hz)
         }
     }
 
@@ -127,12 +167,18 @@ impl SideDecoder {
         }
         self.speech.clear();
         self.resampler.push(&self.scratch, &mut self.speech);
+        if let Some(g) = &mut self.gate {
+            g.apply(&mut self.speech);
+        }
         out.push(side, &self.speech);
     }
 
     fn finish(&mut self, out: &mut Aligner, side: Side) {
         self.speech.clear();
         self.resampler.finish(&mut self.speech);
+        if let Some(g) = &mut self.gate {
+            g.apply(&mut self.speech);
+        }
         out.push(side, &self.speech);
     }
 }
@@ -146,6 +192,39 @@ pub struct CallReader {
     warned: Vec<String>,
     padded: bool,
     pub duration_s: Option<f64>,
+    /// How a channel holding the whole call was split by voice.
+    pub voices: Option<VoicesNote>,
+}
+
+/// A recording whose one channel (or two identical ones) holds the whole call.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VoicesNote {
+    /// `mono`, or `dual_mono`: two channels carrying the same sound.
+    pub channels: String,
+    /// How the rep's voice was chosen.
+    pub rep: crate::voices::RepRule,
+}
+
+/// Whether the two channels of a stereo file carry the same sound (a mono call saved as
+/// stereo): over its first 30 s, what differs between them is 40 dB or more below what
+/// they carry.
+fn same_sound(path: &Path) -> Result<bool, InputError> {
+    let mut f = AudioFile::open(path)?;
+    if f.channels != 2 {
+        return Ok(false);
+    }
+    let limit = u64::from(f.rate_hz) * 30;
+    let (mut diff, mut total, mut frames) = (0f64, 0f64, 0u64);
+    while frames < limit {
+        let Some(block) = f.next_block() else { break };
+        for lr in block.chunks_exact(2) {
+            let (l, r) = (f64::from(lr[0]), f64::from(lr[1]));
+            diff += (l - r) * (l - r);
+            total += l * l + r * r;
+        }
+        frames += (block.len() / 2) as u64;
+    }
+    Ok(total > 0.0 && diff <= 1e-4 * total)
 }
 
 impl CallReader {
@@ -159,12 +238,22 @@ impl CallReader {
                 path,
                 rep_channel,
                 prospect_channel,
+                rep_voice,
             } => {
                 let f = AudioFile::open(path)?;
                 let p = path.display().to_string();
                 let n = f.channels;
+                let mono = n == 1;
+                if mono
+                    || (n == 2
+                        && rep_channel.is_none()
+                        && prospect_channel.is_none()
+                        && same_sound(path)?)
+                {
+                    let channels = if mono { "mono" } else { "dual_mono" };
+                    return Self::by_voice(f, channels, rep_voice.as_ref());
+                }
                 let (rep, pro) = match (rep_channel, prospect_channel) {
-                    _ if n == 1 => return Err(InputError::Mono { path: p }),
                     (None, None) if n > 2 => {
                         return Err(InputError::ManyChannels {
                             path: p,
@@ -213,6 +302,7 @@ impl CallReader {
                     warned: Vec::new(),
                     padded: false,
                     duration_s,
+                    voices: None,
                 })
             }
             InputSpec::Pair { rep, prospect } => {
@@ -234,9 +324,42 @@ impl CallReader {
                     warned: Vec::new(),
                     padded: false,
                     duration_s,
+                    voices: None,
                 })
             }
         }
+    }
+
+    /// A file whose one channel (or two identical ones) holds the whole call: split by
+    /// voice in a first pass, then read once per side, each kept where its voice speaks.
+    fn by_voice(
+        f: AudioFile,
+        channels: &str,
+        rep_voice: Option<&PathBuf>,
+    ) -> Result<Self, InputError> {
+        let split = crate::voices::split_file(&f.path, rep_voice).map_err(|e| match e {
+            crate::voices::VoicesError::Input(e) => e,
+            e => InputError::Voices(e.to_string()),
+        })?;
+        let labels = std::sync::Arc::new(split.labels);
+        let rate = f.rate_hz;
+        let duration_s = f.duration_s();
+        Ok(Self {
+            files: vec![(f, vec![(Side::Rep, Pick::Mix), (Side::Prospect, Pick::Mix)])],
+            sides: PerSide::new(
+                SideDecoder::gated(rate, &labels, crate::voices::REP),
+                SideDecoder::gated(rate, &labels, crate::voices::OTHERS),
+            ),
+            aligned: Aligner::default(),
+            ended: vec![false],
+            warned: Vec::new(),
+            padded: false,
+            duration_s,
+            voices: Some(VoicesNote {
+                channels: channels.into(),
+                rep: split.rule,
+            }),
+        })
     }
 
     /// Decodes one more block from file `i`; false when that file has ended.
@@ -270,6 +393,29 @@ impl CallReader {
     /// Problems met while reading that did not stop the review.
     pub fn warnings(&self) -> Vec<String> {
         let mut out = self.warned.clone();
+        if let (Some(v), Some((f, _))) = (&self.voices, self.files.first()) {
+            use crate::voices::RepRule;
+            let held = if v.channels == "mono" {
+                "one channel holds the whole call"
+            } else {
+                "both channels carry the same sound (the whole call)"
+            };
+            let rep = match v.rep {
+                RepRule::RepVoice => {
+                    "its two voices were told apart, the rep's known by --rep-voice"
+                }
+                RepRule::FirstSpeaker => {
+                    "its two voices were told apart, the rep taken to be the first to speak \
+                     (if that is wrong, give a recording of the rep with --rep-voice FILE)"
+                }
+                RepRule::OneVoice => {
+                    "only one voice was heard, all counted as the rep's (if the file holds one \
+                     side of the call, pass the sides as --rep FILE --prospect FILE)"
+                }
+                RepRule::NoSpeech => "no speech was heard",
+            };
+            out.push(format!("{}: {held}; {rep}", f.path.display()));
+        }
         for (f, _) in &self.files {
             let p = f.path.display();
             let read_s = f.frames_read as f64 / f.rate_hz as f64;

@@ -130,6 +130,8 @@ pub enum InstallError {
     Encoder(String),
     #[error("the speech detector does not work ({0}); nothing was installed")]
     Vad(String),
+    #[error("the voice encoder does not work ({0}); nothing was installed")]
+    Voice(String),
 }
 
 pub(crate) fn write_err(dir: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {

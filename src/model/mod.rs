@@ -9,6 +9,8 @@ pub mod ggml;
 pub mod install;
 pub mod mel;
 pub mod store;
+pub mod torch_legacy;
 pub mod vad;
 pub mod verify;
 pub mod vocab;
+pub mod voice;

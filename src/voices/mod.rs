@@ -1,0 +1,256 @@
+//! Voices on one channel: a recording with one channel (or two carrying the same sound)
+//! holds both sides of the call. Before the call is reviewed, a first pass over the file
+//! finds its speech (the sides' own voice detector) and its mel frames; `split` tells the
+//! two voices apart with the voice encoder (`encoder`); the rep is the voice of `--rep-voice
+//! FILE` when given, else the first to speak. The review then reads the channel twice, once
+//! per side, each silenced where the other voice speaks: the rest of the pipeline is the
+//! one stereo calls take.
+
+pub mod encoder;
+pub mod split;
+
+use std::path::{Path, PathBuf};
+
+use crate::input::file::AudioFile;
+use crate::input::InputError;
+use crate::resample::ToSpeechRate;
+use crate::vad::{Change, SideVad, VadConfig, FRAME, FRAME_S};
+use encoder::{MelFrames, VoiceEncoder, VoiceModelError, HOP};
+
+/// Why a channel's voices could not be told apart.
+#[derive(Debug, thiserror::Error)]
+pub enum VoicesError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("{path}: one channel holds the whole call, and telling its voices apart needs the voice encoder; run `twoears model install voice`, or pass the sides as --rep FILE --prospect FILE")]
+    NoModel { path: String },
+    #[error(transparent)]
+    Model(#[from] VoiceModelError),
+    #[error("{path}: --rep-voice holds too little speech to know the rep by (give 5 s or more of the rep alone)")]
+    ShortVoice { path: String },
+}
+
+/// How the rep's voice was chosen among the two.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepRule {
+    /// The voice of the `--rep-voice` recording.
+    RepVoice,
+    /// The first voice to speak.
+    FirstSpeaker,
+    /// Only one voice was found (or too little speech to split): all of it is the rep's.
+    OneVoice,
+    /// No speech at all.
+    NoSpeech,
+}
+
+/// One channel's speech, split: what the review and the report need.
+pub struct Split {
+    /// Per 10 ms: silence ([`split::NONE`]), the rep's speech (0) or the others' (1).
+    pub labels: Vec<u8>,
+    pub rule: RepRule,
+    /// How alike the two voices are (cosine of their mean embeddings).
+    pub similarity: Option<f32>,
+}
+
+pub const REP: u8 = 0;
+pub const OTHERS: u8 = 1;
+
+/// The first pass: the channel's mel frames and which 10 ms hold speech.
+struct Heard {
+    mels: MelFrames,
+    vad: SideVad,
+    pending: Vec<f32>,
+    frames: u64,
+    turns: Vec<(f64, f64)>,
+    open: Option<f64>,
+}
+
+impl Heard {
+    fn new() -> Self {
+        Self {
+            mels: MelFrames::new(),
+            vad: SideVad::new(&VadConfig::installed()),
+            pending: Vec::new(),
+            frames: 0,
+            turns: Vec::new(),
+            open: None,
+        }
+    }
+
+    fn push(&mut self, samples: &[f32]) {
+        self.mels.push(samples);
+        self.pending.extend_from_slice(samples);
+        let whole = self.pending.len() / FRAME;
+        for i in 0..whole {
+            let frame = &self.pending[i * FRAME..(i + 1) * FRAME];
+            let t_s = self.frames as f64 * FRAME_S;
+            let power = frame.iter().map(|v| v * v).sum::<f32>() / FRAME as f32;
+            let loud = self.vad.loud_enough(power);
+            let score = self.vad.score(frame, loud);
+            let heard = self.vad.is_voiced(score) && loud;
+            let speech = self.vad.is_speech(frame, loud);
+            let change = self.vad.turns.frame(t_s, heard, speech);
+            self.note(change);
+            self.frames += 1;
+        }
+        self.pending.drain(..whole * FRAME);
+    }
+
+    fn note(&mut self, change: Change) {
+        match change {
+            Change::Started(s) => self.open = Some(s),
+            Change::Ended(t) => {
+                self.turns.push((t.start_s, t.end_s));
+                self.open = None;
+            }
+            Change::None => {}
+        }
+    }
+
+    /// The mel frames, their power, and per mel frame whether it lies in a turn.
+    fn finish(mut self) -> (MelFrames, Vec<bool>) {
+        self.mels.finish();
+        let change = self.vad.turns.finish();
+        self.note(change);
+        let n = self.mels.mels.len();
+        let mut speech = vec![false; n];
+        let hop_s = HOP as f64 / 16000.0;
+        for &(a, b) in &self.turns {
+            let (a, b) = ((a / hop_s).round() as usize, (b / hop_s).round() as usize);
+            speech[a.min(n)..b.min(n)].fill(true);
+        }
+        (self.mels, speech)
+    }
+}
+
+/// Reads `path` once, its channels mixed, at 16 kHz, into `heard`.
+fn read(path: &Path, heard: &mut Heard) -> Result<(), InputError> {
+    let mut f = AudioFile::open(path)?;
+    let channels = f.channels.max(1);
+    let mut resampler = ToSpeechRate::new(f.rate_hz).expect("rate validated on open");
+    let (mut mixed, mut speech) = (Vec::new(), Vec::new());
+    while let Some(block) = f.next_block() {
+        mixed.clear();
+        mixed.extend(
+            block
+                .chunks_exact(channels)
+                .map(|s| s.iter().sum::<f32>() / channels as f32),
+        );
+        speech.clear();
+        resampler.push(&mixed, &mut speech);
+        heard.push(&speech);
+    }
+    speech.clear();
+    resampler.finish(&mut speech);
+    heard.push(&speech);
+    Ok(())
+}
+
+/// The installed voice encoder.
+///
+/// # Errors
+/// Not installed ([`VoicesError::NoModel`], naming `path`), or damaged.
+pub fn encoder(path: &Path) -> Result<VoiceEncoder, VoicesError> {
+    let file = encoder::installed().ok_or_else(|| VoicesError::NoModel {
+        path: path.display().to_string(),
+    })?;
+    Ok(VoiceEncoder::load(&file)?)
+}
+
+/// The mean embedding of a recording of one voice (`--rep-voice`).
+fn voice_of(enc: &VoiceEncoder, path: &Path) -> Result<Vec<f32>, VoicesError> {
+    let mut heard = Heard::new();
+    read(path, &mut heard)?;
+    let (mels, speech) = heard.finish();
+    let starts: Vec<usize> = (0..mels.mels.len().saturating_sub(encoder::WINDOW - 1))
+        .step_by(encoder::WINDOW / 2)
+        .filter(|&s| {
+            speech[s..s + encoder::WINDOW]
+                .iter()
+                .filter(|&&v| v)
+                .count()
+                * 4
+                > 3 * encoder::WINDOW
+        })
+        .collect();
+    if starts.len() < 3 {
+        return Err(VoicesError::ShortVoice {
+            path: path.display().to_string(),
+        });
+    }
+    let windows: Vec<_> = starts
+        .iter()
+        .map(|&s| {
+            let p = mels.power[s..s + encoder::WINDOW].iter().sum::<f32>() / encoder::WINDOW as f32;
+            (&mels.mels[s..s + encoder::WINDOW], p)
+        })
+        .collect();
+    let mut mean = vec![0f32; encoder::DIM];
+    for e in enc.embed(&windows)? {
+        mean.iter_mut().zip(&e).for_each(|(a, b)| *a += b);
+    }
+    encoder::normalise(&mut mean);
+    Ok(mean)
+}
+
+/// Splits the one channel of `path` into the rep's speech and the others'.
+///
+/// # Errors
+/// The file cannot be read, the encoder is missing, or `rep_voice` is unusable.
+pub fn split_file(path: &Path, rep_voice: Option<&PathBuf>) -> Result<Split, VoicesError> {
+    let enc = encoder(path)?;
+    let rep = rep_voice.map(|p| voice_of(&enc, p)).transpose()?;
+    let mut heard = Heard::new();
+    read(path, &mut heard)?;
+    let (mels, speech) = heard.finish();
+    let Some(voices) = split::split(&enc, &mels.mels, &mels.power, &speech)? else {
+        let labels = speech
+            .iter()
+            .map(|&s| if s { REP } else { split::NONE })
+            .collect();
+        let rule = if speech.contains(&true) {
+            RepRule::OneVoice
+        } else {
+            RepRule::NoSpeech
+        };
+        return Ok(Split {
+            labels,
+            rule,
+            similarity: None,
+        });
+    };
+    // Which of the two voices is the rep's.
+    let (rep_voice, rule) = match &rep {
+        Some(r) => (
+            u8::from(encoder::dot(r, &voices.centroids[1]) > encoder::dot(r, &voices.centroids[0])),
+            RepRule::RepVoice,
+        ),
+        None => {
+            // The voice of most of the first 2 s of speech (one frame may be misread).
+            let first: Vec<u8> = voices
+                .labels
+                .iter()
+                .copied()
+                .filter(|&l| l != split::NONE)
+                .take(200)
+                .collect();
+            let ones = first.iter().filter(|&&l| l == 1).count();
+            (u8::from(ones * 2 > first.len()), RepRule::FirstSpeaker)
+        }
+    };
+    let labels = voices
+        .labels
+        .iter()
+        .map(|&l| match l {
+            split::NONE => split::NONE,
+            l if l == rep_voice => REP,
+            _ => OTHERS,
+        })
+        .collect();
+    Ok(Split {
+        labels,
+        rule,
+        similarity: Some(voices.similarity),
+    })
+}
