@@ -11,6 +11,10 @@ speakers; on clips of three or four speakers DER cannot go below the share of th
 and fourth.
 
     python3 scripts/diarize_eval.py [--bin target/release/twoears] [--dir DIR] [--clips a,b]
+    python3 scripts/diarize_eval.py --calls CALL.wav...   # rendered calls, mixed to mono
+
+A rendered call (make_calls.py: left the rep, right the prospect, its truth beside it as
+JSON) is mixed to mono with sox and scored against its utterances.
 """
 import argparse
 import itertools
@@ -91,17 +95,27 @@ def main():
     ap.add_argument('--bin', default='target/release/twoears')
     ap.add_argument('--dir', default='target/pyannote')
     ap.add_argument('--clips', default='')
+    ap.add_argument('--calls', nargs='*', default=[])
     args = ap.parse_args()
-    fetch(args.dir)
-    clips = [('sample', f'{args.dir}/sample.wav', rttm(f'{args.dir}/sample.rttm')['sample'])]
-    refs = {}
-    for f in sorted(os.listdir(f'{args.dir}/tests')):
-        if f.endswith('.rttm'):
-            refs.update(rttm(f'{args.dir}/tests/{f}'))
-    for uri in sorted(refs):
-        wav = f'{args.dir}/tests/{uri}.wav'
-        if os.path.exists(wav):
-            clips.append((uri, wav, refs[uri]))
+    mixes = tempfile.TemporaryDirectory()
+    clips = []
+    for call in args.calls:
+        truth = json.load(open(call[:-4] + '.json'))
+        name = os.path.basename(call)[:-4]
+        mono = f'{mixes.name}/{name}.wav'
+        subprocess.run(['sox', call, mono, 'remix', '1,2'], check=True)
+        clips.append((name, mono, [(u['start_s'], u['end_s'], u['side']) for u in truth['utterances']]))
+    if not args.calls:
+        fetch(args.dir)
+        clips.append(('sample', f'{args.dir}/sample.wav', rttm(f'{args.dir}/sample.rttm')['sample']))
+        refs = {}
+        for f in sorted(os.listdir(f'{args.dir}/tests')):
+            if f.endswith('.rttm'):
+                refs.update(rttm(f'{args.dir}/tests/{f}'))
+        for uri in sorted(refs):
+            wav = f'{args.dir}/tests/{uri}.wav'
+            if os.path.exists(wav):
+                clips.append((uri, wav, refs[uri]))
     if args.clips:
         want = args.clips.split(',')
         clips = [c for c in clips if c[0] in want]
