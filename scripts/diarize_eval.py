@@ -99,10 +99,10 @@ def main():
     args = ap.parse_args()
     mixes = tempfile.TemporaryDirectory()
     clips = []
-    for call in args.calls:
+    for i, call in enumerate(args.calls):
         truth = json.load(open(call[:-4] + '.json'))
         name = os.path.basename(call)[:-4]
-        mono = f'{mixes.name}/{name}.wav'
+        mono = f'{mixes.name}/{i}-{name}.wav'
         subprocess.run(['sox', call, mono, 'remix', '1,2'], check=True)
         clips.append((name, mono, [(u['start_s'], u['end_s'], u['side']) for u in truth['utterances']]))
     if not args.calls:
