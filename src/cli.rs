@@ -36,6 +36,21 @@ pub enum Command {
     /// Install, import and list models (Whisper, and the sentence encoder).
     #[command(subcommand)]
     Model(ModelCommand),
+    /// The rep's voice profile: known by it, the rep is found on recordings whose one
+    /// channel holds the whole call.
+    #[command(subcommand)]
+    Voice(VoiceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VoiceCommand {
+    /// Learn the rep's voice from a recording of the rep alone (5 s of speech or more; a
+    /// minute is better), replacing an earlier profile.
+    Enroll { file: PathBuf },
+    /// Where the profile is and what it was made from.
+    Show,
+    /// Delete the profile.
+    Forget,
 }
 
 #[derive(Debug, Args)]

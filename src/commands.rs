@@ -24,7 +24,55 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Team(args) => crate::history::show::team(args),
         Command::Rules(cmd) => rules(cmd),
         Command::Model(cmd) => model(cmd),
+        Command::Voice(cmd) => voice(cmd),
     }
+}
+
+/// `twoears voice enroll|show|forget`.
+fn voice(cmd: cli::VoiceCommand) -> Result<()> {
+    use crate::voices::{self, profile};
+    let path = profile::path().context("no home directory for the voice profile: set HOME")?;
+    match cmd {
+        cli::VoiceCommand::Enroll { file } => {
+            let model = voices::encoder::installed()
+                .context("the voice encoder is not installed; run `twoears model install voice`")?;
+            let enc = voices::encoder::VoiceEncoder::load(&model)?;
+            let (embedding, speech_s) = voices::voice_of(&enc, &file)?;
+            let source = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let saved = profile::save(&profile::Profile {
+                version: profile::VERSION,
+                speech_s,
+                source,
+                embedding,
+            })
+            .with_context(|| format!("cannot write {}", term::path(&path)))?;
+            println!(
+                "enrolled the rep's voice from {:.0} s of speech: {}",
+                speech_s,
+                term::path(&saved)
+            );
+        }
+        cli::VoiceCommand::Show => match profile::load()? {
+            Some(p) => println!(
+                "{}: the rep's voice, from {:.0} s of speech in {}",
+                term::path(&path),
+                p.speech_s,
+                term::escape(&p.source)
+            ),
+            None => println!("no voice enrolled; enroll with `twoears voice enroll FILE`"),
+        },
+        cli::VoiceCommand::Forget => match std::fs::remove_file(&path) {
+            Ok(()) => println!("forgot the voice profile {}", term::path(&path)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => println!("no voice enrolled"),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot delete {}", term::path(&path)))
+            }
+        },
+    }
+    Ok(())
 }
 
 /// The models dirs a model command reads or writes.

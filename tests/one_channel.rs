@@ -315,3 +315,74 @@ fn the_real_telephone_call_is_split_with_a_diarization_error_under_ten_percent()
         share(&truth)
     );
 }
+
+/// `twoears ARGS` in `dir` with its own data directory (the voice profile's home).
+fn with_home(args: &[&str], dir: &Path) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_twoears"));
+    test_history(&mut cmd);
+    cmd.args(args)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_enrolled_voice_finds_the_rep_and_a_damaged_profile_is_passed_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    sox(&[
+        example().to_str().unwrap(),
+        d.join("mono.wav").to_str().unwrap(),
+        "remix",
+        "1,2",
+    ]);
+    // The prospect enrolled as the rep: the sides swap, as with --rep-voice.
+    sox(&[
+        example().to_str().unwrap(),
+        d.join("voice.wav").to_str().unwrap(),
+        "remix",
+        "2",
+        "trim",
+        "30",
+        "20",
+    ]);
+    let out = with_home(&["voice", "show"], d);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no voice enrolled"));
+    let out = with_home(&["voice", "enroll", "voice.wav"], d);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let profile = d.join("data/twoears/voice-profile.json");
+    assert_eq!(mode(&profile) & 0o077, 0, "the profile is the user's alone");
+    let review = |name: &str| {
+        let out = with_home(&["review", "--no-stt", "mono.wav", "--json", name], d);
+        assert!(out.status.success(), "{}", stderr(&out));
+        (report(&d.join(name)), stderr(&out))
+    };
+    let (enrolled, err) = review("enrolled.json");
+    assert_eq!(
+        enrolled["source"]["voices"]["rep"], "enrolled",
+        "{enrolled}"
+    );
+    assert!(err.contains("the enrolled voice"), "{err}");
+    assert_eq!(
+        enrolled["turns"][0]["side"], "prospect",
+        "{}",
+        enrolled["turns"]
+    );
+
+    // A damaged profile: one line saying how to enroll again, and the call's figures.
+    std::fs::write(&profile, "{\"version\": 1, \"embedding\": [").unwrap();
+    let (passed_over, err) = review("damaged.json");
+    assert!(
+        err.contains("voice profile") && err.contains("twoears voice enroll FILE"),
+        "{err}"
+    );
+    assert_eq!(passed_over["source"]["voices"]["rep"], "first_speaker");
+    assert_eq!(passed_over["turns"][0]["side"], "rep");
+    let warned = passed_over["warnings"].to_string();
+    assert!(warned.contains("damaged"), "{warned}");
+
+    let out = with_home(&["voice", "forget"], d);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!profile.exists());
+}

@@ -352,7 +352,7 @@ impl CallReader {
             ),
             aligned: Aligner::default(),
             ended: vec![false],
-            warned: Vec::new(),
+            warned: split.warnings,
             padded: false,
             duration_s,
             voices: Some(VoicesNote {
@@ -404,9 +404,14 @@ impl CallReader {
                 RepRule::RepVoice => {
                     "its two voices were told apart, the rep's known by --rep-voice"
                 }
+                RepRule::Enrolled => {
+                    "its two voices were told apart, the rep's known by the enrolled voice \
+                     (twoears voice enroll)"
+                }
                 RepRule::FirstSpeaker => {
                     "its two voices were told apart, the rep taken to be the first to speak \
-                     (if that is wrong, give a recording of the rep with --rep-voice FILE)"
+                     (if that is wrong, enroll the rep's voice with `twoears voice enroll \
+                     FILE` or give a recording of the rep with --rep-voice FILE)"
                 }
                 RepRule::OneVoice => {
                     "only one voice was heard, all counted as the rep's (if the file holds one \

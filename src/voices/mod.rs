@@ -2,11 +2,12 @@
 //! holds both sides of the call. Before the call is reviewed, a first pass over the file
 //! finds its speech (the sides' own voice detector) and its mel frames; `split` tells the
 //! two voices apart with the voice encoder (`encoder`); the rep is the voice of `--rep-voice
-//! FILE` when given, else the first to speak. The review then reads the channel twice, once
+//! FILE` when given, else the enrolled voice (`profile`), else the first to speak. The review then reads the channel twice, once
 //! per side, each silenced where the other voice speaks: the rest of the pipeline is the
 //! one stereo calls take.
 
 pub mod encoder;
+pub mod profile;
 pub mod split;
 
 use std::path::{Path, PathBuf};
@@ -36,6 +37,8 @@ pub enum VoicesError {
 pub enum RepRule {
     /// The voice of the `--rep-voice` recording.
     RepVoice,
+    /// The voice enrolled with `twoears voice enroll`.
+    Enrolled,
     /// The first voice to speak.
     FirstSpeaker,
     /// Only one voice was found (or too little speech to split): all of it is the rep's.
@@ -51,6 +54,8 @@ pub struct Split {
     pub rule: RepRule,
     /// How alike the two voices are (cosine of their mean embeddings).
     pub similarity: Option<f32>,
+    /// Problems that did not stop the split (an unusable voice profile).
+    pub warnings: Vec<String>,
 }
 
 pub const REP: u8 = 0;
@@ -158,8 +163,12 @@ pub fn encoder(path: &Path) -> Result<VoiceEncoder, VoicesError> {
     Ok(VoiceEncoder::load(&file)?)
 }
 
-/// The mean embedding of a recording of one voice (`--rep-voice`).
-fn voice_of(enc: &VoiceEncoder, path: &Path) -> Result<Vec<f32>, VoicesError> {
+/// The mean embedding of a recording of one voice (`--rep-voice`, `voice enroll`), and the
+/// seconds of speech it was made from.
+///
+/// # Errors
+/// The file cannot be read, or holds too little speech.
+pub fn voice_of(enc: &VoiceEncoder, path: &Path) -> Result<(Vec<f32>, f64), VoicesError> {
     let mut heard = Heard::new();
     read(path, &mut heard)?;
     let (mels, speech) = heard.finish();
@@ -191,7 +200,8 @@ fn voice_of(enc: &VoiceEncoder, path: &Path) -> Result<Vec<f32>, VoicesError> {
         mean.iter_mut().zip(&e).for_each(|(a, b)| *a += b);
     }
     encoder::normalise(&mut mean);
-    Ok(mean)
+    let speech_s = speech.iter().filter(|&&v| v).count() as f64 * HOP as f64 / 16000.0;
+    Ok((mean, speech_s))
 }
 
 /// Splits the one channel of `path` into the rep's speech and the others'.
@@ -200,7 +210,17 @@ fn voice_of(enc: &VoiceEncoder, path: &Path) -> Result<Vec<f32>, VoicesError> {
 /// The file cannot be read, the encoder is missing, or `rep_voice` is unusable.
 pub fn split_file(path: &Path, rep_voice: Option<&PathBuf>) -> Result<Split, VoicesError> {
     let enc = encoder(path)?;
-    let rep = rep_voice.map(|p| voice_of(&enc, p)).transpose()?;
+    let mut warnings = Vec::new();
+    let rep = match rep_voice {
+        Some(p) => Some((voice_of(&enc, p)?.0, RepRule::RepVoice)),
+        None => match profile::load() {
+            Ok(p) => p.map(|p| (p.embedding, RepRule::Enrolled)),
+            Err(e) => {
+                warnings.push(e.to_string());
+                None
+            }
+        },
+    };
     let mut heard = Heard::new();
     read(path, &mut heard)?;
     let (mels, speech) = heard.finish();
@@ -218,13 +238,14 @@ pub fn split_file(path: &Path, rep_voice: Option<&PathBuf>) -> Result<Split, Voi
             labels,
             rule,
             similarity: None,
+            warnings,
         });
     };
     // Which of the two voices is the rep's.
     let (rep_voice, rule) = match &rep {
-        Some(r) => (
+        Some((r, rule)) => (
             u8::from(encoder::dot(r, &voices.centroids[1]) > encoder::dot(r, &voices.centroids[0])),
-            RepRule::RepVoice,
+            rule.clone(),
         ),
         None => {
             // The voice of most of the first 2 s of speech (one frame may be misread).
@@ -252,5 +273,6 @@ pub fn split_file(path: &Path, rep_voice: Option<&PathBuf>) -> Result<Split, Voi
         labels,
         rule,
         similarity: Some(voices.similarity),
+        warnings,
     })
 }
