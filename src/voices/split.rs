@@ -18,12 +18,13 @@ const NEIGHBOURS: f32 = 0.2;
 const PAD: usize = 20;
 /// Speech windows needed to tell two voices apart (about 4 s of speech).
 pub const MIN_WINDOWS: usize = 6;
-/// Two halves of one voice split in two sit this close or closer (0.95 for a synthetic
-/// voice alone, 0.90 to 0.91 for a real one) where two voices sit at 0.83 to 0.90 (on the
-/// pyannote calls and clips, and the bundled call's two synthetic voices): at or above it,
-/// the channel is taken to hold one voice. Between 0.90 and 0.92 both happen; a real
-/// voice alone there is split (see BENCHMARKS.md).
-pub const ONE_VOICE: f32 = 0.92;
+/// Two halves of one voice split in two sit this close or closer (0.944 to 0.961 for a
+/// synthetic voice alone, espeak's or Piper's; 0.90 to 0.91 for a real one) where two
+/// voices sit at 0.83 to 0.925 (0.83 to 0.88 on real calls and clips; the bundled call's
+/// two synthetic voices up to 0.925): at or above it, the channel is taken to hold one
+/// voice. A real voice alone is split (see BENCHMARKS.md); the worse error, two voices
+/// read as one (100% rep talk), needs a pair more alike than any real pair seen.
+pub const ONE_VOICE: f32 = 0.935;
 
 /// What each 10 ms of the call is: silence, or the speech of voice 0 or voice 1.
 pub const NONE: u8 = u8::MAX;
