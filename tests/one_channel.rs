@@ -117,6 +117,17 @@ fn a_mono_call_is_split_by_voice_and_the_first_voice_is_the_reps() {
     let err = stderr(&out);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("too little speech"), "{err}");
+    // A mono file has no channels to name.
+    let out = twoears(
+        &["review", "--no-stt", "mono.wav", "--rep-channel", "left"],
+        d,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("leave out --rep-channel"),
+        "{}",
+        stderr(&out)
+    );
     // A mono file without speech is reviewed, and says so.
     let (quiet, err) = review(d, &["quiet.wav"]);
     assert!(err.contains("no speech was heard"), "{err}");

@@ -38,6 +38,8 @@ pub enum InputError {
         value: String,
         channels: usize,
     },
+    #[error("{path}: has one channel, which holds the whole call (split by voice); leave out --rep-channel and --prospect-channel")]
+    MonoChannel { path: String },
     #[error("{path}: --rep-channel and --prospect-channel name the same channel; give two different channels")]
     SameChannel { path: String },
     #[error("{path}: contains no audio samples; record the call again or check the export")]
@@ -244,6 +246,10 @@ impl CallReader {
                 let p = path.display().to_string();
                 let n = f.channels;
                 let mono = n == 1;
+                // A mono file has no channels to choose: naming one is a mistake to report.
+                if mono && (rep_channel.is_some() || prospect_channel.is_some()) {
+                    return Err(InputError::MonoChannel { path: p });
+                }
                 if mono
                     || (n == 2
                         && rep_channel.is_none()
