@@ -261,7 +261,7 @@ fn review(mut args: ReviewArgs) -> Result<()> {
             path: path.clone(),
             rep_channel: args.rep_channel,
             prospect_channel: args.prospect_channel,
-            rep_voice: args.rep_voice,
+            rep_voice: args.rep_voice.clone(),
         },
         ([_, _, ..], _, _) => anyhow::bail!(
             "several calls need --out DIR: each call's report and page go there, with an index"
@@ -272,6 +272,7 @@ fn review(mut args: ReviewArgs) -> Result<()> {
     {
         let mut inputs = spec.paths();
         inputs.extend(args.rules.as_deref());
+        inputs.extend(args.rep_voice.as_deref());
         let outputs: Vec<_> = [(&args.json, "report"), (&args.html, "page")]
             .into_iter()
             .filter_map(|(p, what)| p.as_deref().map(|path| Output { path, what }))

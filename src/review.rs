@@ -32,6 +32,10 @@ pub fn review(
     // Hashed before it is read: a file still growing is then stale at the next run.
     let mut source = source(spec, stt);
     source.voices = reader.voices.clone();
+    if source.voices.is_none() {
+        // A two-channel call does not depend on a voice.
+        source.rep_voice_sha256 = None;
+    }
     let mut pipeline = Pipeline::new(
         VadConfig::installed(),
         ChunkPolicy::REVIEW,
@@ -88,7 +92,12 @@ pub fn source(spec: &InputSpec, stt: Option<&SttSettings>) -> Source {
         model_sha256: stt.and_then(|s| crate::model::store::model_sha256(&s.model).ok()),
         language: stt.and_then(|s| s.language.clone()),
         voices: None,
-        rep_voice_sha256: rep_voice.and_then(|p| crate::model::install::sha256_file(p).ok()),
+        // What a one-channel call's rep is known by: the --rep-voice recording, else the
+        // enrolled profile (a later run with another makes another report).
+        rep_voice_sha256: rep_voice
+            .map(std::path::Path::to_path_buf)
+            .or_else(|| crate::voices::profile::path().filter(|p| p.is_file()))
+            .and_then(|p| crate::model::install::sha256_file(&p).ok()),
         twoears: env!("CARGO_PKG_VERSION").into(),
     }
 }

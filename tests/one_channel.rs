@@ -88,6 +88,16 @@ fn a_mono_call_is_split_by_voice_and_the_first_voice_is_the_reps() {
         "30",
         "20",
     ]);
+    // A stereo call's channels are its sides: --rep-voice is not used, and it says so.
+    let (two, err) = review(
+        d,
+        &[example().to_str().unwrap(), "--rep-voice", "voice.wav"],
+    );
+    assert!(
+        err.contains("--rep-voice voice.wav was not needed"),
+        "{err}"
+    );
+    assert_eq!(two["talk"], stereo["talk"]);
     let (named, err) = review(d, &["mono.wav", "--rep-voice", "voice.wav"]);
     assert_eq!(named["source"]["voices"]["rep"], "rep_voice", "{named}");
     assert!(err.contains("known by --rep-voice"), "{err}");

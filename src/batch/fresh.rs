@@ -35,7 +35,8 @@ pub fn is_fresh(earlier: &serde_json::Value, now: &Expected<'_>) -> bool {
         && was.audio_sha256 == s.audio_sha256
         && was.rep_channel == s.rep_channel
         && was.prospect_channel == s.prospect_channel
-        && was.rep_voice_sha256 == s.rep_voice_sha256
+        // Only a one-channel call depends on the rep's voice.
+        && (was.voices.is_none() || was.rep_voice_sha256 == s.rep_voice_sha256)
         && was.model_sha256 == s.model_sha256
         && was.language == s.language
         && was.twoears == s.twoears
@@ -102,5 +103,35 @@ mod tests {
         };
         assert!(!is_fresh(&report(&s, &rules), &words));
         assert!(!is_fresh(&serde_json::json!({"rules": {}}), &now));
+    }
+
+    #[test]
+    fn a_one_channel_call_is_stale_once_the_reps_voice_changes() {
+        let rules = DetectConfig::default();
+        let s = Source {
+            rep_voice_sha256: Some("profile-2".into()),
+            ..source()
+        };
+        let now = Expected {
+            source: &s,
+            rules: &rules,
+            acts: Some("sentence encoder"),
+        };
+        let one_channel = crate::input::VoicesNote {
+            channels: "mono".into(),
+            rep: crate::voices::RepRule::Enrolled,
+        };
+        let was = Source {
+            voices: Some(one_channel),
+            rep_voice_sha256: Some("profile-1".into()),
+            ..source()
+        };
+        assert!(!is_fresh(&report(&was, &rules), &now), "enrolled again");
+        // A stereo call never depended on the voice.
+        let stereo = Source {
+            rep_voice_sha256: None,
+            ..source()
+        };
+        assert!(is_fresh(&report(&stereo, &rules), &now));
     }
 }

@@ -292,6 +292,16 @@ impl CallReader {
                 if rep == pro {
                     return Err(InputError::SameChannel { path: p });
                 }
+                let warned = rep_voice
+                    .iter()
+                    .map(|v| {
+                        format!(
+                            "{p}: its channels are the two sides, so --rep-voice {} was not needed \
+                             and not used",
+                            v.display()
+                        )
+                    })
+                    .collect();
                 let rate = f.rate_hz;
                 let duration_s = f.duration_s();
                 Ok(Self {
@@ -305,7 +315,7 @@ impl CallReader {
                     sides: PerSide::from_fn(|_| SideDecoder::new(rate)),
                     aligned: Aligner::default(),
                     ended: vec![false],
-                    warned: Vec::new(),
+                    warned,
                     padded: false,
                     duration_s,
                     voices: None,

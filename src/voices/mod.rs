@@ -27,7 +27,7 @@ pub enum VoicesError {
     NoModel { path: String },
     #[error(transparent)]
     Model(#[from] VoiceModelError),
-    #[error("{path}: --rep-voice holds too little speech to know the rep by (give 5 s or more of the rep alone)")]
+    #[error("{path}: too little speech to know the voice by; give 5 s or more of the rep speaking alone")]
     ShortVoice { path: String },
 }
 
@@ -52,8 +52,6 @@ pub struct Split {
     /// Per 10 ms: silence ([`split::NONE`]), the rep's speech (0) or the others' (1).
     pub labels: Vec<u8>,
     pub rule: RepRule,
-    /// How alike the two voices are (cosine of their mean embeddings).
-    pub similarity: Option<f32>,
     /// Problems that did not stop the split (an unusable voice profile).
     pub warnings: Vec<String>,
 }
@@ -209,6 +207,22 @@ pub fn voice_of(enc: &VoiceEncoder, path: &Path) -> Result<(Vec<f32>, f64), Voic
 /// # Errors
 /// The file cannot be read, the encoder is missing, or `rep_voice` is unusable.
 pub fn split_file(path: &Path, rep_voice: Option<&PathBuf>) -> Result<Split, VoicesError> {
+    let mut heard = Heard::new();
+    read(path, &mut heard)?;
+    let (mels, speech) = heard.finish();
+    // Without two voices to tell apart the channel is the rep's, ungated: the pipeline's
+    // own voice detector finds its turns, as in stereo.
+    let whole = |rule, warnings| Split {
+        labels: vec![REP; speech.len()],
+        rule,
+        warnings,
+    };
+    if !speech.contains(&true) {
+        return Ok(whole(RepRule::NoSpeech, Vec::new()));
+    }
+    if split::windows(&speech).len() < split::MIN_WINDOWS {
+        return Ok(whole(RepRule::OneVoice, Vec::new()));
+    }
     let enc = encoder(path)?;
     let mut warnings = Vec::new();
     let rep = match rep_voice {
@@ -221,25 +235,8 @@ pub fn split_file(path: &Path, rep_voice: Option<&PathBuf>) -> Result<Split, Voi
             }
         },
     };
-    let mut heard = Heard::new();
-    read(path, &mut heard)?;
-    let (mels, speech) = heard.finish();
     let Some(voices) = split::split(&enc, &mels.mels, &mels.power, &speech)? else {
-        let labels = speech
-            .iter()
-            .map(|&s| if s { REP } else { split::NONE })
-            .collect();
-        let rule = if speech.contains(&true) {
-            RepRule::OneVoice
-        } else {
-            RepRule::NoSpeech
-        };
-        return Ok(Split {
-            labels,
-            rule,
-            similarity: None,
-            warnings,
-        });
+        return Ok(whole(RepRule::OneVoice, warnings));
     };
     // Which of the two voices is the rep's.
     let (rep_voice, rule) = match &rep {
@@ -272,7 +269,6 @@ pub fn split_file(path: &Path, rep_voice: Option<&PathBuf>) -> Result<Split, Voi
     Ok(Split {
         labels,
         rule,
-        similarity: Some(voices.similarity),
         warnings,
     })
 }

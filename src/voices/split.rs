@@ -38,6 +38,19 @@ pub struct Voices {
     pub similarity: f32,
 }
 
+/// Where the windows start: every `STEP` frames, where most of the window's middle step
+/// is speech.
+pub fn windows(speech: &[bool]) -> Vec<usize> {
+    let half = STEP / 2;
+    (0..speech.len().saturating_sub(WINDOW - 1))
+        .step_by(STEP)
+        .filter(|&s| {
+            let mid = &speech[s + WINDOW / 2 - half..s + WINDOW / 2 + half];
+            mid.iter().filter(|&&v| v).count() * 2 > mid.len()
+        })
+        .collect()
+}
+
 /// Splits the speech frames (`speech[i]`: frame `i` is in a turn) of the mel frames into
 /// two voices. None when there is too little speech to tell voices apart, or one voice.
 ///
@@ -50,14 +63,7 @@ pub fn split(
     speech: &[bool],
 ) -> Result<Option<Voices>, VoiceModelError> {
     let n = mels.len().min(speech.len()).min(power.len());
-    let half = STEP / 2;
-    let starts: Vec<usize> = (0..n.saturating_sub(WINDOW - 1))
-        .step_by(STEP)
-        .filter(|&s| {
-            let mid = &speech[s + WINDOW / 2 - half..s + WINDOW / 2 + half];
-            mid.iter().filter(|&&v| v).count() * 2 > mid.len()
-        })
-        .collect();
+    let starts = windows(&speech[..n]);
     if starts.len() < MIN_WINDOWS {
         return Ok(None);
     }
@@ -78,6 +84,9 @@ pub fn split(
     };
     let sample: Vec<&[f32]> = picked.iter().map(|&i| emb[i].as_slice()).collect();
     let groups = spectral_two(&sample);
+    if !groups.contains(&0) || !groups.contains(&1) {
+        return Ok(None);
+    }
     let centroids = [0u8, 1].map(|g| {
         let mut c = vec![0f32; emb[0].len()];
         for (e, _) in sample.iter().zip(&groups).filter(|(_, &k)| k == g) {
@@ -177,17 +186,10 @@ fn spectral_two(e: &[&[f32]]) -> Vec<u8> {
         for (i, out) in next.iter_mut().enumerate() {
             *out = v2[i] + dot(&a[i * n..(i + 1) * n], &v2);
         }
-        let change: f32 = next
-            .iter()
-            .zip(&v2)
-            .map(|(a, b)| {
-                let p = a - b;
-                p * p
-            })
-            .sum();
+        normalise(&mut next);
+        let settled = 1.0 - dot(&next, &v2).abs() < 1e-9;
         std::mem::swap(&mut v2, &mut next);
-        normalise(&mut v2);
-        if change < 1e-12 {
+        if settled {
             break;
         }
     }

@@ -152,9 +152,17 @@ impl Pulse {
 pub struct Player(Child);
 
 impl Player {
-    /// Waits until the whole file has played.
+    /// Waits until the whole file has played (a player that stalls fails the test after
+    /// two minutes: the test calls here are shorter than one).
     pub fn wait(&mut self) {
-        let _ = self.0.wait();
+        let start = Instant::now();
+        while self.0.try_wait().expect("paplay").is_none() {
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "paplay never finished"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 
