@@ -103,6 +103,42 @@ enum Pick {
     Mix,
 }
 
+/// The picked channel (or the mix) of an interleaved block, into `out`.
+fn pick_into(block: &[f32], channels: usize, pick: &Pick, out: &mut Vec<f32>) {
+    out.clear();
+    match *pick {
+        Pick::Channel(c) => out.extend(block.chunks_exact(channels).map(|f| f[c])),
+        Pick::Mix => out.extend(
+            block
+                .chunks_exact(channels)
+                .map(|f| f.iter().sum::<f32>() / channels as f32),
+        ),
+    }
+}
+
+/// Reads `path` whole, its channels mixed, at 16 kHz, handing `each` the samples as they
+/// come: the same samples a side of a one-channel call gets (the voice split's first
+/// pass, whose labels must line up with them).
+///
+/// # Errors
+/// The file cannot be opened.
+pub fn read_mixed(path: &Path, each: &mut dyn FnMut(&[f32])) -> Result<(), InputError> {
+    let mut f = AudioFile::open(path)?;
+    let channels = f.channels.max(1);
+    let mut resampler = ToSpeechRate::new(f.rate_hz).expect("rate validated on open");
+    let (mut mixed, mut speech) = (Vec::new(), Vec::new());
+    while let Some(block) = f.next_block() {
+        pick_into(block, channels, &Pick::Mix, &mut mixed);
+        speech.clear();
+        resampler.push(&mixed, &mut speech);
+        each(&speech);
+    }
+    speech.clear();
+    resampler.finish(&mut speech);
+    each(&speech);
+    Ok(())
+}
+
 /// One side's resampler and the scratch it picks its channel into.
 struct SideDecoder {
     resampler: ToSpeechRate,
@@ -156,17 +192,7 @@ impl SideDecoder {
     }
 
     fn push(&mut self, block: &[f32], channels: usize, pick: &Pick, out: &mut Aligner, side: Side) {
-        self.scratch.clear();
-        match *pick {
-            Pick::Channel(c) => self
-                .scratch
-                .extend(block.chunks_exact(channels).map(|f| f[c])),
-            Pick::Mix => self.scratch.extend(
-                block
-                    .chunks_exact(channels)
-                    .map(|f| f.iter().sum::<f32>() / channels as f32),
-            ),
-        }
+        pick_into(block, channels, pick, &mut self.scratch);
         self.speech.clear();
         self.resampler.push(&self.scratch, &mut self.speech);
         if let Some(g) = &mut self.gate {

@@ -12,9 +12,7 @@ pub mod split;
 
 use std::path::{Path, PathBuf};
 
-use crate::input::file::AudioFile;
 use crate::input::InputError;
-use crate::resample::ToSpeechRate;
 use crate::vad::{Change, SideVad, VadConfig, FRAME, FRAME_S};
 use encoder::{MelFrames, VoiceEncoder, VoiceModelError, HOP};
 
@@ -129,25 +127,7 @@ impl Heard {
 
 /// Reads `path` once, its channels mixed, at 16 kHz, into `heard`.
 fn read(path: &Path, heard: &mut Heard) -> Result<(), InputError> {
-    let mut f = AudioFile::open(path)?;
-    let channels = f.channels.max(1);
-    let mut resampler = ToSpeechRate::new(f.rate_hz).expect("rate validated on open");
-    let (mut mixed, mut speech) = (Vec::new(), Vec::new());
-    while let Some(block) = f.next_block() {
-        mixed.clear();
-        mixed.extend(
-            block
-                .chunks_exact(channels)
-                .map(|s| s.iter().sum::<f32>() / channels as f32),
-        );
-        speech.clear();
-        resampler.push(&mixed, &mut speech);
-        heard.push(&speech);
-    }
-    speech.clear();
-    resampler.finish(&mut speech);
-    heard.push(&speech);
-    Ok(())
+    crate::input::read_mixed(path, &mut |samples| heard.push(samples))
 }
 
 /// The installed voice encoder.
