@@ -14,3 +14,24 @@ pub mod vad;
 pub mod verify;
 pub mod vocab;
 pub mod voice;
+
+/// A named tensor of a weights file, checked to have the shape the model needs.
+///
+/// # Errors
+/// A reason naming the tensor: missing, or of another shape.
+pub fn shaped<'a>(
+    tensors: &'a std::collections::HashMap<String, candle_core::Tensor>,
+    name: &str,
+    shape: &[usize],
+) -> Result<&'a candle_core::Tensor, String> {
+    let t = tensors
+        .get(name)
+        .ok_or_else(|| format!("has no tensor {name}"))?;
+    if t.dims() != shape {
+        return Err(format!(
+            "{name} has shape {:?}, expected {shape:?}",
+            t.dims()
+        ));
+    }
+    Ok(t)
+}

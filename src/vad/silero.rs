@@ -148,15 +148,7 @@ impl Weights {
         let tensors = candle_core::safetensors::load_buffer(&bytes, &candle_core::Device::Cpu)
             .map_err(|e| bad(format!("not a Silero VAD weights file ({e})")))?;
         let get = |name: &str, shape: &[usize]| -> Result<Vec<f32>, LoadError> {
-            let t = tensors
-                .get(name)
-                .ok_or_else(|| bad(format!("has no tensor {name}")))?;
-            if t.dims() != shape {
-                return Err(bad(format!(
-                    "{name} has shape {:?}, expected {shape:?}",
-                    t.dims()
-                )));
-            }
+            let t = crate::model::shaped(&tensors, name, shape).map_err(bad)?;
             t.to_dtype(candle_core::DType::F32)
                 .and_then(|t| t.flatten_all())
                 .and_then(|t| t.to_vec1::<f32>())

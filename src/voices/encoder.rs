@@ -146,16 +146,9 @@ impl VoiceEncoder {
         let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
             .map_err(|e| bad(format!("not a weights file ({e})")))?;
         let get = |name: &str, shape: &[usize]| -> Result<Tensor, VoiceModelError> {
-            let t = tensors
-                .get(name)
-                .ok_or_else(|| bad(format!("has no tensor {name}")))?;
-            if t.dims() != shape {
-                return Err(bad(format!(
-                    "{name} has shape {:?}, expected {shape:?}",
-                    t.dims()
-                )));
-            }
-            Ok(t.clone())
+            crate::model::shaped(&tensors, name, shape)
+                .cloned()
+                .map_err(bad)
         };
         let run = |e: candle_core::Error| bad(e.to_string());
         let (mut w_ih, mut w_hh, mut bias) = (Vec::new(), Vec::new(), Vec::new());
