@@ -1,10 +1,12 @@
 //! Keeps the two sides on one timeline, for every source. Each side queues its 16 kHz
 //! audio here and the pipeline takes equal amounts of both. A side that delivers nothing
-//! (a file that ended; a device unplugged, a server restarting, a stalled stream) is
-//! filled with silence so the other side and the talk alerts go on. Live devices run on
-//! their own clocks and deliver in bursts: there a side that runs ahead of the other by
-//! more than `MAX_SKEW` (clock drift, a burst after a stall) is trimmed back into line,
-//! so the echo canceller's reference stays aligned. Files are never trimmed.
+//! (a file that ended; a device unplugged, a server restarting) is filled with silence so
+//! the other side and the talk alerts go on. Live devices run on their own clocks and
+//! deliver in bursts: there a side that runs ahead of the other by more than `MAX_SKEW`
+//! (clock drift, a burst after a side was given up for gone) is trimmed back into line,
+//! so the echo canceller's reference stays aligned. A side that is late (a busy machine's
+//! sound server holding it back) is waited for without trimming the other; if its audio
+//! never comes, silence takes its place. Files are never trimmed.
 
 use std::collections::VecDeque;
 
@@ -14,6 +16,29 @@ use crate::event::{PerSide, Side};
 const MAX_SKEW: usize = 3_200;
 /// Lead left after trimming (jitter of the device periods).
 const KEEP: usize = 320;
+
+/// What a side is doing, as its source sees it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Delivering nothing (ended, lost, given up for gone): filled with silence.
+    #[default]
+    Gone,
+    /// Delivering, but held up or just back from a hold-up: waited for, and its lag is
+    /// not trimmed from the other side.
+    Late,
+    /// Delivering steadily.
+    Live,
+}
+
+impl From<bool> for Flow {
+    fn from(live: bool) -> Self {
+        if live {
+            Self::Live
+        } else {
+            Self::Gone
+        }
+    }
+}
 
 #[derive(Default)]
 pub struct Aligner {
@@ -27,6 +52,8 @@ pub struct Aligner {
     pub padded: PerSide<u64>,
     /// Samples dropped per side to realign it with the other.
     pub trimmed: PerSide<u64>,
+    /// Each side's flow at the last pull.
+    was: PerSide<Flow>,
 }
 
 impl Aligner {
@@ -48,9 +75,29 @@ impl Aligner {
         self.padded[side] += n as u64;
     }
 
-    /// Takes the next aligned block. `live[s]`: side `s` is delivering audio, so wait for
-    /// it; `due`: the sample the wall clock has reached, used when neither side delivers.
-    pub fn pull(&mut self, live: PerSide<bool>, due: u64) -> (&[f32], &[f32]) {
+    /// Takes the next aligned block. `flow[s]`: whether side `s` is delivering (so wait
+    /// for it); `due`: the sample the wall clock has reached, used when neither side
+    /// delivers.
+    pub fn pull(&mut self, flow: PerSide<Flow>, due: u64) -> (&[f32], &[f32]) {
+        let live = flow.map(|&f| f != Flow::Gone);
+        if self.trim {
+            // A late side back in its stride that still lags lost that audio (a source
+            // suspended, not delayed): silence in its place, the other side kept whole.
+            for s in Side::BOTH {
+                let lag = self.fifo[s.other()]
+                    .len()
+                    .saturating_sub(self.fifo[s].len());
+                if self.was[s] == Flow::Late && flow[s] == Flow::Live && lag > MAX_SKEW {
+                    // Before what it delivered since: the lost audio came first.
+                    let n = lag - KEEP;
+                    for _ in 0..n {
+                        self.fifo[s].push_front(0.0);
+                    }
+                    self.padded[s] += n as u64;
+                }
+            }
+        }
+        self.was = flow;
         let len = self.fifo.map(VecDeque::len);
         let n = match (live.rep, live.prospect) {
             (true, true) => len.rep.min(len.prospect),
@@ -70,7 +117,7 @@ impl Aligner {
             self.padded[s] += (n - take) as u64;
         }
         self.fed += n as u64;
-        if self.trim && live.rep && live.prospect {
+        if self.trim && flow.rep == Flow::Live && flow.prospect == Flow::Live {
             for s in Side::BOTH {
                 let lead = self.fifo[s]
                     .len()
@@ -101,16 +148,20 @@ impl Aligner {
 mod tests {
     use super::*;
 
+    fn live(rep: bool, prospect: bool) -> PerSide<Flow> {
+        PerSide::new(rep.into(), prospect.into())
+    }
+
     #[test]
     fn both_live_takes_what_both_have() {
         let mut a = Aligner::default();
         a.push(Side::Rep, &[1.0; 300]);
         a.push(Side::Prospect, &[2.0; 200]);
-        let (r, p) = a.pull(PerSide::new(true, true), 0);
+        let (r, p) = a.pull(live(true, true), 0);
         assert_eq!((r.len(), p.len()), (200, 200));
         assert!(r.iter().all(|&x| x == 1.0) && p.iter().all(|&x| x == 2.0));
         a.push(Side::Prospect, &[2.0; 100]);
-        let (r, p) = a.pull(PerSide::new(true, true), 0);
+        let (r, p) = a.pull(live(true, true), 0);
         assert_eq!((r.len(), p.len()), (100, 100));
         assert_eq!(a.padded, PerSide::new(0, 0));
     }
@@ -119,7 +170,7 @@ mod tests {
     fn a_silent_side_is_filled_and_counted() {
         let mut a = Aligner::default();
         a.push(Side::Rep, &[1.0; 1600]);
-        let (r, p) = a.pull(PerSide::new(true, false), 0);
+        let (r, p) = a.pull(live(true, false), 0);
         assert_eq!(r.len(), 1600);
         assert!(p.iter().all(|&x| x == 0.0) && p.len() == 1600);
         assert_eq!(a.padded, PerSide::new(0, 1600));
@@ -128,9 +179,9 @@ mod tests {
     #[test]
     fn the_wall_clock_drives_when_nothing_arrives() {
         let mut a = Aligner::default();
-        let (r, _) = a.pull(PerSide::new(false, false), 800);
+        let (r, _) = a.pull(live(false, false), 800);
         assert_eq!(r.len(), 800);
-        let (r, _) = a.pull(PerSide::new(false, false), 800);
+        let (r, _) = a.pull(live(false, false), 800);
         assert!(r.is_empty(), "nothing more is due");
         assert_eq!(a.fed, 800);
     }
@@ -140,11 +191,11 @@ mod tests {
         let mut a = Aligner::live();
         a.push(Side::Rep, &[1.0; 5_000]);
         a.push(Side::Prospect, &[2.0; 1_000]);
-        a.pull(PerSide::new(true, true), 0);
+        a.pull(live(true, true), 0);
         // Side 0 led by 4000 samples; it keeps only the jitter allowance.
         assert_eq!(a.trimmed, PerSide::new(4_000 - KEEP as u64, 0));
         a.push(Side::Prospect, &[2.0; KEEP]);
-        let (r, p) = a.pull(PerSide::new(true, true), 0);
+        let (r, p) = a.pull(live(true, true), 0);
         assert_eq!(r.len(), KEEP);
         assert_eq!(p.len(), KEEP);
     }
@@ -154,7 +205,7 @@ mod tests {
         let mut a = Aligner::default();
         a.push(Side::Rep, &[1.0; 5_000]);
         a.push(Side::Prospect, &[2.0; 1_000]);
-        a.pull(PerSide::new(true, true), 0);
+        a.pull(live(true, true), 0);
         assert_eq!(a.trimmed, PerSide::new(0, 0));
         assert_eq!(a.queued(Side::Rep), 4_000);
     }
@@ -167,5 +218,51 @@ mod tests {
         let (r, p) = a.drain();
         assert_eq!((r.len(), p.len()), (10, 10));
         assert_eq!(&p[4..], &[0.0; 6]);
+    }
+
+    #[test]
+    fn a_late_side_is_waited_for_and_its_late_audio_kept() {
+        let mut a = Aligner::live();
+        a.push(Side::Prospect, &[2.0; 16_000]);
+        let late = PerSide::new(Flow::Late, Flow::Live);
+        let (r, _) = a.pull(late, 0);
+        assert!(r.is_empty(), "waits for the late side");
+        assert_eq!(
+            a.trimmed,
+            PerSide::new(0, 0),
+            "the waiting side is kept whole"
+        );
+        a.push(Side::Rep, &[1.0; 16_000]);
+        let (r, p) = a.pull(late, 0);
+        assert_eq!((r.len(), p.len()), (16_000, 16_000));
+        assert!(r.iter().all(|&x| x == 1.0));
+        assert_eq!(
+            (a.padded, a.trimmed),
+            (PerSide::new(0, 0), PerSide::new(0, 0))
+        );
+    }
+
+    #[test]
+    fn a_late_side_whose_audio_never_comes_gets_silence_not_the_other_trimmed() {
+        let mut a = Aligner::live();
+        a.push(Side::Prospect, &[2.0; 16_000]);
+        a.pull(PerSide::new(Flow::Late, Flow::Live), 0);
+        // Back in its stride, delivering in time again: the second it missed is lost.
+        a.push(Side::Rep, &[1.0; 800]);
+        let (r, p) = a.pull(live(true, true), 0);
+        let (r, p) = (r.to_vec(), p.to_vec());
+        assert_eq!(r.len(), p.len());
+        // It lagged by 15,200 samples; it keeps the jitter allowance.
+        assert_eq!(a.padded.rep, 15_200 - KEEP as u64);
+        assert_eq!(a.trimmed, PerSide::new(0, 0));
+        assert!(
+            p.iter().all(|&x| x == 2.0),
+            "the prospect's audio is all there"
+        );
+        assert!(
+            r[..r.len() - 800].iter().all(|&x| x == 0.0),
+            "the lost second first"
+        );
+        assert!(r[r.len() - 800..].iter().all(|&x| x == 1.0));
     }
 }

@@ -710,6 +710,54 @@ fn a_device_that_delivers_nothing_is_reported_and_the_call_goes_on() {
     );
 }
 
+/// A sound server that stops a mic for a second (as a busy machine's server holds a
+/// stream back) costs the prospect nothing: the other side is waited for, not trimmed to
+/// the stalled one, and the mic's missing second becomes silence without a warning.
+#[test]
+fn a_mic_stopped_for_a_second_costs_the_prospect_nothing() {
+    if common::pulse::pipewire() {
+        eprintln!("SKIPPED (PipeWire): a source cannot be held suspended");
+        return;
+    }
+    let Some(pulse) = Pulse::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let secs = 14.0;
+    let (_, prospect) = example_sides(dir.path(), secs);
+    let l = pulse.listen(&["--no-stt", "--json", "r.json"], dir.path());
+    let mut player = pulse.play("callsink", &prospect);
+    // The example's prospect speaks from 7.5 s on: stop the mic while they do.
+    std::thread::sleep(Duration::from_secs(9));
+    pulse.pactl(&["suspend-source", "virtmic", "1"]);
+    std::thread::sleep(Duration::from_secs(1));
+    pulse.pactl(&["suspend-source", "virtmic", "0"]);
+    player.wait();
+    std::thread::sleep(Duration::from_secs(1));
+    l.signal("INT");
+    let f = l.wait(EVENT_CAP);
+    assert_eq!(f.code, Some(0), "{}", f.stderr);
+    assert!(!f.stderr.contains("stopped delivering"), "{}", f.stderr);
+    let r = json(&dir.path().join("r.json"));
+    let mic = capture(&r, "rep");
+    let gap = mic["gap_s"].as_f64().unwrap();
+    assert!((0.5..2.0).contains(&gap), "mic gap {gap} s");
+    let other = capture(&r, "prospect");
+    assert_eq!(other["gap_s"], 0.0, "{other}");
+    assert!(other["realigned_s"].as_f64().unwrap() < 0.1, "{other}");
+    common::run_ok(
+        std::process::Command::new("sox")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/call.flac"))
+            .arg(dir.path().join("file.wav"))
+            .args(["remix", "0", "2", "trim", "0", &secs.to_string()]),
+    );
+    let file = review(dir.path(), &dir.path().join("file.wav"), "file.json");
+    assert!(
+        within(talk(&r, "prospect_s"), talk(&file, "prospect_s"), 0.05),
+        "prospect: live {} vs file {}",
+        talk(&r, "prospect_s"),
+        talk(&file, "prospect_s")
+    );
+}
+
 #[test]
 fn a_stalled_stage_overflows_the_ring_counts_the_loss_and_keeps_time() {
     let Some(pulse) = Pulse::start() else { return };

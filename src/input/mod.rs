@@ -6,7 +6,7 @@ mod mp4;
 
 use std::path::{Path, PathBuf};
 
-use crate::align::Aligner;
+use crate::align::{Aligner, Flow};
 use crate::event::{PerSide, Side};
 use crate::resample::ToSpeechRate;
 use crate::source::CallSource;
@@ -569,7 +569,7 @@ impl CallSource for CallReader {
             }
         }
         let (r, p) = if live.rep || live.prospect {
-            self.aligned.pull(live, 0)
+            self.aligned.pull(live.map(|&l| Flow::from(l)), 0)
         } else {
             self.aligned.drain()
         };

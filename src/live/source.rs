@@ -12,7 +12,7 @@ use ringbuf::traits::{Consumer, Observer};
 use super::drift::DriftFit;
 use super::latency::PathLatency;
 use super::same_signal::SameSignal;
-use crate::align::Aligner;
+use crate::align::{Aligner, Flow};
 use crate::capture::side::{SideCapture, SideMsg};
 use crate::capture::{CaptureError, Role};
 use crate::event::{clock, round3, PerSide, Side};
@@ -23,12 +23,16 @@ use crate::source::CallSource;
 /// How often the source wakes to drain the rings.
 const TICK: Duration = Duration::from_millis(5);
 /// A side silent this long counts as gone: the other side no longer waits for it (and
-/// its alerts no longer wait for the aligner). A busy machine delays a sound server's
-/// delivery by half a second and more; audio that arrives after this is trimmed away.
-const GONE_AFTER_S: f64 = 1.0;
-/// A side gone this long is a problem worth a warning (and a desktop notification):
-/// shorter stalls of a busy machine are counted in the report's `gap_s`, not announced.
-const WARN_AFTER_S: f64 = 2.0;
+/// its alerts no longer wait for the aligner), silence is recorded in its place, and the
+/// rep hears of it. A busy machine delays a sound server's delivery by a second and more
+/// (PulseAudio held the mic back 1.0 s under `stress-ng --cpu 2`), and that audio arrives
+/// late, not never: shorter stalls are waited out and lose nothing.
+const GONE_AFTER_S: f64 = 2.0;
+/// Silent this long (a few device periods), a side is late: waited for, not trimmed to.
+const LATE_AFTER_S: f64 = 0.2;
+/// A late side counts as back in its stride this long after it delivers again (the
+/// held-back audio comes in a burst); whatever it still lags by then was lost.
+const SETTLE_S: f64 = 0.5;
 /// When neither side delivers, the timeline follows the wall clock this far behind.
 const WALL_LAG_S: f64 = 0.1;
 /// Drift is measured from this long after the start.
@@ -81,6 +85,12 @@ struct SideStage {
     raw: Vec<f32>,
     speech: Vec<f32>,
     live: bool,
+    /// Whether it is waited for: see [`Flow`].
+    flow: Flow,
+    /// Silent for longer than its device periods (and not yet gone).
+    held: bool,
+    /// When it delivered again after being held.
+    back_at_s: Option<f64>,
     lost_reason: Option<String>,
     gone_at: Option<f64>,
     /// The rep was told this side stopped delivering.
@@ -101,6 +111,9 @@ impl SideStage {
             raw: vec![0.0; 4096],
             speech: Vec::with_capacity(4096),
             live: false,
+            flow: Flow::Gone,
+            held: false,
+            back_at_s: None,
             lost_reason: None,
             gone_at: None,
             warned_gone: false,
@@ -199,7 +212,7 @@ impl SideStage {
             self.gone_at = Some(call_s);
         }
         if let Some(at) = self.gone_at {
-            if !live && !self.warned_gone && self.ring.is_some() && silent_s >= WARN_AFTER_S {
+            if !live && !self.warned_gone && self.ring.is_some() {
                 self.warned_gone = true;
                 notes.push(Note::warning(
                     self.side(),
@@ -230,6 +243,22 @@ impl SideStage {
             self.lost_reason = None;
         }
         self.live = live;
+        let wall_s = now_ns as f64 / 1e9;
+        self.flow = if !live {
+            self.back_at_s = None;
+            Flow::Gone
+        } else if silent_s >= LATE_AFTER_S {
+            self.held = true;
+            Flow::Late
+        } else if std::mem::take(&mut self.held) {
+            self.back_at_s = Some(wall_s);
+            Flow::Late
+        } else if self.back_at_s.is_some_and(|at| wall_s - at < SETTLE_S) {
+            Flow::Late
+        } else {
+            self.back_at_s = None;
+            Flow::Live
+        };
     }
 
     fn stats(&self, side: Side, aligner: &Aligner) -> CaptureStats {
@@ -451,8 +480,8 @@ impl CallSource for LiveSource<'_> {
         if let Some(cap) = due_cap {
             due = due.min(cap);
         }
-        let live = self.sides.map(|s| s.live);
-        let out = self.aligner.pull(live, due);
+        let flow = self.sides.map(|s| s.flow);
+        let out = self.aligner.pull(flow, due);
         if let Some(w) = self.same.push(out.0, out.1) {
             self.notes.push(Note::warning(None, w));
         }
