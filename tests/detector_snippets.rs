@@ -159,17 +159,17 @@ fn a_run_on_pitch_is_placed_where_it_became_a_pitch() {
 }
 
 /// A chunk cut inside a sentence: its second half alone reads as a presentation (a rep
-/// giving advice, from a rendered call); joined to the sentence it continues, it does not,
-/// and raises no pitch. Alone, with nothing before it, it still does. The words are the
-/// moment as a clean transcript has them: tiny.en's garbled copy ("A flash light that's
-/// dedication I hear that a lot owners who started this climbers end up the estimator")
-/// reads 0.41 joined since the call openings were trained on (0.34 before), a doubtful
-/// pitch either way.
+/// giving advice, from a rendered call); joined to the sentence it continues, it does not.
+/// The words are the moment as a clean transcript has them: tiny.en's garbled copy ("A
+/// flash light that's dedication I hear that a lot owners who started this climbers end up
+/// the estimator") reads 0.41 joined since the call openings were trained on (0.34
+/// before), a doubtful pitch either way.
 #[test]
 fn a_fragment_that_continues_the_last_chunk_is_read_with_it() {
     let first = "I hear that a lot, owners who started as climbers end up the estimator.";
     let second = "Dispatcher and mechanic and the climbing was the bit they liked.";
-    let pitches = |lines: &[(f64, f64, &str)]| {
+    // How much the last chunk's most pitch-like sentence pitches.
+    let pitch = |lines: &[(f64, f64, &str)]| {
         let mut d = Detector::with_reader(DetectConfig::default(), reader());
         for &(start_s, end_s, text) in lines {
             d.on_event(&Event::Transcript {
@@ -182,14 +182,43 @@ fn a_fragment_that_continues_the_last_chunk_is_read_with_it() {
                 available: Available::AsSaid,
             });
         }
-        d.alerts
-            .iter()
-            .filter(|a| a.kind == AlertKind::Pitch)
-            .count()
+        let (_, read) = d.state.read_segments().last().expect("read");
+        read.iter().map(|r| r.pitch).fold(0.0, f32::max)
     };
-    assert_eq!(pitches(&[(61.744, 67.016, second)]), 1);
-    assert_eq!(
-        pitches(&[(55.272, 61.744, first), (61.744, 67.016, second)]),
-        0
-    );
+    let min = DetectConfig::default().pitch.min_confidence as f32;
+    assert!(pitch(&[(61.744, 67.016, second)]) >= min);
+    assert!(pitch(&[(55.272, 61.744, first), (61.744, 67.016, second)]) < min);
+}
+
+/// One sentence read as presenting with doubt, about the prospect's world or other teams
+/// and not about us, is no pitch on its own: a recap or a story reads like that now and
+/// then (the false alerts of calls by other authors). Two such sentences in one turn are a
+/// run, and one that speaks for us is a pitch.
+#[test]
+fn a_lone_doubtful_presentation_needs_us_in_it_or_a_second_sentence() {
+    let trigger = "Honestly we lose a whole day every time the compressor trips on a weekend.";
+    let lone = "Information goes out through four channels, a calendar, a whiteboard, a \
+                newsletter, and you on the phone.";
+    let ours = "Information goes out through our four channels, a calendar, a whiteboard, \
+                a newsletter, and you on the phone.";
+    let second = "Then the schedule fills the gap on its own.";
+    let cfg = DetectConfig::default();
+    for s in [lone, ours, second] {
+        let p = f64::from(reader().read(Side::Rep, s).pitch);
+        assert!(
+            (cfg.pitch.min_confidence..cfg.pitch.sure_confidence).contains(&p),
+            "{s}: {p:.2}, not a doubtful presentation"
+        );
+    }
+    let pitches = |rep: &str| {
+        pitch_on_last_line(&Snippet {
+            id: String::new(),
+            pitch: true,
+            trigger: true,
+            lines: vec![("P".into(), trigger.into()), ("R".into(), rep.into())],
+        })
+    };
+    assert!(!pitches(lone), "a lone doubtful sentence");
+    assert!(pitches(ours), "one that speaks for us");
+    assert!(pitches(&format!("{lone} {second}")), "a run of two");
 }

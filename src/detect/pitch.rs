@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::acts::{Act, Reading};
+use super::acts::{form, Act, Reading};
 use super::{Alert, AlertKind, CallState};
 use crate::event::{Segment, Side};
 
@@ -25,6 +25,12 @@ pub struct PitchConfig {
     /// 0.35 has the best F1 for pitch in leave-one-domain-out cross-validation on the
     /// training sentences (`acts_eval --cv`: 0.818, against 0.809 at 0.4 and 0.791 at 0.5).
     pub min_confidence: f64,
+    /// One sentence this sure is a pitch on its own. Below it, a sentence read as
+    /// presenting is a pitch when it speaks for the seller (we, our, an offer), or when it
+    /// is the second such sentence of the rep's turn: a recap of the prospect's process, a
+    /// story about other teams or a garbled greeting reads as a presentation now and then,
+    /// one sentence at a time, without us in it; a pitch seldom stops at one sentence.
+    pub sure_confidence: f64,
 }
 
 impl Default for PitchConfig {
@@ -36,6 +42,7 @@ impl Default for PitchConfig {
             min_prospect_share: 0.4,
             cooldown_s: 60.0,
             min_confidence: 0.35,
+            sure_confidence: 0.9,
         }
     }
 }
@@ -45,6 +52,8 @@ pub struct PitchRule {
     last_alert_s: Option<f64>,
     /// An alert was raised and the prospect has not spoken since (one alert per rep turn).
     alerted_this_turn: bool,
+    /// Sentences of this rep turn read as presenting, below `sure_confidence`.
+    doubtful_this_turn: u32,
 }
 
 /// The prospect's last trigger within the window that the rep has not asked about since.
@@ -93,6 +102,7 @@ impl PitchRule {
             cfg,
             last_alert_s: None,
             alerted_this_turn: false,
+            doubtful_this_turn: 0,
         }
     }
 
@@ -111,15 +121,27 @@ impl PitchRule {
     ) -> Option<Alert> {
         if seg.side != Side::Rep {
             self.alerted_this_turn = false;
+            self.doubtful_this_turn = 0;
             return None;
         }
         if self.alerted_this_turn {
             return None;
         }
-        let (pitch, &available_s) = read
-            .iter()
-            .zip(at)
-            .find(|(r, _)| f64::from(r.pitch) >= self.cfg.min_confidence)?;
+        let (pitch, &available_s) = read.iter().zip(at).find(|(r, _)| {
+            let p = f64::from(r.pitch);
+            if p >= self.cfg.sure_confidence {
+                return true;
+            }
+            if p < self.cfg.min_confidence {
+                return false;
+            }
+            // A doubtful presentation that speaks for the seller is a pitch on its own.
+            if form::speaks_for_us(&r.sentence) {
+                return true;
+            }
+            self.doubtful_this_turn += 1;
+            self.doubtful_this_turn >= 2
+        })?;
         if invited(state) {
             return None;
         }

@@ -54,6 +54,7 @@ fn slot(section: &str, key: &str) -> Option<Slot> {
         ("pitch", "min_open_questions") => Count(|c| &mut c.pitch.min_open_questions),
         ("pitch", "min_prospect_share") => Share(|c| &mut c.pitch.min_prospect_share),
         ("pitch", "min_confidence") => Share(|c| &mut c.pitch.min_confidence),
+        ("pitch", "sure_confidence") => Share(|c| &mut c.pitch.sure_confidence),
         ("no_questions", "enabled") => Bool(|c| &mut c.no_questions.enabled),
         ("no_questions", "window_s") => Secs(10.0, |c| &mut c.no_questions.window_s),
         ("no_questions", "min_rep_share") => Share(|c| &mut c.no_questions.min_rep_share),

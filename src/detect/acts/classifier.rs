@@ -581,9 +581,12 @@ impl Classifier {
         let price_possible = form::names_an_amount(sentence);
         // A backchannel ("right, right") has no topic to present.
         let presentation_possible = skeleton::has_content(sentence);
+        // An answer of fact ("about 70, maybe 80") asks the rep for nothing.
+        let invitation_possible = form::invites(sentence);
         let possible = |a: Act| match a {
             Act::Price => price_possible,
             Act::Presentation => presentation_possible,
+            Act::Invitation => invitation_possible,
             _ => true,
         };
         let pitch_of = |p: &[f32]| -> f32 {

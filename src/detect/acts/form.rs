@@ -122,6 +122,95 @@ fn amounts(sentence: &str, norm: &str, words: &[&str]) -> [bool; 2] {
     [numbers, money]
 }
 
+/// Whether a sentence can invite the rep to present: it asks (by its mark or its word
+/// order), or it asks for something or wonders ("show me", "walk me through", "I'd like
+/// to see", "I'm curious how"). A statement of fact answers the rep's question and invites
+/// nothing, however near it sounds to the talk before a price: "about 70, maybe 80",
+/// "around eleven hundred a month", "at the moment we've got three coolers".
+pub fn invites(sentence: &str) -> bool {
+    if is_question(sentence) {
+        return true;
+    }
+    let norm = normalise(sentence);
+    let words: Vec<&str> = norm
+        .split_whitespace()
+        .skip_while(|w| FILLERS.contains(w))
+        .collect();
+    // Asked without its mark: "can it pull the device list", "so how does it work",
+    // "whats that going to run us".
+    let opens_a_question = words.first().is_some_and(|w| AUX.contains(w))
+        || words.iter().take(3).any(|w| WH.contains(w));
+    // Asked for: "show me", "so walk me through", "convince me".
+    let request = words.windows(2).any(|w| {
+        matches!(
+            w[0],
+            "show" | "walk" | "tell" | "send" | "give" | "explain" | "convince" | "run"
+        ) && matches!(w[1], "me" | "us")
+    });
+    opens_a_question || request || WISHES.iter().any(|p| norm.contains(p))
+}
+
+/// Words before a sentence's first real word: "ok so how does it work".
+const FILLERS: &[&str] = &[
+    "ok", "okay", "so", "and", "but", "like", "um", "uh", "well", "right", "roughly", "then",
+    "now", "just", "also", "yeah", "oh", "hmm",
+];
+const AUX: &[&str] = &[
+    "do", "does", "did", "is", "are", "can", "could", "would", "will", "should", "has", "have",
+];
+const WH: &[&str] = &[
+    "what", "whats", "what's", "how", "hows", "how's", "why", "which", "when", "where",
+];
+/// A wish or a wondering, anywhere in the sentence.
+const WISHES: &[&str] = &[
+    " like to ",
+    " love to ",
+    " want to ",
+    " wanna ",
+    " need to see ",
+    " need to know ",
+    " need to understand ",
+    " to know if ",
+    " to know how ",
+    " to know what ",
+    " curious ",
+    " wonder",
+    " interested ",
+    " keen to ",
+    " trying to picture ",
+    " picture how ",
+    " or what ",
+    " how much ",
+    " what it costs ",
+    " what it would cost ",
+    " pricing ",
+    " price ",
+    " a demo ",
+    " a trial ",
+    " see it ",
+    " to see ",
+    " seeing ",
+    " hear how ",
+    " hear what ",
+    " hear about ",
+    " more about ",
+];
+
+/// Whether the rep speaks for the seller: we, our, us, or an offer ("I can set you up",
+/// "I'll get you a trial"). A presentation's subject is the product; a recap of the
+/// prospect's process or a story about other teams reads like one without it.
+pub fn speaks_for_us(sentence: &str) -> bool {
+    let norm = normalise(sentence);
+    norm.split_whitespace().any(|w| {
+        matches!(
+            w,
+            "we" | "our" | "us" | "ours" | "we're" | "we've" | "we'll" | "we'd"
+        )
+    }) || [" i can ", " i'll ", " i will ", " let me "]
+        .iter()
+        .any(|p| norm.contains(p))
+}
+
 /// The form features of one sentence, each about unit size.
 pub fn features(sentence: &str) -> [f32; N] {
     let norm = normalise(sentence);
@@ -219,5 +308,58 @@ mod tests {
             features("Most teams switch over in about two weeks.")[8],
             0.0
         );
+    }
+
+    #[test]
+    fn labelled_invitations_invite_and_answers_with_numbers_do_not() {
+        use crate::detect::acts::{labelled, Act};
+        let mut sentences: Vec<(String, Act)> = labelled::training()
+            .into_iter()
+            .filter(|l| l.side == crate::event::Side::Prospect)
+            .map(|l| (l.text, l.act))
+            .collect();
+        for d in labelled::dialogues() {
+            for t in d.turns {
+                if t.side == crate::event::Side::Prospect {
+                    sentences.extend(t.sentences.into_iter().map(|s| (s.text, s.act)));
+                }
+            }
+        }
+        let (inv, rest): (Vec<_>, Vec<_>) =
+            sentences.iter().partition(|(_, a)| *a == Act::Invitation);
+        let missed: Vec<&str> = inv
+            .iter()
+            .filter(|(t, _)| !invites(t))
+            .map(|(t, _)| t.as_str())
+            .collect();
+        let passed = rest.iter().filter(|(t, _)| invites(t)).count();
+        eprintln!(
+            "invitations kept {} of {}; other prospect sentences that could invite {} of {}",
+            inv.len() - missed.len(),
+            inv.len(),
+            passed,
+            rest.len()
+        );
+        for m in &missed {
+            eprintln!("  {m}");
+        }
+        // What it misses are garbled transcripts ("$15 ticket", "The store or the user.").
+        assert!(missed.len() * 30 <= inv.len(), "{missed:#?}");
+        for answer in [
+            "About 70, maybe 80, by the end of the year if the hiring plan happens.",
+            "Around 11 hundred a month for the loggers and the service contract.",
+            "At the moment we've got the coolers from AquaDirect, three of them.",
+            "312, since the cardiac wing opened in the spring.",
+        ] {
+            assert!(!invites(answer), "{answer}");
+        }
+        for ask in [
+            "What would this cost us?",
+            "Show me the dashboard.",
+            "does it handle aia pay applications",
+            "I'd be interested to hear how you'd staff the medical floor.",
+        ] {
+            assert!(invites(ask), "{ask}");
+        }
     }
 }
