@@ -140,20 +140,34 @@ pub fn invites(sentence: &str) -> bool {
     // "whats that going to run us".
     let opens_a_question = words.first().is_some_and(|w| AUX.contains(w))
         || words.iter().take(3).any(|w| WH.contains(w));
-    // Asked for: "show me", "so walk me through", "convince me".
-    let request = words.windows(2).any(|w| {
+    // Asked for: "show me", "so walk me through", "convince me", "maybe send something
+    // over".
+    let asked_for = |w: &str| {
         matches!(
-            w[0],
-            "show" | "walk" | "tell" | "send" | "give" | "explain" | "convince" | "run"
-        ) && matches!(w[1], "me" | "us")
-    });
+            w,
+            "show"
+                | "walk"
+                | "tell"
+                | "send"
+                | "give"
+                | "explain"
+                | "convince"
+                | "run"
+                | "share"
+                | "email"
+        )
+    };
+    let request = words.first().is_some_and(|w| asked_for(w))
+        || words
+            .windows(2)
+            .any(|w| asked_for(w[0]) && matches!(w[1], "me" | "us"));
     opens_a_question || request || WISHES.iter().any(|p| norm.contains(p))
 }
 
 /// Words before a sentence's first real word: "ok so how does it work".
 const FILLERS: &[&str] = &[
     "ok", "okay", "so", "and", "but", "like", "um", "uh", "well", "right", "roughly", "then",
-    "now", "just", "also", "yeah", "oh", "hmm",
+    "now", "just", "also", "yeah", "oh", "hmm", "maybe", "perhaps", "please",
 ];
 const AUX: &[&str] = &[
     "do", "does", "did", "is", "are", "can", "could", "would", "will", "should", "has", "have",
@@ -356,6 +370,7 @@ mod tests {
         for ask in [
             "What would this cost us?",
             "Show me the dashboard.",
+            "Maybe send something over and I will take a look.",
             "does it handle aia pay applications",
             "I'd be interested to hear how you'd staff the medical floor.",
         ] {
