@@ -47,13 +47,18 @@ impl Default for PitchConfig {
     }
 }
 
+/// How far a sentence that speaks for us must lean to presenting to back a doubtful one.
+const LEANING: f64 = 0.2;
+
 pub struct PitchRule {
     cfg: PitchConfig,
     last_alert_s: Option<f64>,
     /// An alert was raised and the prospect has not spoken since (one alert per rep turn).
     alerted_this_turn: bool,
-    /// Sentences of this rep turn read as presenting, below `sure_confidence`.
-    doubtful_this_turn: u32,
+    /// Sentences of this rep turn that count toward a run (see `on_segment`).
+    leaning_this_turn: u32,
+    /// One of them was read as presenting (`min_confidence`).
+    doubtful_seen: bool,
 }
 
 /// The prospect's last trigger within the window that the rep has not asked about since.
@@ -102,7 +107,8 @@ impl PitchRule {
             cfg,
             last_alert_s: None,
             alerted_this_turn: false,
-            doubtful_this_turn: 0,
+            leaning_this_turn: 0,
+            doubtful_seen: false,
         }
     }
 
@@ -121,7 +127,8 @@ impl PitchRule {
     ) -> Option<Alert> {
         if seg.side != Side::Rep {
             self.alerted_this_turn = false;
-            self.doubtful_this_turn = 0;
+            self.leaning_this_turn = 0;
+            self.doubtful_seen = false;
             return None;
         }
         if self.alerted_this_turn {
@@ -132,15 +139,20 @@ impl PitchRule {
             if p >= self.cfg.sure_confidence {
                 return true;
             }
-            if p < self.cfg.min_confidence {
-                return false;
-            }
+            let doubtful = p >= self.cfg.min_confidence;
+            let ours = form::speaks_for_us(&r.sentence);
             // A doubtful presentation that speaks for the seller is a pitch on its own.
-            if form::speaks_for_us(&r.sentence) {
+            if doubtful && ours {
                 return true;
             }
-            self.doubtful_this_turn += 1;
-            self.doubtful_this_turn >= 2
+            // Otherwise it takes a second sentence of the turn: another doubtful one, or
+            // one that speaks for us and leans that way ("...we get a ping and text out the
+            // same day" after "Every bait box gets a little wireless sensor").
+            if doubtful || ours && p >= LEANING {
+                self.leaning_this_turn += 1;
+                self.doubtful_seen |= doubtful;
+            }
+            self.leaning_this_turn >= 2 && self.doubtful_seen
         })?;
         if invited(state) {
             return None;
