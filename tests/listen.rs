@@ -524,8 +524,24 @@ fn an_unplugged_mic_is_filled_with_silence_and_reopened_when_it_returns() {
     let mic = capture(&r, "rep");
     assert_eq!(mic["reopened"], 1, "{mic}");
     let gap = mic["gap_s"].as_f64().unwrap();
-    // At least the 3 s it was away (less what noticing took); not the rest of the call.
-    assert!((2.0..11.0).contains(&gap), "mic gap {gap} s");
+    // At least the 3 s it was away (less what noticing took), and no more than the
+    // silence the monitor reported when the mic came back (and the 2 s of noticing):
+    // not the rest of the call. A fixed 11 s failed once in a loaded run (12.3 s; not
+    // seen again in 5 runs under stress-ng): the message now carries what to look at.
+    let away: f64 = f
+        .stderr
+        .split("is back at ")
+        .nth(1)
+        .and_then(|t| t.split(" after ").nth(1))
+        .and_then(|t| t.split(" s of silence").next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no 'is back' note: {}", f.stderr));
+    assert!(
+        gap >= 2.0 && gap <= away + 2.0,
+        "mic gap {gap} s, away {away} s; capture {}; stderr {}",
+        r["live"]["capture"],
+        f.stderr
+    );
     let other = capture(&r, "prospect");
     assert_eq!(other["gap_s"], 0.0, "the other side went on: {other}");
     assert!(talk(&r, "prospect_s") > 5.0, "prospect heard throughout");
