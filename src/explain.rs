@@ -76,14 +76,21 @@ pub fn write_acts(report: &Value, w: &mut dyn Write) -> std::io::Result<()> {
         );
     }
     let min = report["rules"]["pitch"]["min_confidence"].as_f64();
+    let sure = report["rules"]["pitch"]["sure_confidence"].as_f64();
     let reader = strip(report["acts"].as_str().unwrap_or("act reader"));
-    match min {
-        Some(min) => writeln!(
+    match (min, sure) {
+        (Some(min), Some(sure)) => writeln!(
+            w,
+            "Every sentence as the {reader} read it: act, how sure, pitch (a pitch alert \
+             needs {min:.2}, and below {sure:.2} a sentence that speaks for us or a second \
+             one in the turn; no discovery or invitation before it)."
+        )?,
+        (Some(min), None) => writeln!(
             w,
             "Every sentence as the {reader} read it: act, how sure, pitch (a pitch alert \
              needs {min:.2} and no discovery or invitation before it)."
         )?,
-        None => writeln!(w, "Every sentence as the {reader} read it.")?,
+        (None, _) => writeln!(w, "Every sentence as the {reader} read it.")?,
     }
     let pitch_alerts: Vec<&str> = list(report, "alerts")
         .iter()
@@ -158,7 +165,7 @@ mod tests {
     fn every_sentence_is_listed_with_its_act_and_the_pitch_alerts_one_marked() {
         let report = serde_json::json!({
             "acts": "sentence encoder",
-            "rules": {"pitch": {"min_confidence": 0.35}},
+            "rules": {"pitch": {"min_confidence": 0.35, "sure_confidence": 0.9}},
             "alerts": [{"kind": "pitch", "at_s": 9.0,
                         "evidence": "\"Our app books it.\" - presentation (0.91)"}],
             "sentences": [
@@ -176,7 +183,7 @@ mod tests {
         write_acts(&report, &mut out).unwrap();
         let out = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = out.lines().collect();
-        assert!(lines[0].contains("needs 0.35"), "{out}");
+        assert!(lines[0].contains("needs 0.35, and below 0.90"), "{out}");
         assert!(lines[1].starts_with("0:02 rep      open_question   0.97  pitch 0.00  How do"));
         assert!(
             !lines[1].contains("w1"),
