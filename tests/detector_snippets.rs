@@ -193,7 +193,9 @@ fn a_fragment_that_continues_the_last_chunk_is_read_with_it() {
 /// One sentence read as presenting with doubt, about the prospect's world or other teams
 /// and not about us, is no pitch on its own: a recap or a story reads like that now and
 /// then (the false alerts of calls by other authors). Two such sentences in one turn are a
-/// run, and one that speaks for us is a pitch.
+/// run, one that speaks for us is a pitch, and so is one backed by a sentence that speaks
+/// for us and leans to presenting (a quiet pitch: "Every bait box gets a little wireless
+/// sensor." then "...we get a ping...").
 #[test]
 fn a_lone_doubtful_presentation_needs_us_in_it_or_a_second_sentence() {
     let trigger = "Honestly we lose a whole day every time the compressor trips on a weekend.";
@@ -202,6 +204,8 @@ fn a_lone_doubtful_presentation_needs_us_in_it_or_a_second_sentence() {
     let ours = "Information goes out through our four channels, a calendar, a whiteboard, \
                 a newsletter, and you on the phone.";
     let second = "Then the schedule fills the gap on its own.";
+    // Speaks for us and leans to presenting, below the doubtful bar.
+    let leaning = "We get a ping the second something chews in there.";
     let cfg = DetectConfig::default();
     for s in [lone, ours, second] {
         let p = f64::from(reader().read(Side::Rep, s).pitch);
@@ -210,6 +214,11 @@ fn a_lone_doubtful_presentation_needs_us_in_it_or_a_second_sentence() {
             "{s}: {p:.2}, not a doubtful presentation"
         );
     }
+    let p = f64::from(reader().read(Side::Rep, leaning).pitch);
+    assert!(
+        (0.2..cfg.pitch.min_confidence).contains(&p),
+        "{leaning}: {p:.2}"
+    );
     let pitches = |rep: &str| {
         pitch_on_last_line(&Snippet {
             id: String::new(),
@@ -221,4 +230,9 @@ fn a_lone_doubtful_presentation_needs_us_in_it_or_a_second_sentence() {
     assert!(!pitches(lone), "a lone doubtful sentence");
     assert!(pitches(ours), "one that speaks for us");
     assert!(pitches(&format!("{lone} {second}")), "a run of two");
+    assert!(
+        pitches(&format!("{lone} {leaning}")),
+        "backed by one that speaks for us"
+    );
+    assert!(!pitches(leaning), "leaning alone");
 }
