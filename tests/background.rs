@@ -155,10 +155,16 @@ fn two_calls_in_a_row_get_a_report_and_a_recording_each() {
             .map(|c| c["side"].as_str().unwrap())
             .collect();
         assert_eq!(sides, ["rep", "prospect"], "{}", r["live"]);
+        let call_s = r["duration_s"].as_f64().unwrap();
         for c in capture {
             assert_eq!(c["dropped_frames"], 0, "{c}");
             assert_eq!(c["reopened"], 0, "{c}");
-            assert!(c["gap_s"].as_f64().unwrap() < 1.0, "{c}");
+            // Audio the sound server lost is counted, not hidden by trimming the other
+            // side (a loaded run's PulseAudio lost 2.8 s of the mic in one call, its talk
+            // figures still right): a figure for the benchmarks, bounded here only so that
+            // a side silent for the rest of the call fails.
+            let gap = c["gap_s"].as_f64().unwrap();
+            assert!((0.0..call_s / 4.0).contains(&gap), "{c}");
         }
         // Measured, not limited here: the figures are `make bench-live`'s.
         let path_ms = r["live"]["audio_path_ms"].as_array().unwrap();
