@@ -26,10 +26,11 @@ pub struct PitchConfig {
     /// training sentences (`acts_eval --cv`: 0.818, against 0.809 at 0.4 and 0.791 at 0.5).
     pub min_confidence: f64,
     /// One sentence this sure is a pitch on its own. Below it, a sentence read as
-    /// presenting is a pitch when it speaks for the seller (we, our, an offer), or when it
-    /// is the second such sentence of the rep's turn: a recap of the prospect's process, a
-    /// story about other teams or a garbled greeting reads as a presentation now and then,
-    /// one sentence at a time, without us in it; a pitch seldom stops at one sentence.
+    /// presenting is a pitch when it speaks for the seller (we, our, an offer), or when
+    /// another sentence of the rep's turn backs it (read as presenting too, or speaking
+    /// for us and leaning that way): a recap of the prospect's process, a story about
+    /// other teams or a garbled greeting reads as a presentation now and then, one
+    /// sentence at a time, without us in it; a pitch seldom stops at one sentence.
     pub sure_confidence: f64,
 }
 
@@ -140,7 +141,7 @@ impl PitchRule {
                 return true;
             }
             let doubtful = p >= self.cfg.min_confidence;
-            let ours = form::speaks_for_us(&r.sentence);
+            let ours = p >= LEANING && form::speaks_for_us(&r.sentence);
             // A doubtful presentation that speaks for the seller is a pitch on its own.
             if doubtful && ours {
                 return true;
@@ -148,7 +149,7 @@ impl PitchRule {
             // Otherwise it takes a second sentence of the turn: another doubtful one, or
             // one that speaks for us and leans that way ("...we get a ping and text out the
             // same day" after "Every bait box gets a little wireless sensor").
-            if doubtful || ours && p >= LEANING {
+            if doubtful || ours {
                 self.leaning_this_turn += 1;
                 self.doubtful_seen |= doubtful;
             }
