@@ -13,8 +13,12 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 # The shared corpus (its espeak-ng calls and its human-like Piper calls), and this
-# project's own scenarios (tests/scenarios).
-python3 "$corpus/make_calls.py" "$corpus"/scenarios/*.json "$corpus"/neural/*.json \
+# project's own scenarios (tests/scenarios). Rendered the same way on every run (Piper's
+# noise seeded by scripts/seeded, sox's dither repeatable): a red run is a change in
+# twoears, not a luckless render. How the detector fares across random renders is
+# measured apart (BENCHMARKS.md, "Accuracy").
+PYTHONPATH="$root/scripts/seeded${PYTHONPATH:+:$PYTHONPATH}" TWOEARS_RENDER_SEED=1 SOX_OPTS=-R \
+  python3 "$corpus/make_calls.py" "$corpus"/scenarios/*.json "$corpus"/neural/*.json \
   "$root"/tests/scenarios/*.json --out "$out"
 # All calls in one batch, as a user reviews a backlog: a report and page per call and an
 # index (a photo of the index and of one call's page is kept under target/).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The corpus acceptance over several renders of the same calls. make_calls.py's sox dither
-# differs in every render, so whisper hears each render a little differently (a comma or a
-# question mark more or less): one acceptance run is one draw. This prints each render's
+# The corpus acceptance over several renders of the same calls. Piper samples noise in
+# every render and make_calls.py's sox dither differs, so whisper hears each render a
+# little differently (a comma or a question mark more or less): one render is one draw
+# (scripts/acceptance.sh fixes its draw; this measures the spread). This prints each render's
 # score.py summary and its failures, then the totals.
 # Usage: scripts/renders.sh [N] [BIN]   (default 6 renders, target/release/twoears)
 # HARD=1 adds the calls that do not pass every render yet (tests/scenarios/hard).
