@@ -9,6 +9,7 @@ use crate::event::{Chunk, Event, PerSide, Side};
 use crate::resample::SPEECH_RATE_HZ;
 use crate::room::{FrameView, NearField, Room, RoomAccount};
 use crate::vad::{Change, SideVad, VadConfig, FRAME, FRAME_S};
+use crate::voices::rep_check::RepCheck;
 
 const RATE: f64 = SPEECH_RATE_HZ as f64;
 
@@ -202,6 +203,7 @@ pub struct FrontEnd {
     aec: EchoCanceller,
     vad: PerSide<SideVad>,
     near: NearField,
+    rep_check: RepCheck,
     room: RoomAccount,
     chunkers: PerSide<Chunker>,
     rep_pending: Vec<f32>,
@@ -217,6 +219,7 @@ impl FrontEnd {
             aec: EchoCanceller::new(),
             vad: PerSide::from_fn(|_| SideVad::new(&cfg)),
             near: NearField::default(),
+            rep_check: RepCheck::new(&cfg.voice),
             room: RoomAccount::default(),
             chunkers: PerSide::from_fn(|side| Chunker::new(side, chunks)),
             rep_pending: Vec::with_capacity(FRAME * 64),
@@ -286,8 +289,11 @@ impl FrontEnd {
         let prospect_heard = self.vad.prospect.is_voiced(prospect_score) && prospect_loud;
         let rep_speech = self.vad.rep.is_speech(&clean, rep_loud);
         let prospect_speech = self.vad.prospect.is_speech(prospect, prospect_loud);
-        // Speech on the mic far below the rep's own voice is someone else in the room.
-        let near = self.near.is_near(echo.clean_power, rep_heard && rep_speech);
+        // Speech on the mic far below the rep's own voice is someone else in the room; near
+        // it, but not clearly, the voice decides.
+        let voiced = rep_heard && rep_speech;
+        let level = self.near.level(echo.clean_power, voiced);
+        let near = !voiced || self.rep_check.is_rep(&clean, level);
         for (side, heard, speech, audio) in [
             (Side::Rep, rep_heard && near, rep_speech, &clean),
             (Side::Prospect, prospect_heard, prospect_speech, prospect),

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::event::PerSide;
 use crate::vad::{Turn, FRAME_S};
+use crate::voices::rep_check::{Level, CLEAR_DB};
 
 /// A voice whose recent level is this far below the rep's running speech level (dB) is
 /// someone else in the room: the rep's own voice, a hand's width from the mic, is 20 dB
@@ -42,14 +43,14 @@ pub struct NearField {
 }
 
 impl NearField {
-    /// Feeds every frame: its mean square and whether it is voiced; false when the voice
-    /// is far below the rep's (true for a frame that is not voiced).
-    pub fn is_near(&mut self, mean_square: f32, voiced: bool) -> bool {
+    /// Feeds every frame: its mean square and whether it is voiced; how near the voice is
+    /// to the rep's level (clear for a frame that is not voiced).
+    pub fn level(&mut self, mean_square: f32, voiced: bool) -> Level {
         self.since_open = self.since_open.saturating_add(1);
         self.recent[self.next] = if voiced { mean_square.max(1e-12) } else { 0.0 };
         self.next = (self.next + 1) % WINDOW;
         if !voiced {
-            return true;
+            return Level::Clear;
         }
         let x = 10.0 * mean_square.max(1e-12).log10();
         let heard = self.recent.iter().filter(|&&p| p > 0.0).count();
@@ -58,11 +59,12 @@ impl NearField {
                 .max(1e-12)
                 .log10();
         let level = self.level_db.get_or_insert(x);
+        let clear = recent_db >= *level - CLEAR_DB;
         if recent_db >= *level - OPEN_DB {
             self.since_open = 0;
         } else if recent_db < *level - KEEP_DB || self.since_open > KEEP_FRAMES {
             *level -= FAR_DECAY_DB;
-            return false;
+            return Level::Far;
         }
         *level += LEVEL_STEP_DB
             * if x > *level {
@@ -70,7 +72,11 @@ impl NearField {
             } else {
                 LEVEL_QUANTILE - 1.0
             };
-        true
+        if clear {
+            Level::Clear
+        } else {
+            Level::Doubtful
+        }
     }
 }
 
@@ -225,23 +231,30 @@ mod tests {
         10f32.powf(db / 10.0)
     }
 
+    fn is_near(n: &mut NearField, mean_square: f32, voiced: bool) -> bool {
+        n.level(mean_square, voiced) != Level::Far
+    }
+
     #[test]
     fn a_voice_far_below_the_reps_is_not_near_and_the_reps_own_range_is() {
         let mut n = NearField::default();
         // The rep, around -21 dBFS with syllables 20 dB apart.
         for i in 0..300 {
-            assert!(n.is_near(power(-21.0 - (i % 21) as f32), true), "frame {i}");
+            assert!(
+                is_near(&mut n, power(-21.0 - (i % 21) as f32), true),
+                "frame {i}"
+            );
         }
         // A colleague 20 dB below the rep's average power (-25 dBFS), their vowels 6 dB
         // above their own, for a minute of voiced frames: near only while the rep's last
         // frames are in the window, and the rep's trailing-off time after.
         let near = (0..3750)
-            .filter(|i| n.is_near(power(-48.0 + (i % 7) as f32), true))
+            .filter(|i| is_near(&mut n, power(-48.0 + (i % 7) as f32), true))
             .count();
         assert!(near <= WINDOW + KEEP_FRAMES as usize, "{near} frames near");
-        assert!(n.is_near(power(-21.0), true), "the rep again");
+        assert!(is_near(&mut n, power(-21.0), true), "the rep again");
         assert!(
-            n.is_near(power(-40.0), true),
+            is_near(&mut n, power(-40.0), true),
             "and the rep's quiet syllable after it"
         );
     }
@@ -250,15 +263,17 @@ mod tests {
     fn the_level_follows_a_louder_rep_after_a_quiet_first_voice() {
         let mut n = NearField::default();
         for _ in 0..200 {
-            assert!(n.is_near(power(-50.0), true));
+            assert!(is_near(&mut n, power(-50.0), true));
         }
-        let near = (0..200).filter(|_| n.is_near(power(-20.0), true)).count();
+        let near = (0..200)
+            .filter(|_| is_near(&mut n, power(-20.0), true))
+            .count();
         assert_eq!(near, 200, "a louder voice is always near");
         for _ in 0..super::WINDOW {
-            n.is_near(0.0, false);
+            is_near(&mut n, 0.0, false);
         }
         assert!(
-            !n.is_near(power(-50.0), true),
+            !is_near(&mut n, power(-50.0), true),
             "the quiet first voice is now far"
         );
     }

@@ -13,6 +13,8 @@ use std::sync::Arc;
 use earshot::Detector;
 use silero::Silero;
 
+use crate::voices::rep_check::VoiceCheck;
+
 pub const FRAME: usize = 256;
 pub const FRAME_S: f64 = FRAME as f64 / crate::resample::SPEECH_RATE_HZ as f64;
 
@@ -26,6 +28,8 @@ pub struct VadConfig {
     /// Unvoiced time that closes a turn.
     pub hangover_s: f64,
     pub speech: Speech,
+    /// Whether a mic voice near the rep's level, but not clearly, must be the rep's voice.
+    pub voice: VoiceCheck,
 }
 
 /// Whether Silero confirms earshot's frames.
@@ -46,6 +50,7 @@ impl Default for VadConfig {
             onset_frames: 3,
             hangover_s: 0.6,
             speech: Speech::Off,
+            voice: VoiceCheck::Off,
         }
     }
 }
@@ -69,6 +74,7 @@ impl VadConfig {
         };
         Self {
             speech,
+            voice: VoiceCheck::installed(),
             ..Self::default()
         }
     }

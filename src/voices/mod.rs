@@ -8,6 +8,7 @@
 
 pub mod encoder;
 pub mod profile;
+pub mod rep_check;
 pub mod split;
 
 use std::path::{Path, PathBuf};
