@@ -10,7 +10,7 @@ the freedesktop sound theme (apt-get install sound-theme-freedesktop) and record
 speech from pocketsphinx-testdata (LibriVox), plus a rendered traffic rumble. Read the
 held-out set once per change.
 
-Usage: scripts/room_probe.py [--held-out] [--calls a,b] [--bin BIN] [--shared DIR]
+Usage: scripts/room_probe.py [--held-out] [--calls a,b] [--only NAME] [--bin BIN] [--shared DIR]
 Needs: numpy, sox, espeak-ng; faster-whisper for the peer column (skipped without it).
 """
 import argparse
@@ -269,6 +269,7 @@ def probes(held_out):
             ("hold music 30 s", "prospect", "insert30", lambda n, sr, r: music(n, sr, -22, r)),
             ("hold music 60 s, loud", "prospect", "insert60", lambda n, sr, r: music(n, sr, -14, r)),
             ("ringback 12 s", "prospect", "insert12", lambda n, sr, r: tones(n, sr, -20, "ringback")),
+            ("voice -14 dB", "rep", "voice-14", lambda n, sr, r: espeak_voice(n, sr, r)),
             ("voice -20 dB", "rep", "voice-20", lambda n, sr, r: espeak_voice(n, sr, r)),
             ("voice -29 dB", "rep", "voice-29", lambda n, sr, r: espeak_voice(n, sr, r)),
         ]
@@ -353,6 +354,7 @@ def main():
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/twoears"))
     ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared"))
     ap.add_argument("--no-peer", action="store_true")
+    ap.add_argument("--only", default="", help="probes whose name contains this")
     args = ap.parse_args()
     work = tempfile.mkdtemp()
     corpus = os.path.join(args.shared, "corpus")
@@ -378,6 +380,8 @@ def main():
               f"{t_rep:.1f} s | {t_pro:.1f} s | {p0[0]:.1f} s | {p0[1]:.1f} s | |" if p0 else
               f"| {call} | none | | {t_rep:.1f} s | {t_pro:.1f} s | | | |")
         for i, probe in enumerate(probes(args.held_out)):
+            if args.only not in probe[0]:
+                continue
             f = f"{work}/{call}-{i}.wav"
             make_probe(wav, truth, probe, f, seed=i + 17)
             rep, pro, report = twoears(args.bin, f)
