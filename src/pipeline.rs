@@ -210,8 +210,8 @@ pub struct Pipeline {
     new_warnings: Vec<String>,
     /// Why the first chunk the transcriber failed on failed.
     first_failure: Option<String>,
-    /// Why the speech detector is missing, if it is.
-    vad_warning: Option<String>,
+    /// Why the speech detector is missing, or the enrolled voice unused.
+    vad_warnings: Vec<String>,
 }
 
 impl Pipeline {
@@ -235,7 +235,7 @@ impl Pipeline {
             }),
         };
         let worker = stt.map(spawn_worker).transpose()?;
-        let vad_warning = vad.warning().map(str::to_string);
+        let vad_warnings = vad.warnings();
         Ok(Self {
             front: FrontEnd::new(vad, chunks),
             detector: Detector::with_reader(detect.clone(), Arc::new(reader)),
@@ -247,9 +247,9 @@ impl Pipeline {
             segments: Vec::new(),
             dropped_chunks: 0,
             new_alerts: Vec::new(),
-            new_warnings: vad_warning.iter().cloned().collect(),
+            new_warnings: vad_warnings.clone(),
             first_failure: None,
-            vad_warning,
+            vad_warnings,
         })
     }
 
@@ -364,7 +364,7 @@ impl Pipeline {
         self.front.finish(&mut self.events, &mut self.chunks);
         self.dispatch();
         let mut stt = None;
-        let mut warnings: Vec<String> = self.vad_warning.take().into_iter().collect();
+        let mut warnings = std::mem::take(&mut self.vad_warnings);
         if let Some(mut w) = self.worker.take() {
             drop(w.chunks.take());
             for h in w.heard.clone().iter() {

@@ -160,7 +160,12 @@ impl Report {
         source: Option<Source>,
         mut warnings: Vec<String>,
     ) -> Self {
-        warnings.extend(call.warnings);
+        // A one-channel call's split and its pipeline may both say the profile is unusable.
+        for w in call.warnings {
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
         let duration_s = round3(call.duration_s);
         let talk = call.talk.figures(duration_s, call.rep_questions);
         let mut turns: Vec<TurnRecord> = Side::BOTH

@@ -79,12 +79,18 @@ impl VadConfig {
         }
     }
 
-    /// Why the speech detector is missing, for the call's warnings.
-    pub fn warning(&self) -> Option<&str> {
-        match &self.speech {
-            Speech::Missing(why) => Some(why),
+    /// Why the speech detector is missing, or the enrolled voice unused, for the call's
+    /// warnings.
+    pub fn warnings(&self) -> Vec<String> {
+        let speech = match &self.speech {
+            Speech::Missing(why) => Some(why.as_str()),
             _ => None,
-        }
+        };
+        speech
+            .into_iter()
+            .chain(self.voice.warning())
+            .map(str::to_string)
+            .collect()
     }
 }
 

@@ -35,10 +35,12 @@ const PROFILE_WINDOWS: usize = 6;
 /// Whether mic voices are checked against the rep's, and against whose.
 #[derive(Clone, Default)]
 pub enum VoiceCheck {
-    /// The encoder at `model` (loaded at the first doubt); the enrolled voice if any.
+    /// The encoder at `model` (loaded at the first doubt); the enrolled voice if any, and
+    /// why an enrolled profile could not be used.
     On {
         model: PathBuf,
         enrolled: Option<Arc<[f32]>>,
+        warning: Option<String>,
     },
     /// Not installed, or not wanted: the level test alone.
     #[default]
@@ -49,14 +51,27 @@ impl VoiceCheck {
     /// The installed encoder and the enrolled profile; Off without the encoder.
     pub fn installed() -> Self {
         match encoder::installed() {
-            Some(model) => Self::On {
-                model,
-                enrolled: super::profile::load()
-                    .ok()
-                    .flatten()
-                    .map(|p| p.embedding.into()),
-            },
+            Some(model) => {
+                let (enrolled, warning) = match super::profile::load() {
+                    Ok(p) => (p.map(|p| p.embedding.into()), None),
+                    Err(e) => (None, Some(e.to_string())),
+                };
+                Self::On {
+                    model,
+                    enrolled,
+                    warning,
+                }
+            }
             None => Self::Off,
+        }
+    }
+
+    /// Why the enrolled voice is not used, for the call's warnings (the call learns the
+    /// rep's voice from its own start instead).
+    pub fn warning(&self) -> Option<&str> {
+        match self {
+            Self::On { warning, .. } => warning.as_deref(),
+            Self::Off => None,
         }
     }
 }
@@ -130,7 +145,9 @@ pub struct RepCheck {
 impl RepCheck {
     pub fn new(check: &VoiceCheck) -> Self {
         let (model, rep) = match check {
-            VoiceCheck::On { model, enrolled } => (
+            VoiceCheck::On {
+                model, enrolled, ..
+            } => (
                 Some(model.clone()),
                 enrolled.as_deref().map(<[f32]>::to_vec),
             ),
@@ -280,6 +297,7 @@ mod tests {
             VoiceCheck::On {
                 model: PathBuf::from("/nonexistent/voice-encoder.safetensors"),
                 enrolled: None,
+                warning: None,
             },
         ] {
             let mut c = RepCheck::new(&check);
