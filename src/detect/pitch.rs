@@ -60,6 +60,8 @@ pub struct PitchRule {
     leaning_this_turn: u32,
     /// One of them was read as presenting (`min_confidence`).
     doubtful_seen: bool,
+    /// The rep announced a recap earlier in this turn ("let me make sure I've got it").
+    recap_cued: bool,
 }
 
 /// The prospect's last trigger within the window that the rep has not asked about since.
@@ -110,6 +112,7 @@ impl PitchRule {
             alerted_this_turn: false,
             leaning_this_turn: 0,
             doubtful_seen: false,
+            recap_cued: false,
         }
     }
 
@@ -130,6 +133,7 @@ impl PitchRule {
             self.alerted_this_turn = false;
             self.leaning_this_turn = 0;
             self.doubtful_seen = false;
+            self.recap_cued = false;
             return None;
         }
         if self.alerted_this_turn {
@@ -137,6 +141,15 @@ impl PitchRule {
         }
         let (pitch, &available_s) = read.iter().zip(at).find(|(r, _)| {
             let p = f64::from(r.pitch);
+            // After "let me make sure I've got it" the turn restates the prospect's world;
+            // only a sentence that speaks for us turns it into a pitch.
+            if form::cues_recap(&r.sentence) && p < self.cfg.min_confidence {
+                self.recap_cued = true;
+                return false;
+            }
+            if self.recap_cued && !form::speaks_for_us(&r.sentence) {
+                return false;
+            }
             if p >= self.cfg.sure_confidence {
                 return true;
             }

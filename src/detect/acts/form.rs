@@ -210,6 +210,44 @@ const WISHES: &[&str] = &[
     " more about ",
 ];
 
+/// Whether a rep's sentence announces a recap of what the prospect said: "let me make sure
+/// I've got it", "so if I have this right", "just to play that back". What follows it in
+/// the same turn restates the prospect's world in their terms (your forms, your Fridays)
+/// and reads sentence by sentence like a description of a product.
+pub fn cues_recap(sentence: &str) -> bool {
+    let norm = normalise(sentence);
+    norm.split_whitespace().count() <= 14
+        && [
+            " make sure i ",
+            " make sure i've ",
+            " make sure i'm ",
+            " make sure that i ",
+            " check i ",
+            " check i've ",
+            " check i'm ",
+            " check that i ",
+            " see if i ",
+            " see if i've ",
+            " if i have ",
+            " if i've ",
+            " if i got ",
+            " if i understand ",
+            " if i'm hearing ",
+            " what i'm hearing ",
+            " what i am hearing ",
+            " play that back ",
+            " play it back ",
+            " play back ",
+            " recap ",
+            " summarise ",
+            " summarize ",
+            " sum up ",
+            " correct me if ",
+        ]
+        .iter()
+        .any(|p| norm.contains(p))
+}
+
 /// Whether the rep speaks for the seller: we, our, us, or an offer ("I can set you up",
 /// "I'll get you a trial"). A presentation's subject is the product; a recap of the
 /// prospect's process or a story about other teams reads like one without it.
@@ -375,6 +413,28 @@ mod tests {
             "I'd be interested to hear how you'd staff the medical floor.",
         ] {
             assert!(invites(ask), "{ask}");
+        }
+    }
+
+    #[test]
+    fn a_recap_is_announced_in_a_few_words_of_the_reps_own() {
+        for cue in [
+            "So let me make sure I've got it.",
+            "so let me check I'm got the whole picture",
+            "Okay, so if I have this right,",
+            "Just to play that back.",
+            "Correct me if I'm wrong.",
+        ] {
+            assert!(cues_recap(cue), "{cue}");
+        }
+        for other in [
+            "Let me check with the team and get back to you.",
+            "So our platform makes sure every invoice matches its order.",
+            "What I'd suggest is a trial with your two busiest sites, and if it does not save \
+             your team an hour a day by the end of the month we part friends, and I will \
+             make sure I've got the numbers for you.",
+        ] {
+            assert!(!cues_recap(other), "{other}");
         }
     }
 }
