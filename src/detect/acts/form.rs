@@ -248,16 +248,71 @@ pub fn cues_recap(sentence: &str) -> bool {
         .any(|p| norm.contains(p))
 }
 
+/// Where a prospect met the seller: "you filled in the form on our site" is about how the
+/// call came about, not about what is sold.
+const CONTACT: &[&str] = &[
+    "site",
+    // tiny.en hears "our site" as "our side" now and then.
+    "side",
+    "website",
+    "web",
+    "form",
+    "webinar",
+    "booth",
+    "stand",
+    "newsletter",
+    "email",
+    "ad",
+    "advert",
+    "call",
+    "chat",
+    "conversation",
+    "meeting",
+    "demo",
+    "page",
+    "survey",
+];
+
+/// Words that end a noun phrase ("our site about...", "our booth at the show").
+const PHRASE_ENDS: &[&str] = &[
+    "about",
+    "at",
+    "on",
+    "in",
+    "for",
+    "to",
+    "and",
+    "last",
+    "yesterday",
+    "earlier",
+    "a",
+    "the",
+    "so",
+    "where",
+    "which",
+    "that",
+    "i",
+    "you",
+    "recently",
+    "this",
+    "back",
+];
+
 /// Whether the rep speaks for the seller: we, our, us, or an offer ("I can set you up",
 /// "I'll get you a trial"). A presentation's subject is the product; a recap of the
-/// prospect's process or a story about other teams reads like one without it.
+/// prospect's process or a story about other teams reads like one without it. "Our site",
+/// "our webinar" and the like name where the prospect met us, and do not count.
 pub fn speaks_for_us(sentence: &str) -> bool {
     let norm = normalise(sentence);
-    norm.split_whitespace().any(|w| {
-        matches!(
-            w,
-            "we" | "our" | "us" | "ours" | "we're" | "we've" | "we'll" | "we'd"
-        )
+    let words: Vec<&str> = norm.split_whitespace().collect();
+    words.iter().enumerate().any(|(i, w)| match *w {
+        // "our site" where the phrase ends; "our site managers" are people we sell.
+        "our" => {
+            !(words.get(i + 1).is_some_and(|n| CONTACT.contains(n))
+                && words.get(i + 2).is_none_or(|n| PHRASE_ENDS.contains(n)))
+        }
+        "we" | "us" | "ours" | "we're" | "we've" | "we'll" | "we'd" => true,
+        _ => false,
     }) || [" i can ", " i'll ", " i will ", " let me "]
         .iter()
         .any(|p| norm.contains(p))
@@ -435,6 +490,24 @@ mod tests {
              make sure I've got the numbers for you.",
         ] {
             assert!(!cues_recap(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn where_the_prospect_met_us_does_not_speak_for_us() {
+        for contact in [
+            "You filled out the form on our site last Tuesday.",
+            "You fill out the form on our side.",
+            "Thanks for stopping by our booth at the show.",
+        ] {
+            assert!(!speaks_for_us(contact), "{contact}");
+        }
+        for us in [
+            "Our site managers get the report every Monday.",
+            "Our app texts the owner the night before.",
+            "We take that off your plate.",
+        ] {
+            assert!(speaks_for_us(us), "{us}");
         }
     }
 }
