@@ -29,6 +29,8 @@ pub enum ProfileError {
     Damaged { path: String, reason: String },
     #[error("the voice profile {path} was made by another version of twoears; enroll again with `twoears voice enroll FILE`")]
     Version { path: String },
+    #[error("the voice profile {path} cannot be read ({reason}); make it readable, or enroll again with `twoears voice enroll FILE`")]
+    Unreadable { path: String, reason: String },
 }
 
 /// Where the profile lives (None without a home directory).
@@ -50,7 +52,7 @@ fn read(p: &Path) -> Result<Option<Profile>, ProfileError> {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
-            return Err(ProfileError::Damaged {
+            return Err(ProfileError::Unreadable {
                 path: p.display().to_string(),
                 reason: e.to_string(),
             })
