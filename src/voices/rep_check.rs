@@ -3,8 +3,8 @@
 //! margin now and then. Where the level leaves a doubt, the voice itself decides: the
 //! mic's recent speech that was not clearly the rep's (by level) is embedded by the voice
 //! encoder and compared with the rep's voice, the enrolled profile or, without one, the
-//! voice of the call's first clearly near speech. A cascade: calls whose mic speech is all
-//! clearly near never load the encoder.
+//! voice of the call's first clearly near speech. A cascade: calls whose mic speech is
+//! clearly near all but a moment at a time never load the encoder.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -27,7 +27,7 @@ const CHECK_EVERY: usize = 25;
 const OWN_WINDOW: f32 = 0.8;
 /// Speech that is not clearly near is judged only after a run this long of it (voiced
 /// frames of 16 ms, 0.5 s): a rep alone trails off at a phrase's end and is clear again
-/// within a word; someone else talks on (and calls with no one else never load the encoder).
+/// within a word; someone else talks on (and calls with no one else seldom load the encoder).
 const SUSPECT_RUN: u32 = 31;
 /// Windows of clearly near speech the call's own rep voice is made from (about 10 s).
 const PROFILE_WINDOWS: usize = 6;
