@@ -7,6 +7,12 @@ use std::borrow::Cow;
 use std::fmt::Write;
 use std::path::Path;
 
+/// Whether colour may be written to a terminal, given the `NO_COLOR` variable: present and
+/// not empty turns it off (no-color.org).
+pub fn colour_allowed(no_color: Option<&std::ffi::OsStr>) -> bool {
+    no_color.is_none_or(std::ffi::OsStr::is_empty)
+}
+
 /// `text` with every control character (C0, DEL, C1) written as an escape, `\x1b` or
 /// `\u{9b}`; everything else as it is.
 pub fn escape(text: &str) -> Cow<'_, str> {
@@ -45,6 +51,15 @@ pub fn path(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_color_set_to_anything_turns_colour_off() {
+        use std::ffi::OsStr;
+        assert!(colour_allowed(None));
+        assert!(colour_allowed(Some(OsStr::new(""))));
+        assert!(!colour_allowed(Some(OsStr::new("1"))));
+        assert!(!colour_allowed(Some(OsStr::new("0"))));
+    }
 
     #[test]
     fn control_characters_are_escaped_and_the_rest_kept() {

@@ -229,9 +229,14 @@ impl Status {
         }
         let head = format!("{} {}", clock(alert.at_s), alert.kind.name().to_uppercase());
         let mut lines = vec![if self.tty {
-            // Bold yellow, and the bell unless a desktop notification takes its place.
+            // Bold yellow (unless NO_COLOR), and the bell unless a desktop notification
+            // takes its place.
             let bell = if self.notify { "" } else { "\x07" };
-            format!("{bell}\x1b[1;33m{head}\x1b[0m  {}", escape(&alert.message))
+            if crate::term::colour_allowed(std::env::var_os("NO_COLOR").as_deref()) {
+                format!("{bell}\x1b[1;33m{head}\x1b[0m  {}", escape(&alert.message))
+            } else {
+                format!("{bell}{head}  {}", escape(&alert.message))
+            }
         } else {
             format!("{head}  {}", escape(&alert.message))
         }];
