@@ -459,6 +459,9 @@ pub enum ModelCommand {
     List {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+        /// One JSON array on stdout (name, bytes, path, source, sha256), for scripts.
+        #[arg(long)]
+        json: bool,
     },
     /// Check installed Whisper models (or one file) in full: manifest size and sha256, and
     /// the ggml header against the file. Loads check the hash only when the file changed.

@@ -92,7 +92,7 @@ fn model(cmd: ModelCommand) -> Result<()> {
     let dir = match &cmd {
         ModelCommand::Install { dir, .. }
         | ModelCommand::Import { dir, .. }
-        | ModelCommand::List { dir }
+        | ModelCommand::List { dir, .. }
         | ModelCommand::Verify { dir, .. } => dir.clone(),
     };
     // A killed install cannot clean up after itself; the next model command does.
@@ -191,13 +191,12 @@ fn model(cmd: ModelCommand) -> Result<()> {
                 println!("{}: ok", term::path(&p));
             }
         }
-        ModelCommand::List { dir } => {
-            let mut any = false;
+        ModelCommand::List { dir, json } => {
+            let mut listed = Vec::new();
             for d in model_dirs(dir.as_deref()) {
                 for (path, manifest) in store::list(&d) {
-                    any = true;
-                    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-                    let (name, source, sha) = match manifest {
+                    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                    let (name, source, sha256) = match manifest {
                         Some(m) => (m.name, m.source, m.sha256),
                         None => (
                             path.file_stem()
@@ -209,17 +208,29 @@ fn model(cmd: ModelCommand) -> Result<()> {
                             install::sha256_file(&path).unwrap_or_default(),
                         ),
                     };
-                    println!(
-                        "{}\t{:.1} MB\t{}\t{}\t{}",
-                        term::escape(&name),
-                        size as f64 / 1e6,
-                        term::path(&path),
-                        term::escape(&source),
-                        term::escape(&sha)
-                    );
+                    listed.push(serde_json::json!({
+                        "name": name,
+                        "bytes": bytes,
+                        // A name that is not UTF-8 is shown, not refused.
+                        "path": path.to_string_lossy(),
+                        "source": source,
+                        "sha256": sha256,
+                    }));
+                    if !json {
+                        println!(
+                            "{}\t{:.1} MB\t{}\t{}\t{}",
+                            term::escape(&name),
+                            bytes as f64 / 1e6,
+                            term::path(&path),
+                            term::escape(&source),
+                            term::escape(&sha256)
+                        );
+                    }
                 }
             }
-            if !any {
+            if json {
+                println!("{}", serde_json::Value::Array(listed));
+            } else if listed.is_empty() {
                 println!("no models installed; run `twoears model install`");
             }
         }

