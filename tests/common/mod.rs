@@ -69,13 +69,18 @@ pub fn speech(dir: &Path, name: &str, text: &str, voice: &str) -> PathBuf {
             .arg(&raw)
             .arg(text),
     );
+    to_speech_wav(&raw, &out);
+    out
+}
+
+/// Converts a TTS engine's WAV to 16 kHz mono 16-bit, as the tests' calls are.
+pub fn to_speech_wav(raw: &Path, out: &Path) {
     run_ok(
         Command::new("sox")
-            .arg(&raw)
+            .arg(raw)
             .args(["-r", "16000", "-c", "1", "-b", "16"])
-            .arg(&out),
+            .arg(out),
     );
-    out
 }
 
 pub fn duration_s(path: &Path) -> f64 {
