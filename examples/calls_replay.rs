@@ -14,8 +14,8 @@ use serde_json::Value;
 use twoears::detect::acts::classifier::Classifier;
 use twoears::detect::acts::{installed_encoder, ActReader};
 use twoears::detect::{AlertKind, DetectConfig, Detector};
+use twoears::event::Turn;
 use twoears::event::{Available, Event, Segment, Side};
-use twoears::vad::Turn;
 
 fn side(v: &Value) -> Side {
     if v["side"] == "prospect" {

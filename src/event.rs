@@ -6,7 +6,12 @@ use std::ops::{Index, IndexMut};
 
 use serde::{Deserialize, Serialize};
 
-use crate::vad::Turn;
+/// A finished speaking turn, in call seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Turn {
+    pub start_s: f64,
+    pub end_s: f64,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

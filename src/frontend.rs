@@ -9,7 +9,7 @@ use crate::event::{Chunk, Event, PerSide, Side};
 use crate::resample::SPEECH_RATE_HZ;
 use crate::room::{FrameView, NearField, Room, RoomAccount};
 use crate::vad::{Change, SideVad, VadConfig, FRAME, FRAME_S};
-use crate::voices::rep_check::RepCheck;
+use crate::voices::rep_check::{RepCheck, VoiceCheck};
 
 const RATE: f64 = SPEECH_RATE_HZ as f64;
 
@@ -198,6 +198,35 @@ impl Chunker {
     }
 }
 
+/// How the front end hears: speech on each side, and whose voice is on the mic.
+#[derive(Clone, Default)]
+pub struct FrontEndConfig {
+    pub vad: VadConfig,
+    /// Whether a mic voice near the rep's level, but not clearly, must be the rep's voice.
+    pub voice: VoiceCheck,
+}
+
+impl FrontEndConfig {
+    /// The installed speech detector and voice encoder, and the enrolled voice.
+    pub fn installed() -> Self {
+        Self {
+            vad: VadConfig::installed(),
+            voice: VoiceCheck::installed(),
+        }
+    }
+
+    /// Why the speech detector is missing, or the enrolled voice unused, for the call's
+    /// warnings.
+    pub fn warnings(&self) -> Vec<String> {
+        self.vad
+            .warning()
+            .into_iter()
+            .chain(self.voice.warning())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
 pub struct FrontEnd {
     dc: PerSide<DcBlocker>,
     aec: EchoCanceller,
@@ -213,11 +242,11 @@ pub struct FrontEnd {
 }
 
 impl FrontEnd {
-    pub fn new(cfg: VadConfig, chunks: ChunkPolicy) -> Self {
+    pub fn new(cfg: FrontEndConfig, chunks: ChunkPolicy) -> Self {
         Self {
             dc: PerSide::from_fn(|_| DcBlocker::new()),
             aec: EchoCanceller::new(),
-            vad: PerSide::from_fn(|_| SideVad::new(&cfg)),
+            vad: PerSide::from_fn(|_| SideVad::new(&cfg.vad)),
             near: NearField::default(),
             rep_check: RepCheck::new(&cfg.voice),
             room: RoomAccount::default(),

@@ -14,6 +14,7 @@ pub mod align;
 pub mod batch;
 pub mod capture;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod detect;
 pub mod echo;

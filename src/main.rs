@@ -4,12 +4,15 @@ use clap::error::ErrorKind;
 use clap::Parser;
 
 fn main() {
+    let cli = twoears::cli::Cli::try_parse().unwrap_or_else(|e| usage_error(e));
     // The sentence encoder (candle) reads this on every matmul. One core is enough for a
     // sentence in ~15 ms, and whisper spin-waits on the others: never let them compete.
-    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+    // Installing runs no whisper beside it, and reads thousands of labelled sentences
+    // once: it takes every core.
+    let installing = matches!(cli.command, twoears::cli::Command::Model(_));
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() && !installing {
         std::env::set_var("RAYON_NUM_THREADS", "1");
     }
-    let cli = twoears::cli::Cli::try_parse().unwrap_or_else(|e| usage_error(e));
     twoears::panic::install_hook();
     // A panic the stages did not catch is a bug: one line, the same exit as any error.
     match twoears::panic::catch(|| twoears::commands::run(cli)) {

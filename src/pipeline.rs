@@ -13,15 +13,15 @@ use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use std::sync::Arc;
 
 use crate::detect::acts::classifier::Classifier;
+use crate::detect::acts::encoder::EncoderError;
 use crate::detect::acts::words::WordReader;
 use crate::detect::acts::ActReader;
 use crate::detect::{Alert, CallState, DetectConfig, Detector};
 use crate::event::{round3, Available, Chunk, Event, Segment};
-use crate::frontend::{ChunkPolicy, FrontEnd};
+use crate::frontend::{ChunkPolicy, FrontEnd, FrontEndConfig};
 use crate::report::{CallRecord, SttStats};
 use crate::resample::SPEECH_RATE_HZ;
 use crate::stt::engine::{Engine, SttError};
-use crate::vad::VadConfig;
 
 /// Speech chunks that may wait for the transcriber.
 /// A background call starts with its pre-roll (up to ~25 s of both sides) at once: room
@@ -69,6 +69,15 @@ struct Worker {
     heard: Receiver<Heard>,
     handle: Option<JoinHandle<WorkerEnd>>,
     model_name: String,
+}
+
+/// Why the stages could not start: a model they load.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Stt(#[from] SttError),
+    #[error("cannot load the sentence encoder ({0}); reinstall it with `twoears model install minilm`, or remove its directory to read acts with word lists")]
+    Encoder(#[source] EncoderError),
 }
 
 fn spawn_worker(settings: &SttSettings) -> Result<Worker, SttError> {
@@ -152,7 +161,9 @@ fn transcribe_all(
             Ok(_) => {}
             Err(e) => {
                 stats.failed_chunks += 1;
-                if heard.send(Heard::Failed(e.to_string())).is_err() {
+                // The whole chain: whisper.cpp's own reason is the cause.
+                let why = format!("{:#}", anyhow::Error::new(e));
+                if heard.send(Heard::Failed(why)).is_err() {
                     break;
                 }
             }
@@ -220,24 +231,24 @@ impl Pipeline {
     /// # Errors
     /// The model cannot be loaded.
     pub fn new(
-        vad: VadConfig,
+        hearing: FrontEndConfig,
         chunks: ChunkPolicy,
         detect: DetectConfig,
         stt: Option<&SttSettings>,
         backpressure: Backpressure,
-    ) -> Result<Self, SttError> {
+    ) -> Result<Self, PipelineError> {
         let reader = match stt.and_then(|s| s.encoder.as_deref()) {
             Some(dir) => ActReader::Embedded(Box::new(
-                Classifier::load(dir, &detect.examples).map_err(SttError::Encoder)?,
+                Classifier::load(dir, &detect.examples).map_err(PipelineError::Encoder)?,
             )),
             None => ActReader::Words(WordReader {
                 phrases: detect.phrases.clone(),
             }),
         };
         let worker = stt.map(spawn_worker).transpose()?;
-        let vad_warnings = vad.warnings();
+        let vad_warnings = hearing.warnings();
         Ok(Self {
-            front: FrontEnd::new(vad, chunks),
+            front: FrontEnd::new(hearing, chunks),
             detector: Detector::with_reader(detect.clone(), Arc::new(reader)),
             rules: detect,
             worker,
@@ -420,7 +431,7 @@ mod tests {
     #[test]
     fn a_panicking_transcriber_costs_the_transcript_not_the_call() {
         let mut p = Pipeline::new(
-            VadConfig::default(),
+            FrontEndConfig::default(),
             ChunkPolicy::REVIEW,
             DetectConfig::default(),
             None,
@@ -463,12 +474,15 @@ mod tests {
 
     #[test]
     fn a_missing_speech_detector_is_a_warning_live_and_in_the_report_not_a_failure() {
-        let vad = VadConfig {
-            speech: crate::vad::Speech::Missing("the speech detector is gone".into()),
-            ..VadConfig::default()
+        let hearing = FrontEndConfig {
+            vad: crate::vad::VadConfig {
+                speech: crate::vad::Speech::Missing("the speech detector is gone".into()),
+                ..Default::default()
+            },
+            ..FrontEndConfig::default()
         };
         let mut p = Pipeline::new(
-            vad,
+            hearing,
             ChunkPolicy::REVIEW,
             DetectConfig::default(),
             None,
@@ -485,7 +499,7 @@ mod tests {
     #[test]
     fn a_failed_chunk_is_a_warning_as_it_happens_and_in_the_report() {
         let mut p = Pipeline::new(
-            VadConfig::default(),
+            FrontEndConfig::default(),
             ChunkPolicy::REVIEW,
             DetectConfig::default(),
             None,
@@ -496,7 +510,7 @@ mod tests {
         p.worker = Some(start_worker("fake".into(), move |_, _| {
             calls += 1;
             if calls == 2 {
-                return Err(SttError::Decode("whisper returned -6".into()));
+                return Err(SttError::Decode(whisper_rs::WhisperError::FailedToDecode));
             }
             Ok("Hello there.".into())
         }));
@@ -516,7 +530,10 @@ mod tests {
             live.extend(p.take_warnings());
         }
         assert_eq!(live.len(), 1, "{live:?}");
-        assert!(live[0].contains("whisper returned -6"), "{live:?}");
+        assert!(
+            live[0].contains("transcription failed: Failed to run the decoder"),
+            "{live:?}"
+        );
         let call = p.finish();
         assert_eq!(call.segments.len(), 2, "the other chunks are heard");
         assert!(

@@ -17,6 +17,9 @@ pub const MAX_CALL_S: f64 = 24.0 * 3600.0;
 /// The most turns, transcript lines or alerts a report read back may hold (a day-long
 /// call has a few tens of thousands of turns).
 pub const MAX_ITEMS: usize = 100_000;
+/// Reports larger than this are not read back: an hour's report with its transcript is
+/// about 1 MB.
+pub const MAX_BYTES: u64 = 64 << 20;
 
 /// Why a report read back (`value`) cannot be one twoears wrote: no duration, one over
 /// [`MAX_CALL_S`] or below zero, a time outside the call, a list over [`MAX_ITEMS`].
@@ -124,7 +127,7 @@ pub struct Source {
     pub language: Option<String>,
     /// A recording whose one channel holds the whole call: how its voices were split.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub voices: Option<crate::input::VoicesNote>,
+    pub voices: Option<crate::voices::VoicesNote>,
     /// sha256 of the `--rep-voice` recording, when one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rep_voice_sha256: Option<String>,

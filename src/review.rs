@@ -3,19 +3,18 @@
 
 use crate::detect::DetectConfig;
 use crate::frontend::ChunkPolicy;
+use crate::frontend::FrontEndConfig;
 use crate::input::{CallReader, InputError, InputSpec};
-use crate::pipeline::{Backpressure, Pipeline, SttSettings};
+use crate::pipeline::{Backpressure, Pipeline, PipelineError, SttSettings};
 use crate::report::{Report, Source};
 use crate::source::drive;
-use crate::stt::engine::SttError;
-use crate::vad::VadConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewError {
     #[error(transparent)]
     Input(#[from] InputError),
     #[error("cannot start speech-to-text")]
-    Stt(#[source] SttError),
+    Stt(#[source] PipelineError),
 }
 
 /// Reviews the call in `spec`; `progress` is told the call seconds done so far.
@@ -37,7 +36,7 @@ pub fn review(
         source.rep_voice_sha256 = None;
     }
     let mut pipeline = Pipeline::new(
-        VadConfig::installed(),
+        FrontEndConfig::installed(),
         ChunkPolicy::REVIEW,
         rules,
         stt,
@@ -64,7 +63,7 @@ pub fn source(spec: &InputSpec, stt: Option<&SttSettings>) -> Source {
     let audio_sha256 = paths.iter().all(|p| p.is_file()).then(|| {
         let hashes: Option<Vec<String>> = paths
             .iter()
-            .map(|p| crate::model::install::sha256_file(p).ok())
+            .map(|p| crate::model::store::sha256_file(p).ok())
             .collect();
         hashes.map(|h| match h.as_slice() {
             [one] => one.clone(),
@@ -86,7 +85,7 @@ pub fn source(spec: &InputSpec, stt: Option<&SttSettings>) -> Source {
     };
     Source {
         audio_sha256: audio_sha256.flatten(),
-        recorded: paths.first().and_then(|p| crate::html::file_date(p)),
+        recorded: paths.first().and_then(|p| crate::clock::file_date(p)),
         rep_channel,
         prospect_channel,
         model_sha256: stt.and_then(|s| crate::model::store::model_sha256(&s.model).ok()),
@@ -97,7 +96,7 @@ pub fn source(spec: &InputSpec, stt: Option<&SttSettings>) -> Source {
         rep_voice_sha256: rep_voice
             .map(std::path::Path::to_path_buf)
             .or_else(|| crate::voices::profile::path().filter(|p| p.is_file()))
-            .and_then(|p| crate::model::install::sha256_file(&p).ok()),
+            .and_then(|p| crate::model::store::sha256_file(&p).ok()),
         twoears: env!("CARGO_PKG_VERSION").into(),
     }
 }

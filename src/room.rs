@@ -6,7 +6,8 @@
 use serde::Serialize;
 
 use crate::event::PerSide;
-use crate::vad::{Turn, FRAME_S};
+use crate::event::Turn;
+use crate::vad::FRAME_S;
 use crate::voices::rep_check::{Level, CLEAR_DB};
 
 /// A voice whose recent level is this far below the rep's running speech level (dB) is

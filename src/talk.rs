@@ -11,8 +11,8 @@
 
 use serde::Serialize;
 
+use crate::event::Turn;
 use crate::event::{round3, PerSide, Side};
-use crate::vad::Turn;
 
 /// Turns shorter than this that start over the other side are backchannels, not interruptions.
 pub const BACKCHANNEL_MAX_S: f64 = 1.0;

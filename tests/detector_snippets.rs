@@ -11,8 +11,8 @@ use std::sync::{Arc, OnceLock};
 use twoears::detect::acts::classifier::Classifier;
 use twoears::detect::acts::{installed_encoder, Act, ActReader};
 use twoears::detect::{text, AlertKind, DetectConfig, Detector};
+use twoears::event::Turn;
 use twoears::event::{Available, Event, Segment, Side};
-use twoears::vad::Turn;
 
 #[derive(serde::Deserialize)]
 struct Snippet {

@@ -117,7 +117,7 @@ mod tests {
             rules: &rules,
             acts: Some("sentence encoder"),
         };
-        let one_channel = crate::input::VoicesNote {
+        let one_channel = crate::voices::VoicesNote {
             channels: "mono".into(),
             rep: crate::voices::RepRule::Enrolled,
         };

@@ -13,7 +13,8 @@ use crossbeam_channel::Sender;
 
 use crate::detect::DetectConfig;
 use crate::input::InputSpec;
-use crate::output::{self, Output};
+use crate::output::sink::{finish_all, CallSink, Finished, PageFile, ReportFile};
+use crate::output::{self, Output, OutputKind};
 use crate::pipeline::SttSettings;
 use crate::report::Report;
 pub use calls::{gather, Call};
@@ -139,23 +140,33 @@ fn one(
     let outs = [
         Output {
             path: &json,
-            what: "report",
+            what: OutputKind::Report,
         },
         Output {
             path: &html,
-            what: "page",
+            what: OutputKind::Page,
         },
     ];
-    if let Err(e) = output::check(&outs, &inputs, &["report", "page"], false) {
+    if let Err(e) = output::check(
+        &outs,
+        &inputs,
+        &[OutputKind::Report, OutputKind::Page],
+        false,
+    ) {
         return Outcome::Failed(e.to_string());
     }
     if !settings.force {
         if let Some(earlier) = fresh_report(&spec, &json, settings, &mut |message| {
             let _ = tx.send(Event::Warning { call: i, message });
         }) {
-            return match (html.is_file(), write_page(&earlier, call, &html)) {
-                (true, _) | (false, Ok(())) => Outcome::UpToDate,
-                (false, Err(e)) => Outcome::Failed(e),
+            // A page deleted beside an up-to-date report is drawn again from it.
+            if html.is_file() {
+                return Outcome::UpToDate;
+            }
+            let (title, date) = shown(call);
+            return match PageFile(html).write(&earlier, &title, date.as_deref(), Some(&call.path)) {
+                Ok(()) => Outcome::UpToDate,
+                Err(e) => Outcome::Failed(chain(e)),
             };
         }
     }
@@ -178,17 +189,24 @@ fn one(
         &mut progress,
     ) {
         Ok(r) => r,
-        Err(e) => return Outcome::Failed(chain(&e)),
+        Err(e) => return Outcome::Failed(chain(e)),
     };
-    if let Err(e) = report.write_json(&json) {
-        return Outcome::Failed(format!("{}: cannot write the report: {e}", json.display()));
-    }
     let value = match serde_json::to_value(&report) {
         Ok(v) => v,
         Err(e) => return Outcome::Failed(e.to_string()),
     };
-    if let Err(e) = write_page(&value, call, &html) {
-        return Outcome::Failed(e);
+    let (title, date) = shown(call);
+    let finished = Finished {
+        report: &report,
+        value: &value,
+        title: &title,
+        date: date.as_deref(),
+        audio: Some(&call.path),
+    };
+    let mut sinks: [Box<dyn CallSink + Send>; 2] =
+        [Box::new(ReportFile(json)), Box::new(PageFile(html))];
+    if let Err(e) = finish_all(&mut sinks, &finished) {
+        return Outcome::Failed(chain(e));
     }
     outcome(&report)
 }
@@ -237,9 +255,6 @@ fn fresh_report(
     fresh::is_fresh(&earlier, &now).then_some(earlier)
 }
 
-/// Reports larger than this are not ours to read back (an hour's report is ~1 MB).
-const REPORT_MAX_BYTES: u64 = 64 << 20;
-
 /// Why a report in the output folder is not read back.
 pub enum NotOurs {
     /// Missing, too large, not JSON or not a twoears report.
@@ -248,13 +263,13 @@ pub enum NotOurs {
     OutOfRange(String),
 }
 
-/// The report at `path`, read back: at most [`REPORT_MAX_BYTES`], of our schema, its
+/// The report at `path`, read back: at most [`crate::report::MAX_BYTES`], of our schema, its
 /// duration, times and lists those of a call ([`crate::report::out_of_range`]).
 ///
 /// # Errors
 /// The file is not such a report.
 pub fn read_back(path: &Path) -> Result<serde_json::Value, NotOurs> {
-    let bytes = read_capped(path, REPORT_MAX_BYTES).ok_or(NotOurs::Unreadable)?;
+    let bytes = read_capped(path, crate::report::MAX_BYTES).ok_or(NotOurs::Unreadable)?;
     let value: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|_| NotOurs::Unreadable)?;
     if value.get("schema").and_then(|s| s.as_str()) != Some(crate::report::SCHEMA) {
@@ -278,17 +293,13 @@ fn read_capped(path: &Path, max: u64) -> Option<Vec<u8>> {
 }
 
 /// Draws the call's page beside its report, the recording linked relative to it.
-fn write_page(report: &serde_json::Value, call: &Call, html: &Path) -> Result<(), String> {
+/// A call's page title (its file's name) and day (the file's).
+fn shown(call: &Call) -> (String, Option<String>) {
     let title = call
         .path
         .file_name()
         .map_or_else(|| call.name.clone(), |n| n.to_string_lossy().into_owned());
-    let date = crate::html::file_date(&call.path);
-    let link = output::relative_url(&call.path, html);
-    let page = crate::html::render(report, &title, date.as_deref(), link.as_deref())
-        .map_err(|e| e.to_string())?;
-    crate::html::write(html, &page)
-        .map_err(|e| format!("{}: cannot write the page: {e}", html.display()))
+    (title, crate::clock::file_date(&call.path))
 }
 
 /// Every call reviewed in `dir` (a report with its page beside it), by name, as index
@@ -317,14 +328,7 @@ pub fn index_rows(dir: &Path) -> Vec<crate::html::IndexRow> {
         .collect()
 }
 
-/// An error and its causes on one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cause = c.source();
-    }
-    s
+/// An error and its causes on one line, as the command line prints them.
+fn chain(e: impl std::error::Error + Send + Sync + 'static) -> String {
+    format!("{:#}", anyhow::Error::new(e))
 }

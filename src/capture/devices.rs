@@ -3,30 +3,7 @@
 //! source for every output, which is the system audio; Windows captures the default
 //! output by WASAPI loopback; macOS needs a loopback device the user installs.
 
-use super::CaptureError;
-
-/// Which side of the call a device captures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Mic,
-    System,
-}
-
-impl Role {
-    pub fn flag(self) -> &'static str {
-        match self {
-            Role::Mic => "--mic",
-            Role::System => "--system",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Mic => "mic",
-            Role::System => "system audio",
-        }
-    }
-}
+use super::{CaptureError, Role};
 
 /// A device as the user names it.
 #[derive(Debug, Clone)]

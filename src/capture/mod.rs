@@ -8,7 +8,28 @@ pub mod pulse;
 pub mod pulse_pin;
 pub mod side;
 
-pub use devices::Role;
+/// Which side of the call a device captures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Mic,
+    System,
+}
+
+impl Role {
+    pub fn flag(self) -> &'static str {
+        match self {
+            Role::Mic => "--mic",
+            Role::System => "--system",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Mic => "mic",
+            Role::System => "system audio",
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {

@@ -23,8 +23,7 @@ use futures::executor::block_on;
 use futures::FutureExt;
 use pulseaudio::protocol::{self, Prop};
 
-use super::devices::Role;
-use super::CaptureError;
+use super::{CaptureError, Role};
 
 /// The cookie length every PulseAudio server expects in the handshake.
 const COOKIE_LEN: usize = 256;

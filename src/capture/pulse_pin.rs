@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use pulseaudio::protocol::{self, Command, CommandReply, Prop, ProtocolError};
 
-use super::devices::Role;
 use super::pulse::{self, process_id, stream_name, ConnectError};
+use super::Role;
 
 const IO_TIMEOUT: Duration = Duration::from_secs(2);
 

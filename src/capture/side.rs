@@ -13,8 +13,8 @@ use crossbeam_channel::{unbounded, Receiver, Sender};
 use ringbuf::traits::{Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
-use super::devices::{self, DeviceInfo, Role};
-use super::CaptureError;
+use super::devices::{self, DeviceInfo};
+use super::{CaptureError, Role};
 
 /// Ring capacity: the stage thread may stall this long before frames are dropped.
 const RING_S: usize = 3;

@@ -114,8 +114,8 @@ impl Interruption {
 mod tests {
     use super::*;
     use crate::event::PerSide;
+    use crate::event::Turn;
     use crate::talk::TalkAccount;
-    use crate::vad::Turn;
 
     /// Closed turns, open turns and the time.
     fn state(

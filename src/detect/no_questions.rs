@@ -90,9 +90,9 @@ impl NoQuestions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Turn;
     use crate::event::{PerSide, Segment};
     use crate::talk::TalkAccount;
-    use crate::vad::Turn;
 
     fn state(lines: &[(Side, f64, f64, &str)], now_s: f64) -> CallState {
         let mut talk = TalkAccount::default();

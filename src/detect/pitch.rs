@@ -42,7 +42,7 @@ impl Default for PitchConfig {
             min_open_questions: 3,
             min_prospect_share: 0.4,
             cooldown_s: 60.0,
-            min_confidence: 0.35,
+            min_confidence: crate::detect::acts::PITCH_CONFIDENCE,
             sure_confidence: 0.9,
         }
     }
@@ -228,8 +228,8 @@ impl PitchRule {
 mod tests {
     use super::*;
     use crate::detect::{DetectConfig, Detector};
+    use crate::event::Turn;
     use crate::event::{Available, Event};
-    use crate::vad::Turn;
 
     /// Plays a transcript through the detector: (side, start, end, text).
     fn run(lines: &[(Side, f64, f64, &str)]) -> Vec<Alert> {

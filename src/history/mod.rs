@@ -8,7 +8,6 @@
 pub mod address;
 mod pgpass;
 pub mod push;
-pub mod show;
 mod store;
 pub mod team;
 mod tls;
@@ -253,13 +252,6 @@ pub fn default_path() -> Option<PathBuf> {
     crate::model::store::user_data_dir().map(|d| d.join("history.sqlite"))
 }
 
-/// Now, Unix seconds.
-pub fn now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 /// A key for a live call, which has no file to hash: its start and this process.
 pub fn live_key(id: &str) -> String {
     format!("live:{id}:{}", std::process::id())
@@ -280,7 +272,7 @@ impl Call {
         let key = key.or_else(|| report["source"]["audio_sha256"].as_str().map(String::from))?;
         let date = date
             .or_else(|| report["source"]["recorded"].as_str().map(String::from))
-            .unwrap_or_else(crate::html::today);
+            .unwrap_or_else(crate::clock::today);
         let (rep_s, prospect_s) = (f(&talk["rep_s"]), f(&talk["prospect_s"]));
         let mut alerts = BTreeMap::new();
         for a in report["alerts"].as_array().into_iter().flatten() {
@@ -292,7 +284,7 @@ impl Call {
             key,
             name: name.into(),
             date,
-            stored_at: now_s(),
+            stored_at: crate::clock::now_s(),
             rep: rep.map(String::from),
             duration_s: f(&report["duration_s"]),
             rep_s,

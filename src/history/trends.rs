@@ -17,6 +17,14 @@ pub struct Period {
     pub alerts_per_call: f64,
 }
 
+/// One rep's trends, for `team`.
+#[derive(serde::Serialize)]
+pub struct RepTrends {
+    pub rep: String,
+    pub calls: usize,
+    pub periods: Vec<Period>,
+}
+
 fn median(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
         return None;

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::trends::{chart, rows, specs, Chart, Row};
 use super::HtmlError;
-use crate::history::show::RepTrends;
+use crate::history::trends::RepTrends;
 
 const TEMPLATE: &str = include_str!("team.html");
 const STYLE: &str = concat!(

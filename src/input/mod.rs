@@ -10,6 +10,7 @@ use crate::align::{Aligner, Flow};
 use crate::event::{PerSide, Side};
 use crate::resample::ToSpeechRate;
 use crate::source::CallSource;
+use crate::voices::VoicesNote;
 use file::AudioFile;
 
 #[derive(Debug, thiserror::Error)]
@@ -139,6 +140,17 @@ pub fn read_mixed(path: &Path, each: &mut dyn FnMut(&[f32])) -> Result<(), Input
     Ok(())
 }
 
+/// [`read_mixed`] as the voice split takes a reader (its error boxed, to come back here).
+///
+/// # Errors
+/// The file cannot be opened.
+pub fn read_mixed_boxed(
+    path: &Path,
+    each: &mut dyn FnMut(&[f32]),
+) -> Result<(), crate::voices::ReadError> {
+    Ok(read_mixed(path, each)?)
+}
+
 /// One side's resampler and the scratch it picks its channel into.
 struct SideDecoder {
     resampler: ToSpeechRate,
@@ -222,15 +234,6 @@ pub struct CallReader {
     pub duration_s: Option<f64>,
     /// How a channel holding the whole call was split by voice.
     pub voices: Option<VoicesNote>,
-}
-
-/// A recording whose one channel (or two identical ones) holds the whole call.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct VoicesNote {
-    /// `mono`, or `dual_mono`: two channels carrying the same sound.
-    pub channels: String,
-    /// How the rep's voice was chosen.
-    pub rep: crate::voices::RepRule,
 }
 
 /// Whether the two channels of a stereo file carry the same sound (a mono call saved as
@@ -379,10 +382,15 @@ impl CallReader {
         channels: &str,
         rep_voice: Option<&PathBuf>,
     ) -> Result<Self, InputError> {
-        let split = crate::voices::split_file(&f.path, rep_voice).map_err(|e| match e {
-            crate::voices::VoicesError::Input(e) => e,
-            e => InputError::Voices(e.to_string()),
-        })?;
+        let split = crate::voices::split_file(&f.path, rep_voice, &read_mixed_boxed).map_err(
+            |e| match e {
+                crate::voices::VoicesError::Read(e) => match e.downcast::<InputError>() {
+                    Ok(e) => *e,
+                    Err(e) => InputError::Voices(e.to_string()),
+                },
+                e => InputError::Voices(e.to_string()),
+            },
+        )?;
         let labels = std::sync::Arc::new(split.labels);
         let rate = f.rate_hz;
         let duration_s = f.duration_s();

@@ -18,16 +18,15 @@ use super::preroll::Preroll;
 use super::recorder::Recorder;
 use super::source::{CaptureMark, LiveSource};
 use super::status::{About, Status};
-use super::{running, ListenError, SelfChecks};
+use super::{running, show_alerts, ListenError, SelfChecks};
 use crate::detect::{Alert, DetectConfig};
 use crate::frontend::ChunkPolicy;
-use crate::output;
-use crate::pipeline::{Backpressure, Pipeline, SttSettings};
+use crate::frontend::FrontEndConfig;
+use crate::output::sink::{self, finish_all, CallSink, History, PageFile, ReportFile};
+use crate::pipeline::{Backpressure, Pipeline, PipelineError, SttSettings};
 use crate::report::{LiveStats, Report};
 use crate::resample::SPEECH_RATE_HZ;
 use crate::source::drive;
-use crate::stt::engine::SttError;
-use crate::vad::VadConfig;
 
 /// After this long with nobody speaking, a call's audio is held back rather than fed: if
 /// the call ends there, the report stops at the last words, not a minute of silence later.
@@ -111,7 +110,7 @@ fn call_id(start: SystemTime) -> String {
     let secs = start
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let day = crate::html::utc_day(secs);
+    let day = crate::clock::utc_day(secs);
     let t = secs % 86_400;
     format!("{day}T{:02}-{:02}-{:02}Z", t / 3600, t / 60 % 60, t % 60)
 }
@@ -120,13 +119,13 @@ fn call_id(start: SystemTime) -> String {
 fn prepare(
     rules: &DetectConfig,
     stt: Option<&SttSettings>,
-) -> JoinHandle<Result<Pipeline, SttError>> {
+) -> JoinHandle<Result<Pipeline, PipelineError>> {
     let (rules, stt) = (rules.clone(), stt.cloned());
     std::thread::Builder::new()
         .name("prepare".into())
         .spawn(move || {
             Pipeline::new(
-                VadConfig::installed(),
+                FrontEndConfig::installed(),
                 ChunkPolicy::LIVE,
                 rules,
                 stt.as_ref(),
@@ -182,34 +181,31 @@ fn write_call(
     let report = Report::from_call(record, live, None, warnings);
     let json = out.join(format!("{id}.json"));
     let page = out.join(format!("{id}.html"));
-    report
-        .write_json(&json)
-        .map_err(|e| format!("{}: cannot write the report: {e}", json.display()))?;
     let value = serde_json::to_value(&report).map_err(|e| e.to_string())?;
-    let link = recording
-        .as_deref()
-        .and_then(|r| output::relative_url(r, &page));
     let day = id.get(..10).unwrap_or("");
-    let html = crate::html::render(&value, &format!("call {id}"), Some(day), link.as_deref())
-        .map_err(|e| e.to_string())?;
-    crate::html::write(&page, &html)
-        .map_err(|e| format!("{}: cannot write the page: {e}", page.display()))?;
-    let mut unsaved = None;
+    let title = format!("call {id}");
+    let finished = sink::Finished {
+        report: &report,
+        value: &value,
+        title: &title,
+        date: Some(day),
+        audio: recording.as_deref(),
+    };
+    let mut sinks: Vec<Box<dyn CallSink + Send>> = vec![
+        Box::new(ReportFile(json.clone())),
+        Box::new(PageFile(page.clone())),
+    ];
     if let Some(keep) = history {
-        let key = crate::history::live_key(&id);
-        let date = id.get(..10).map(String::from);
-        let problems = match crate::history::Call::of_report(
-            &value,
-            &id,
-            Some(key),
-            date,
-            keep.rep.as_deref(),
-        ) {
-            Some(c) => keep.store(c),
-            None => vec!["not stored in the history: no record".to_string()],
-        };
-        unsaved = (!problems.is_empty()).then(|| problems.join("; "));
+        sinks.push(Box::new(History {
+            keep,
+            name: id.clone(),
+            key: Some(crate::history::live_key(&id)),
+            date: Some(day.to_string()),
+        }));
     }
+    let problems =
+        finish_all(&mut sinks, &finished).map_err(|e| format!("{:#}", anyhow::Error::new(e)))?;
+    let unsaved = (!problems.is_empty()).then(|| problems.join("; "));
     Ok(CallDone {
         unsaved,
         unrecorded,
@@ -240,9 +236,9 @@ pub fn background(
             .expect("prepare")
             .map_err(ListenError::Stt)?,
     );
-    let mut preparing: Option<JoinHandle<Result<Pipeline, SttError>>> = None;
+    let mut preparing: Option<JoinHandle<Result<Pipeline, PipelineError>>> = None;
     let mut watch = Pipeline::new(
-        VadConfig::installed(),
+        FrontEndConfig::installed(),
         ChunkPolicy::LIVE,
         opts.rules.clone(),
         None,
@@ -358,12 +354,7 @@ pub fn background(
             for w in c.pipeline.take_warnings() {
                 status.warn(About::SpeechToText, &w);
             }
-            for alert in &alerts {
-                status.alert(alert);
-                if let Some(e) = events.as_mut() {
-                    e.alert(alert);
-                }
-            }
+            show_alerts(&alerts, status, events.as_mut());
             let period_due = c.pipeline.now_s() >= c.next_period_s;
             if period_due || status.due() {
                 let r = running(
@@ -433,7 +424,7 @@ fn take_ready<P, E: std::fmt::Display>(
 
 fn without_stt(rules: &DetectConfig) -> Pipeline {
     Pipeline::new(
-        VadConfig::installed(),
+        FrontEndConfig::installed(),
         ChunkPolicy::LIVE,
         rules.clone(),
         None,

@@ -12,9 +12,9 @@ use crate::capture::CaptureError;
 use crate::detect::DetectConfig;
 use crate::event::{PerSide, Side};
 use crate::frontend::ChunkPolicy;
+use crate::frontend::FrontEndConfig;
 use crate::pipeline::{Backpressure, Pipeline};
 use crate::source::drive;
-use crate::vad::VadConfig;
 
 /// What one side delivered over the check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,7 +214,7 @@ pub fn check(
     tick: &mut dyn FnMut(&Meters),
 ) -> Result<Vec<Finding>, CaptureError> {
     let mut watch = Pipeline::new(
-        VadConfig::installed(),
+        FrontEndConfig::installed(),
         ChunkPolicy::LIVE,
         DetectConfig::default(),
         None,

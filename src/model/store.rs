@@ -53,8 +53,38 @@ pub fn model_sha256(model: &Path) -> std::io::Result<String> {
         {
             Ok(m.sha256)
         }
-        _ => crate::model::install::sha256_file(model),
+        _ => sha256_file(model),
     }
+}
+
+/// `name` in the first models directory (the checkout's, then the user's) where `found`
+/// accepts it: a model another stage loads by itself (the encoders, Silero).
+pub fn installed(name: &str, found: impl Fn(&Path) -> bool) -> Option<PathBuf> {
+    [checkout_models_dir(), user_models_dir()]
+        .into_iter()
+        .flatten()
+        .map(|d| d.join(name))
+        .find(|p| found(p))
+}
+
+/// The sha256 of a file, read in 1 MiB blocks.
+///
+/// # Errors
+/// The file cannot be read.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(format!("{:x}", h.finalize()))
 }
 
 /// Writes the manifest of `model` atomically (temp file + rename, 0600).

@@ -6,13 +6,13 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::install::{
-    fetch, sha256_file, wheel_error, wheel_member, write_err, InstallError, Outcome, Wheel,
-};
-use super::store;
-use crate::vad::silero::{Silero, Weights, CHUNK, FILE};
+use super::install::{fetch, wheel_error, wheel_member, write_err, InstallError, Outcome, Wheel};
+use super::probe::Probe;
+use super::store::{self, sha256_file};
 
 pub const NAME: &str = "silero";
+/// The file inside the wheel, and the name it is installed under.
+pub const FILE: &str = "silero_vad_16k.safetensors";
 
 const WHEEL: Wheel = Wheel {
     package: "silero-vad",
@@ -34,6 +34,7 @@ fn intact(path: &Path) -> bool {
 pub fn install(
     dir: &Path,
     wheel_dir: Option<&Path>,
+    probe: &dyn Probe,
     log: &mut dyn Write,
 ) -> Result<Outcome, InstallError> {
     let target = dir.join(FILE);
@@ -55,7 +56,7 @@ pub fn install(
         return Err(werr(format!("{INNER} is not the pinned file")));
     }
     let _ = writeln!(log, "checking the speech detector");
-    check(tmp.path())?;
+    check(tmp.path(), probe)?;
     // Readable by everyone, like any installed data (a temporary file starts 0600): every
     // run reads it, whoever runs it.
     #[cfg(unix)]
@@ -69,13 +70,12 @@ pub fn install(
     Ok(Outcome::Installed(target))
 }
 
-fn check(path: &Path) -> Result<(), InstallError> {
-    let bad = InstallError::Vad;
-    let w = Weights::load(path).map_err(|e| bad(e.to_string()))?;
-    let mut m = Silero::new(w);
-    let silence = (0..20).map(|_| m.step(&[0.0; CHUNK])).fold(0f32, f32::max);
+fn check(path: &Path, probe: &dyn Probe) -> Result<(), InstallError> {
+    let silence = probe.silence(path).map_err(InstallError::Vad)?;
     if silence > 0.2 {
-        return Err(bad(format!("silence read as speech ({silence:.2})")));
+        return Err(InstallError::Vad(
+            format!("silence read as speech ({silence:.2})").into(),
+        ));
     }
     Ok(())
 }

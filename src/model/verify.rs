@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use super::ggml::{self, CheckError};
-use super::install::sha256_file;
+use super::store::sha256_file;
 use super::store::{self, Manifest};
 
 /// When to hash a file that has a manifest.

@@ -9,10 +9,14 @@ use std::io::Write;
 use std::path::Path;
 
 use super::install::{fetch, wheel_error, wheel_member, write_err, InstallError, Outcome, Wheel};
+use super::probe::{Probe, ProbeError};
 use super::{store, torch_legacy};
-use crate::voices::encoder::{MelFrames, VoiceEncoder, FILE, WINDOW};
 
 pub const NAME: &str = "voice";
+/// The installed weights, converted from the wheel's `pretrained.pt`.
+pub const FILE: &str = "voice-encoder.safetensors";
+/// 1.6 s at 16 kHz: the one window of speech the encoder reads at once.
+const SOUND_SAMPLES: usize = 25_600;
 
 const WHEEL: Wheel = Wheel {
     package: "Resemblyzer",
@@ -25,8 +29,8 @@ const INNER_SHA256: &str = "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f
 /// The tensors the encoder uses (the checkpoint also holds its training similarity scale).
 const KEEP: &[&str] = &["lstm.", "linear."];
 
-fn intact(path: &Path) -> bool {
-    VoiceEncoder::load(path).is_ok_and(|enc| check(&enc).is_ok())
+fn intact(path: &Path, probe: &dyn Probe) -> bool {
+    path.is_file() && check(path, probe).is_ok()
 }
 
 /// Installs the encoder into `dir`; a no-op when an intact copy is there.
@@ -36,10 +40,11 @@ fn intact(path: &Path) -> bool {
 pub fn install(
     dir: &Path,
     wheel_dir: Option<&Path>,
+    probe: &dyn Probe,
     log: &mut dyn Write,
 ) -> Result<Outcome, InstallError> {
     let target = dir.join(FILE);
-    if intact(&target) {
+    if intact(&target, probe) {
         return Ok(Outcome::AlreadyInstalled(target));
     }
     std::fs::create_dir_all(dir).map_err(write_err(dir))?;
@@ -71,8 +76,7 @@ pub fn install(
     candle_core::safetensors::save(&tensors, tmp.path())
         .map_err(|e| write_err(dir)(std::io::Error::other(e.to_string())))?;
     let _ = writeln!(log, "checking the voice encoder on a known sound");
-    let enc = VoiceEncoder::load(tmp.path()).map_err(|e| InstallError::Voice(e.to_string()))?;
-    check(&enc).map_err(InstallError::Voice)?;
+    check(tmp.path(), probe).map_err(InstallError::Voice)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -86,7 +90,7 @@ pub fn install(
 
 /// A buzz of ten harmonics on `f0_hz`, 1.6 s: a sound with a voice's spectral shape.
 pub fn buzz(f0_hz: f32) -> Vec<f32> {
-    (0..WINDOW * 160)
+    (0..SOUND_SAMPLES)
         .map(|n| {
             (1..=10)
                 .map(|k| {
@@ -114,21 +118,16 @@ const REFERENCE: [(f32, [(usize, f32); 4]); 2] = [
 ];
 
 /// The converted weights embed known sounds as the original does.
-fn check(enc: &VoiceEncoder) -> Result<(), String> {
+fn check(path: &Path, probe: &dyn Probe) -> Result<(), ProbeError> {
     for (f0, want) in REFERENCE {
-        let mut mels = MelFrames::new();
-        mels.push(&buzz(f0));
-        mels.finish();
-        let power = mels.power[..WINDOW].iter().sum::<f32>() / WINDOW as f32;
-        let e = enc
-            .embed(&[(&mels.mels[..WINDOW], power)])
-            .map_err(|e| e.to_string())?;
+        let e = probe.embed_voice(path, &buzz(f0))?;
         for (i, v) in want {
-            if (e[0][i] - v).abs() > 2e-3 {
+            let got = e.get(i).copied().unwrap_or(f32::NAN);
+            if got.is_nan() || (got - v).abs() > 2e-3 {
                 return Err(format!(
-                    "a {f0} Hz buzz embeds to {:.4} at {i}, the original to {v:.4}",
-                    e[0][i]
-                ));
+                    "a {f0} Hz buzz embeds to {got:.4} at {i}, the original to {v:.4}"
+                )
+                .into());
             }
         }
     }

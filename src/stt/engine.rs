@@ -1,7 +1,7 @@
 //! whisper.cpp through whisper-rs: one model context and one decoding state, reused for
 //! every chunk. Owns the decoding parameters; never runs two decodes at once.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use whisper_rs::{
     FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
@@ -22,14 +22,20 @@ const CTX_MARGIN_FRAMES: f32 = 48.0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SttError {
-    #[error("{path}: cannot load the Whisper model ({reason}); reinstall it with `twoears model install`")]
-    Load { path: String, reason: String },
+    #[error("{}: no such file; install a model with `twoears model install`, or pass --model PATH", path.display())]
+    NoFile { path: PathBuf },
+    #[error("{}: the path is not UTF-8 (whisper.cpp takes a UTF-8 path); move the model to a plain path", path.display())]
+    NotUtf8 { path: PathBuf },
+    #[error("{}: cannot load the Whisper model; reinstall it with `twoears model install`", path.display())]
+    Load {
+        path: PathBuf,
+        #[source]
+        source: whisper_rs::WhisperError,
+    },
     #[error(transparent)]
     Model(#[from] crate::model::verify::VerifyError),
-    #[error("transcription failed: {0}")]
-    Decode(String),
-    #[error("cannot load the sentence encoder ({0}); reinstall it with `twoears model install minilm`, or remove its directory to read acts with word lists")]
-    Encoder(#[source] crate::detect::acts::encoder::EncoderError),
+    #[error("transcription failed")]
+    Decode(#[source] whisper_rs::WhisperError),
 }
 
 /// What whisper heard in one chunk.
@@ -71,20 +77,22 @@ impl Engine {
     /// (its manifest or the ggml walk, before whisper.cpp reads a byte of it).
     pub fn load(path: &Path, threads: usize, language: Option<&str>) -> Result<Self, SttError> {
         whisper_rs::install_logging_hooks();
-        let load_err = |reason: String| SttError::Load {
-            path: path.display().to_string(),
-            reason,
+        let load_err = |source| SttError::Load {
+            path: path.to_path_buf(),
+            source,
         };
         if !path.is_file() {
-            return Err(load_err("no such file".into()));
+            return Err(SttError::NoFile {
+                path: path.to_path_buf(),
+            });
         }
-        let path_str = path
-            .to_str()
-            .ok_or_else(|| load_err("path is not UTF-8".into()))?;
+        let path_str = path.to_str().ok_or_else(|| SttError::NotUtf8 {
+            path: path.to_path_buf(),
+        })?;
         verify::verify(path, verify::Hash::IfChanged)?;
         let ctx = WhisperContext::new_with_params(path_str, WhisperContextParameters::default())
-            .map_err(|e| load_err(format!("{e}")))?;
-        let state = ctx.create_state().map_err(|e| load_err(format!("{e}")))?;
+            .map_err(load_err)?;
+        let state = ctx.create_state().map_err(load_err)?;
         let model_name = path
             .file_stem()
             .and_then(|s| s.to_str())
@@ -147,9 +155,7 @@ impl Engine {
         params.set_print_realtime(false);
         params.set_print_special(false);
         params.set_print_timestamps(false);
-        self.state
-            .full(params, input)
-            .map_err(|e| SttError::Decode(format!("{e}")))?;
+        self.state.full(params, input).map_err(SttError::Decode)?;
         let mut text = String::new();
         let mut no_speech_prob = 0f32;
         for seg in self.state.as_iter() {

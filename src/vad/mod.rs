@@ -7,13 +7,13 @@
 
 pub mod silero;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use earshot::Detector;
 use silero::Silero;
 
-use crate::voices::rep_check::VoiceCheck;
+use crate::event::Turn;
 
 pub const FRAME: usize = 256;
 pub const FRAME_S: f64 = FRAME as f64 / crate::resample::SPEECH_RATE_HZ as f64;
@@ -28,8 +28,6 @@ pub struct VadConfig {
     /// Unvoiced time that closes a turn.
     pub hangover_s: f64,
     pub speech: Speech,
-    /// Whether a mic voice near the rep's level, but not clearly, must be the rep's voice.
-    pub voice: VoiceCheck,
 }
 
 /// Whether Silero confirms earshot's frames.
@@ -50,7 +48,6 @@ impl Default for VadConfig {
             onset_frames: 3,
             hangover_s: 0.6,
             speech: Speech::Off,
-            voice: VoiceCheck::Off,
         }
     }
 }
@@ -74,44 +71,23 @@ impl VadConfig {
         };
         Self {
             speech,
-            voice: VoiceCheck::installed(),
             ..Self::default()
         }
     }
 
-    /// Why the speech detector is missing, or the enrolled voice unused, for the call's
-    /// warnings.
-    pub fn warnings(&self) -> Vec<String> {
-        let speech = match &self.speech {
+    /// Why the speech detector is missing, for the call's warnings.
+    pub fn warning(&self) -> Option<&str> {
+        match &self.speech {
             Speech::Missing(why) => Some(why.as_str()),
             _ => None,
-        };
-        speech
-            .into_iter()
-            .chain(self.voice.warning())
-            .map(str::to_string)
-            .collect()
+        }
     }
 }
 
 /// Where the Silero weights are installed, if they are (the first models directory that
 /// has them).
 pub fn installed_weights() -> Option<PathBuf> {
-    [
-        crate::model::store::checkout_models_dir(),
-        crate::model::store::user_models_dir(),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|d| d.join(silero::FILE))
-    .find(|p| p.exists())
-}
-
-/// A finished speaking turn, in call seconds.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Turn {
-    pub start_s: f64,
-    pub end_s: f64,
+    crate::model::store::installed(crate::model::vad::FILE, Path::exists)
 }
 
 /// What one frame did to the side's turn state.

@@ -25,9 +25,6 @@ const PADDED: usize = CONTEXT + CHUNK + 64;
 const FRAMES: usize = (PADDED - N_FFT) / HOP + 1;
 const HIDDEN: usize = 128;
 
-/// The file inside the wheel, and the name it is installed under.
-pub const FILE: &str = "silero_vad_16k.safetensors";
-
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("{path}: {reason}; run `twoears model install` to install the speech detector again")]
@@ -403,7 +400,7 @@ mod tests {
     fn a_damaged_weights_file_is_one_line_that_says_how_to_install_again() {
         let dir = tempfile::tempdir().unwrap();
         for bytes in [&b"not safetensors"[..], &[]] {
-            let p = dir.path().join(super::FILE);
+            let p = dir.path().join(crate::model::vad::FILE);
             std::fs::write(&p, bytes).unwrap();
             let e = super::Weights::load(&p).err().expect("refused").to_string();
             assert!(e.contains("run `twoears model install`"), "{e}");

@@ -12,8 +12,6 @@ use realfft::{RealFftPlanner, RealToComplex};
 // Branchless, so the loops over the 256 cells vectorise (libm's were a third of the time).
 use crate::vad::silero::{sigmoid, tanh};
 
-/// The installed weights, converted from the wheel's `pretrained.pt`.
-pub const FILE: &str = "voice-encoder.safetensors";
 pub const N_MELS: usize = 40;
 pub const HIDDEN: usize = 256;
 pub const DIM: usize = 256;
@@ -28,10 +26,14 @@ const TARGET_POWER: f32 = 1e-3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VoiceModelError {
-    #[error("{path}: not a usable voice encoder ({reason}); run `twoears model install voice` to install it again")]
-    Bad { path: String, reason: String },
-    #[error("the voice encoder failed: {0}")]
-    Run(String),
+    #[error("{}: not a usable voice encoder; run `twoears model install voice` to install it again", path.display())]
+    Bad {
+        path: std::path::PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("the voice encoder failed")]
+    Run(#[source] candle_core::Error),
 }
 
 /// Mel power frames of 16 kHz audio as librosa computes them for Resemblyzer (Hann window
@@ -138,19 +140,19 @@ impl VoiceEncoder {
     /// # Errors
     /// A missing, damaged or different file.
     pub fn load(path: &Path) -> Result<Self, VoiceModelError> {
-        let bad = |reason: String| VoiceModelError::Bad {
-            path: path.display().to_string(),
-            reason,
+        let bad = |source: Box<dyn std::error::Error + Send + Sync>| VoiceModelError::Bad {
+            path: path.to_path_buf(),
+            source,
         };
-        let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+        let bytes = std::fs::read(path).map_err(|e| bad(e.into()))?;
         let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
-            .map_err(|e| bad(format!("not a weights file ({e})")))?;
+            .map_err(|e| bad(e.into()))?;
         let get = |name: &str, shape: &[usize]| -> Result<Tensor, VoiceModelError> {
             crate::model::shaped(&tensors, name, shape)
                 .cloned()
-                .map_err(bad)
+                .map_err(|e| bad(e.into()))
         };
-        let run = |e: candle_core::Error| bad(e.to_string());
+        let run = |e: candle_core::Error| bad(e.into());
         let (mut w_ih, mut w_hh, mut bias) = (Vec::new(), Vec::new(), Vec::new());
         for l in 0..LAYERS {
             let inputs = if l == 0 { N_MELS } else { HIDDEN };
@@ -192,10 +194,7 @@ impl VoiceEncoder {
         let mut out = Vec::with_capacity(windows.len());
         // Batches bound the memory one layer's inputs take (64 x 160 x 1024 floats).
         for batch in windows.chunks(64) {
-            out.extend(
-                self.embed_batch(batch)
-                    .map_err(|e| VoiceModelError::Run(e.to_string()))?,
-            );
+            out.extend(self.embed_batch(batch).map_err(VoiceModelError::Run)?);
         }
         Ok(out)
     }
@@ -292,14 +291,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 /// Where the installed weights are, if they are.
 pub fn installed() -> Option<std::path::PathBuf> {
-    [
-        crate::model::store::checkout_models_dir(),
-        crate::model::store::user_models_dir(),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|d| d.join(FILE))
-    .find(|p| p.is_file())
+    crate::model::store::installed(crate::model::voice::FILE, Path::is_file)
 }
 
 #[cfg(test)]

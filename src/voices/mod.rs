@@ -13,21 +13,30 @@ pub mod split;
 
 use std::path::{Path, PathBuf};
 
-use crate::input::InputError;
 use crate::vad::{Change, SideVad, VadConfig, FRAME, FRAME_S};
 use encoder::{MelFrames, VoiceEncoder, VoiceModelError, HOP};
 
 /// Why a channel's voices could not be told apart.
 #[derive(Debug, thiserror::Error)]
 pub enum VoicesError {
+    /// The recording could not be read: the reader's own error.
     #[error(transparent)]
-    Input(#[from] InputError),
+    Read(ReadError),
     #[error("{path}: one channel holds the whole call, and telling its voices apart needs the voice encoder; run `twoears model install voice`, or pass the sides as --rep FILE --prospect FILE")]
     NoModel { path: String },
     #[error(transparent)]
     Model(#[from] VoiceModelError),
     #[error("{path}: too little speech to know the voice by; give 5 s or more of the rep speaking alone")]
     ShortVoice { path: String },
+}
+
+/// A recording whose one channel (or two identical ones) holds the whole call.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VoicesNote {
+    /// `mono`, or `dual_mono`: two channels carrying the same sound.
+    pub channels: String,
+    /// How the rep's voice was chosen.
+    pub rep: RepRule,
 }
 
 /// How the rep's voice was chosen among the two.
@@ -126,9 +135,15 @@ impl Heard {
     }
 }
 
-/// Reads `path` once, its channels mixed, at 16 kHz, into `heard`.
-fn read(path: &Path, heard: &mut Heard) -> Result<(), InputError> {
-    crate::input::read_mixed(path, &mut |samples| heard.push(samples))
+/// Why a recording could not be read, as its reader says.
+pub type ReadError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Reads a recording once, its channels mixed, at 16 kHz, block by block. Files are the
+/// input layer's business; it hands this module its reader.
+pub type ReadFile<'a> = &'a dyn Fn(&Path, &mut dyn FnMut(&[f32])) -> Result<(), ReadError>;
+
+fn read(read_file: ReadFile, path: &Path, heard: &mut Heard) -> Result<(), VoicesError> {
+    read_file(path, &mut |samples| heard.push(samples)).map_err(VoicesError::Read)
 }
 
 /// The installed voice encoder.
@@ -147,9 +162,13 @@ pub fn encoder(path: &Path) -> Result<VoiceEncoder, VoicesError> {
 ///
 /// # Errors
 /// The file cannot be read, or holds too little speech.
-pub fn voice_of(enc: &VoiceEncoder, path: &Path) -> Result<(Vec<f32>, f64), VoicesError> {
+pub fn voice_of(
+    enc: &VoiceEncoder,
+    path: &Path,
+    read_file: ReadFile,
+) -> Result<(Vec<f32>, f64), VoicesError> {
     let mut heard = Heard::new();
-    read(path, &mut heard)?;
+    read(read_file, path, &mut heard)?;
     let (mels, speech) = heard.finish();
     let starts: Vec<usize> = (0..mels.mels.len().saturating_sub(encoder::WINDOW - 1))
         .step_by(encoder::WINDOW / 2)
@@ -187,9 +206,13 @@ pub fn voice_of(enc: &VoiceEncoder, path: &Path) -> Result<(Vec<f32>, f64), Voic
 ///
 /// # Errors
 /// The file cannot be read, the encoder is missing, or `rep_voice` is unusable.
-pub fn split_file(path: &Path, rep_voice: Option<&PathBuf>) -> Result<Split, VoicesError> {
+pub fn split_file(
+    path: &Path,
+    rep_voice: Option<&PathBuf>,
+    read_file: ReadFile,
+) -> Result<Split, VoicesError> {
     let mut heard = Heard::new();
-    read(path, &mut heard)?;
+    read(read_file, path, &mut heard)?;
     let (mels, speech) = heard.finish();
     // Without two voices to tell apart the channel is the rep's, ungated: the pipeline's
     // own voice detector finds its turns, as in stereo.
@@ -207,7 +230,7 @@ pub fn split_file(path: &Path, rep_voice: Option<&PathBuf>) -> Result<Split, Voi
     let enc = encoder(path)?;
     let mut warnings = Vec::new();
     let rep = match rep_voice {
-        Some(p) => Some((voice_of(&enc, p)?.0, RepRule::RepVoice)),
+        Some(p) => Some((voice_of(&enc, p, read_file)?.0, RepRule::RepVoice)),
         None => match profile::load() {
             Ok(p) => p.map(|p| (p.embedding, RepRule::Enrolled)),
             Err(e) => {

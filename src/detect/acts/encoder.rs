@@ -3,7 +3,7 @@
 //! product of two is their cosine similarity), over its first word pieces (how it opens:
 //! "let me show", "so if I", "what happens") and over its last (a tag or a question).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Embedding, LayerNorm, VarBuilder};
@@ -20,15 +20,17 @@ pub const WIDTH: usize = 3 * DIM;
 /// embeddings are keyed by it.
 pub const POOLING: &str = "mean, first 3, last 3; f16 word table";
 
-/// The files an installed encoder directory holds.
-pub const FILES: &[&str] = &["model.safetensors", "tokenizer.json", "config.json"];
-
 #[derive(Debug, thiserror::Error)]
 pub enum EncoderError {
-    #[error("{path}: {reason}")]
-    Load { path: String, reason: String },
-    #[error("the sentence encoder failed: {0}")]
-    Run(String),
+    #[error("{}: not a usable file of the sentence encoder", path.display())]
+    Load {
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// candle's or the tokenizer's error.
+    #[error("the sentence encoder failed")]
+    Run(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 pub struct Encoder {
@@ -88,35 +90,36 @@ fn attention_bias(mask: &Tensor) -> candle_core::Result<Tensor> {
     (mask.ones_like()? - mask)?.affine(f32::MIN as f64, 0.0)
 }
 
-fn run_err(e: impl std::fmt::Display) -> EncoderError {
-    EncoderError::Run(e.to_string())
+fn run_err(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> EncoderError {
+    EncoderError::Run(e.into())
 }
 
 impl Encoder {
-    /// Loads the encoder from an installed directory (see [`FILES`]).
+    /// Loads the encoder from an installed directory (see [`crate::model::encoder::FILES`]).
     ///
     /// # Errors
     /// A file is missing or is not what it should be.
     pub fn load(dir: &Path) -> Result<Self, EncoderError> {
-        let load_err = |file: &str, reason: String| EncoderError::Load {
-            path: dir.join(file).display().to_string(),
-            reason,
-        };
-        let read =
-            |file: &str| std::fs::read(dir.join(file)).map_err(|e| load_err(file, e.to_string()));
+        let load_err =
+            |file: &str, source: Box<dyn std::error::Error + Send + Sync>| EncoderError::Load {
+                path: dir.join(file),
+                source,
+            };
+        let read = |file: &str| std::fs::read(dir.join(file)).map_err(|e| load_err(file, e.into()));
         let config: Config = serde_json::from_slice(&read("config.json")?)
-            .map_err(|e| load_err("config.json", e.to_string()))?;
+            .map_err(|e| load_err("config.json", e.into()))?;
         if config.hidden_size != DIM {
             return Err(load_err(
                 "config.json",
                 format!(
                     "embeddings of {} values, not all-MiniLM-L6-v2's {DIM}",
                     config.hidden_size
-                ),
+                )
+                .into(),
             ));
         }
         let mut tokenizer = Tokenizer::from_bytes(read("tokenizer.json")?)
-            .map_err(|e| load_err("tokenizer.json", e.to_string()))?;
+            .map_err(|e| load_err("tokenizer.json", e))?;
         // The shipped file pads every sentence to 128 tokens: pad to the batch's longest.
         tokenizer.with_padding(Some(PaddingParams {
             strategy: PaddingStrategy::BatchLongest,
@@ -127,14 +130,13 @@ impl Encoder {
                 max_length: 256,
                 ..TruncationParams::default()
             }))
-            .map_err(|e| load_err("tokenizer.json", e.to_string()))?;
+            .map_err(|e| load_err("tokenizer.json", e))?;
         let weights = read("model.safetensors")?;
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
-            .map_err(|e| load_err("model.safetensors", e.to_string()))?;
+            .map_err(|e| load_err("model.safetensors", e.into()))?;
         let loaded = Embeddings::load(vb.pp("embeddings"), &config)
             .and_then(|e| Ok((e, BertEncoder::load(vb.pp("encoder"), &config)?)));
-        let (embeddings, encoder) =
-            loaded.map_err(|e| load_err("model.safetensors", e.to_string()))?;
+        let (embeddings, encoder) = loaded.map_err(|e| load_err("model.safetensors", e.into()))?;
         Ok(Self {
             embeddings,
             encoder,

@@ -13,11 +13,13 @@ pub mod score;
 pub mod skeleton;
 pub mod words;
 
-use std::path::{Path, PathBuf};
-
 use serde::Serialize;
 
 use crate::event::Side;
+
+/// How sure a reading must be that a sentence presents before the pitch rule acts on it
+/// (the rule's default; a rules file may change it).
+pub const PITCH_CONFIDENCE: f64 = 0.35;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -138,21 +140,4 @@ impl ActReader {
     }
 }
 
-/// Where the sentence encoder is installed, if it is.
-pub fn installed_encoder() -> Option<PathBuf> {
-    [
-        crate::model::store::checkout_models_dir(),
-        crate::model::store::user_models_dir(),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|d| d.join(ENCODER_DIR))
-    .find(|d| encoder_complete(d))
-}
-
-/// The directory name of the installed encoder, inside a models directory.
-pub const ENCODER_DIR: &str = "minilm-l6-v2";
-
-pub fn encoder_complete(dir: &Path) -> bool {
-    encoder::FILES.iter().all(|f| dir.join(f).is_file())
-}
+pub use crate::model::encoder::installed as installed_encoder;

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use super::labelled::Labelled;
 use super::{Act, ActReader, Reading};
-use crate::detect::pitch::PitchConfig;
 
 /// The groups the rules decide on, besides single acts: a pitch is a presentation or a
 /// price, a question is open or closed.
@@ -38,7 +37,7 @@ impl Target {
     /// `min_confidence` (chosen by cross-validation on the training data), not the top act.
     fn read_as(self, read: &Reading) -> bool {
         match self {
-            Target::Pitch => f64::from(read.pitch) >= PitchConfig::default().min_confidence,
+            Target::Pitch => f64::from(read.pitch) >= super::PITCH_CONFIDENCE,
             t => t.holds(read.act),
         }
     }

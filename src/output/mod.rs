@@ -1,11 +1,42 @@
 //! The files the user keeps (recording, event log, report): created private (0600), never
 //! over an existing file unless the user said `--force`, never through a symbolic link,
 //! and never over one of the run's own inputs. Nothing a user recorded is lost to a typo.
+//! `sink`: the places a call's results go, written the same way by every mode.
+
+pub mod sink;
 
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+
+/// What an output holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputKind {
+    Recording,
+    EventLog,
+    Report,
+    Page,
+    Index,
+    Trends,
+    Team,
+    History,
+}
+
+impl std::fmt::Display for OutputKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Recording => "recording",
+            Self::EventLog => "event log",
+            Self::Report => "report",
+            Self::Page => "page",
+            Self::Index => "index",
+            Self::Trends => "trends",
+            Self::Team => "team",
+            Self::History => "history",
+        })
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
@@ -17,33 +48,33 @@ pub enum OutputError {
     IsInput {
         path: PathBuf,
         input: PathBuf,
-        what: &'static str,
+        what: OutputKind,
     },
     #[error("{}: named for both the {first} and the {second}; give each its own file", path.display())]
     Twice {
         path: PathBuf,
-        first: &'static str,
-        second: &'static str,
+        first: OutputKind,
+        second: OutputKind,
     },
     #[error("both the {first} and the {second} are to go to standard output (-); send one of them to a file")]
     StdoutTwice {
-        first: &'static str,
-        second: &'static str,
+        first: OutputKind,
+        second: OutputKind,
     },
     #[error("{}: cannot create the {what}; check the directory exists and is writable", path.display())]
     Create {
         path: PathBuf,
-        what: &'static str,
+        what: OutputKind,
         #[source]
         source: io::Error,
     },
 }
 
-/// One output of a run: its path and what it holds ("recording", "report", ...).
+/// One output of a run: its path and what it holds.
 #[derive(Debug, Clone, Copy)]
 pub struct Output<'a> {
     pub path: &'a Path,
-    pub what: &'static str,
+    pub what: OutputKind,
 }
 
 /// Device and inode: the same file under any name, link or `..`.
@@ -54,7 +85,7 @@ fn file_id(path: &Path) -> Option<(u64, u64)> {
 /// Whether the regular file at `path` is empty or begins as a twoears report does (its
 /// schema is its first field, or the page's marker its second line): an earlier report,
 /// not a recording or another program's file given the wrong name.
-fn holds_a_report(path: &Path, what: &str) -> bool {
+fn holds_a_report(path: &Path, what: OutputKind) -> bool {
     use std::io::Read;
     let Ok(file) = OpenOptions::new()
         .read(true)
@@ -68,11 +99,12 @@ fn holds_a_report(path: &Path, what: &str) -> bool {
     let read = file.take(64).read_to_end(&mut head).is_ok();
     let text = String::from_utf8_lossy(&head);
     let ours = match what {
-        "page" => text.contains(crate::html::MARKER),
-        "index" => text.contains(crate::html::INDEX_MARKER),
-        "trends" => text.contains(crate::html::TRENDS_MARKER),
-        "team" => text.contains(crate::html::TEAM_MARKER),
-        _ => text.contains("\"schema\": \"twoears.report/"),
+        OutputKind::Page => text.contains(crate::html::MARKER),
+        OutputKind::Index => text.contains(crate::html::INDEX_MARKER),
+        OutputKind::Trends => text.contains(crate::html::TRENDS_MARKER),
+        OutputKind::Team => text.contains(crate::html::TEAM_MARKER),
+        OutputKind::Report => text.contains("\"schema\": \"twoears.report/"),
+        OutputKind::Recording | OutputKind::EventLog | OutputKind::History => false,
     };
     let empty_or_report = text.trim().is_empty() || ours;
     regular && read && empty_or_report
@@ -92,7 +124,7 @@ pub fn is_stdout(path: &Path) -> bool {
 pub fn check(
     outputs: &[Output<'_>],
     inputs: &[&Path],
-    replaceable: &[&'static str],
+    replaceable: &[OutputKind],
     force: bool,
 ) -> Result<(), OutputError> {
     let stdout: Vec<_> = outputs.iter().filter(|o| is_stdout(o.path)).collect();
@@ -215,7 +247,7 @@ mod tests {
     fn rec(path: &Path) -> Output<'_> {
         Output {
             path,
-            what: "recording",
+            what: OutputKind::Recording,
         }
     }
 
@@ -258,17 +290,27 @@ mod tests {
         std::fs::write(&call, b"audio").unwrap();
         let report = |path| Output {
             path,
-            what: "report",
+            what: OutputKind::Report,
         };
         // The same file through another spelling of its path.
         let other_name = dir.path().join(".").join("call.wav");
         assert!(matches!(
-            check(&[report(&other_name)], &[&call], &["report"], true),
+            check(
+                &[report(&other_name)],
+                &[&call],
+                &[OutputKind::Report],
+                true
+            ),
             Err(OutputError::IsInput { .. })
         ));
         let new = dir.path().join("new.json");
         assert!(matches!(
-            check(&[rec(&new), report(&new)], &[&call], &["report"], false),
+            check(
+                &[rec(&new), report(&new)],
+                &[&call],
+                &[OutputKind::Report],
+                false
+            ),
             Err(OutputError::Twice { .. })
         ));
         let stdout = Path::new("-");
@@ -280,11 +322,11 @@ mod tests {
         ));
         // An earlier report may be replaced; another kind of file may not.
         std::fs::write(&new, b"{\"schema\": \"twoears.report/1\"}").unwrap();
-        check(&[report(&new)], &[&call], &["report"], false).unwrap();
+        check(&[report(&new)], &[&call], &[OutputKind::Report], false).unwrap();
         let other = dir.path().join("other.wav");
         std::fs::write(&other, b"RIFF").unwrap();
         assert!(matches!(
-            check(&[report(&other)], &[&call], &["report"], false),
+            check(&[report(&other)], &[&call], &[OutputKind::Report], false),
             Err(OutputError::NotAReport { .. })
         ));
     }

@@ -7,11 +7,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use super::trends::{direction, periods, Period};
-use super::{push, Call, Db, Store, TeamStore, TeamUrl};
 use crate::cli::{HistoryAction, HistoryArgs, PushArgs, TeamArgs};
 use crate::detect::DetectConfig;
-use crate::output::{self, Output};
+use crate::history::trends::{direction, periods, Period, RepTrends};
+use crate::history::{push, Call, Db, Store, TeamStore, TeamUrl};
+use crate::output::{self, Output, OutputKind};
 use crate::term::escape;
 
 /// The calls of `db` (default: the local file), on or after `since`, of `rep`.
@@ -25,7 +25,7 @@ fn read(
         _ => {
             let path = db
                 .and_then(Db::local)
-                .or_else(super::default_path)
+                .or_else(crate::history::default_path)
                 .context("no home directory for the history; pass --db PATH")?;
             anyhow::ensure!(
                 path.exists(),
@@ -52,7 +52,7 @@ fn team_url(db: Option<&Db>, what: &str) -> Result<TeamUrl> {
 ///
 /// # Errors
 /// The history cannot be read, or the page written.
-pub fn history(args: HistoryArgs) -> Result<()> {
+pub(super) fn history(args: HistoryArgs) -> Result<()> {
     let db = crate::cli::db(args.db.as_deref()).map_err(anyhow::Error::msg)?;
     if let Some(HistoryAction::Push(p)) = &args.action {
         // `history --db URL push` and `history push --db URL` alike.
@@ -68,10 +68,10 @@ pub fn history(args: HistoryArgs) -> Result<()> {
             output::check(
                 &[Output {
                     path: page,
-                    what: "trends",
+                    what: OutputKind::Trends,
                 }],
                 &inputs,
-                &["trends"],
+                &[OutputKind::Trends],
                 false,
             )?;
             let title = match &args.rep {
@@ -147,7 +147,7 @@ pub fn history(args: HistoryArgs) -> Result<()> {
 /// `twoears history push`.
 fn push_all(args: &PushArgs, db: Option<&Db>) -> Result<()> {
     let url = team_url(db, "history push")?;
-    let local = super::default_path().context("no home directory for the history")?;
+    let local = crate::history::default_path().context("no home directory for the history")?;
     anyhow::ensure!(
         local.exists(),
         "{}: no history on this machine yet; nothing to push",
@@ -161,7 +161,7 @@ fn push_all(args: &PushArgs, db: Option<&Db>) -> Result<()> {
     let rep = args
         .rep_name
         .clone()
-        .unwrap_or_else(super::address::login_name);
+        .unwrap_or_else(crate::history::address::login_name);
     let pushed = push::push(&store, &mut team, &rep, args.share_transcripts)?;
     for (_, r) in &pushed.refused {
         eprintln!("twoears: warning: the team store refused {r}; it stays queued on this machine");
@@ -182,19 +182,11 @@ fn push_all(args: &PushArgs, db: Option<&Db>) -> Result<()> {
     Ok(())
 }
 
-/// One rep's trends, for `team`.
-#[derive(serde::Serialize)]
-pub struct RepTrends {
-    pub rep: String,
-    pub calls: usize,
-    pub periods: Vec<Period>,
-}
-
 /// `twoears team`.
 ///
 /// # Errors
 /// The store cannot be read, or the page written.
-pub fn team(args: TeamArgs) -> Result<()> {
+pub(super) fn team(args: TeamArgs) -> Result<()> {
     let db = crate::cli::db(args.db.as_deref()).map_err(anyhow::Error::msg)?;
     let url = team_url(db.as_ref(), "team")?;
     let mut store = TeamStore::connect(&url)?;
@@ -222,10 +214,10 @@ pub fn team(args: TeamArgs) -> Result<()> {
         output::check(
             &[Output {
                 path: page,
-                what: "team",
+                what: OutputKind::Team,
             }],
             &[],
-            &["team"],
+            &[OutputKind::Team],
             false,
         )?;
         let unit = if per.is_some() { "group" } else { "week" };
