@@ -9,23 +9,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::pulse::{Pulse, EVENT_CAP};
-use common::{run_ok, twoears};
+use common::{example, report, run_ok, talk, twoears};
 use serde_json::Value;
-
-fn json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).expect("valid JSON")
-}
-
-fn talk(r: &Value, key: &str) -> f64 {
-    r["talk"][key]
-        .as_f64()
-        .unwrap_or_else(|| panic!("talk.{key} in {r}"))
-}
-
-fn example() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/call.flac")
-}
 
 /// One side (`ch` 1 = rep, 2 = prospect) of the example call from `from` for `secs`.
 fn excerpt(dir: &Path, name: &str, ch: &str, from: f64, secs: f64) -> PathBuf {
@@ -60,7 +45,7 @@ fn reviewed(dir: &Path, from: f64, secs: f64, name: &str) -> Value {
         dir,
     );
     assert!(out.status.success(), "{}", common::stderr(&out));
-    json(&dir.join(format!("{name}.json")))
+    report(&dir.join(format!("{name}.json")))
 }
 
 /// Two calls 14 s apart (the example call's first 25 s, then 26 s from 0:42), each side
@@ -127,14 +112,14 @@ fn two_calls_in_a_row_get_a_report_and_a_recording_each() {
         reviewed(d, 0.0, 25.0, "truth_a"),
         reviewed(d, 42.0, 26.0, "truth_b"),
     ];
-    for (report, truth) in reports.iter().zip(&truths) {
-        let r = json(report);
+    for (written, truth) in reports.iter().zip(&truths) {
+        let r = report(written);
         for key in ["rep_s", "prospect_s"] {
             let (got, want) = (talk(&r, key), talk(truth, key));
             assert!(
                 (got - want).abs() <= 0.1 * want + 0.5,
                 "{}: {key} {got} vs {want}; capture: {}; warnings: {}",
-                report.display(),
+                written.display(),
                 r["live"]["capture"],
                 r["warnings"]
             );
@@ -171,14 +156,14 @@ fn two_calls_in_a_row_get_a_report_and_a_recording_each() {
         let median = path_ms[0].as_f64().unwrap();
         assert!(median > 0.0, "{}", r["live"]);
         for ext in ["html", "wav"] {
-            let p = report.with_extension(ext);
+            let p = written.with_extension(ext);
             let mode = std::os::unix::fs::PermissionsExt::mode(
                 &std::fs::metadata(&p).unwrap().permissions(),
             );
             assert_eq!(mode & 0o777, 0o600, "{}", p.display());
         }
         // The recording is the call as heard: its review gives the same talk.
-        let name = report.file_stem().unwrap().to_str().unwrap();
+        let name = written.file_stem().unwrap().to_str().unwrap();
         let again = twoears(
             &[
                 "review",
@@ -191,7 +176,7 @@ fn two_calls_in_a_row_get_a_report_and_a_recording_each() {
             d,
         );
         assert!(again.status.success(), "{}", common::stderr(&again));
-        let again = json(&d.join("again.json"));
+        let again = report(&d.join("again.json"));
         for key in ["rep_s", "prospect_s"] {
             assert!((talk(&again, key) - talk(&r, key)).abs() <= 0.03 * talk(&r, key) + 0.1);
         }

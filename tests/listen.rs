@@ -7,19 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::pulse::{example_sides, Pulse, EVENT_CAP};
-use common::twoears;
+use common::{report, talk, twoears};
 use serde_json::Value;
-
-fn json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).expect("valid JSON")
-}
-
-fn talk(r: &Value, key: &str) -> f64 {
-    r["talk"][key]
-        .as_f64()
-        .unwrap_or_else(|| panic!("talk.{key} in {r}"))
-}
 
 fn capture<'a>(r: &'a Value, side: &str) -> &'a Value {
     r["live"]["capture"]
@@ -51,7 +40,7 @@ fn review(dir: &Path, wav: &Path, out: &str) -> Value {
         dir,
     );
     assert!(o.status.success(), "{}", common::stderr(&o));
-    json(&dir.join(out))
+    report(&dir.join(out))
 }
 
 /// The example call's first `secs`, after `remix` (sox's channel map, if any), reviewed.
@@ -269,7 +258,7 @@ fn live_call_is_heard_like_its_review_and_recorded_for_review() {
 
     // The same excerpt of the file, reviewed.
     let file = review_example(dir.path(), secs, &[]);
-    let live = json(&dir.path().join("live.json"));
+    let live = report(&dir.path().join("live.json"));
     assert_eq!(live["schema"], "twoears.report/1");
     for key in ["rep_s", "prospect_s"] {
         assert!(
@@ -348,7 +337,7 @@ fn short_runs_in_a_row_each_hear_both_sides_and_move_no_stream() {
         dir.path(),
     );
     assert!(o.status.success(), "{}", common::stderr(&o));
-    let played = json(&dir.path().join("played.json"));
+    let played = report(&dir.path().join("played.json"));
     let mut heard = Vec::new();
     for run in 0..runs {
         let out = format!("run{run}.json");
@@ -367,7 +356,7 @@ fn short_runs_in_a_row_each_hear_both_sides_and_move_no_stream() {
         let f = l.wait(EVENT_CAP);
         assert_eq!(f.code, Some(0), "run {run}: {}", f.stderr);
         assert!(!f.stderr.contains("moved"), "run {run}: {}", f.stderr);
-        let live = json(&dir.path().join(&out));
+        let live = report(&dir.path().join(&out));
         for side in ["rep", "prospect"] {
             assert_eq!(capture(&live, side)["moves"], 0, "run {run}: {live}");
         }
@@ -408,7 +397,7 @@ fn two_sides_carrying_one_signal_are_reported() {
     let f = l.wait(Duration::from_secs(30));
     assert_eq!(f.code, Some(0), "{}", f.stderr);
     assert!(f.stderr.contains("carry the same sound"), "{}", f.stderr);
-    let r = json(&dir.path().join("r.json"));
+    let r = report(&dir.path().join("r.json"));
     assert!(r["warnings"].to_string().contains("same sound"), "{r}");
 }
 
@@ -456,7 +445,7 @@ fn ctrl_c_finalises_the_recording_and_a_kill_loses_at_most_a_second() {
         secs >= heard_int,
         "Ctrl-C recording {secs} s, after {heard_int} s were heard"
     );
-    let r = json(&dir.path().join("int.json"));
+    let r = report(&dir.path().join("int.json"));
     assert!((r["duration_s"].as_f64().unwrap() - secs).abs() < 0.1);
 
     kill.wait(EVENT_CAP);
@@ -537,7 +526,7 @@ fn an_unplugged_mic_is_filled_with_silence_and_reopened_when_it_returns() {
     l.signal("INT");
     let f = l.wait(EVENT_CAP);
     assert_eq!(f.code, Some(0), "{}", f.stderr);
-    let r = json(&dir.path().join("r.json"));
+    let r = report(&dir.path().join("r.json"));
     let mic = capture(&r, "rep");
     assert_eq!(mic["reopened"], 1, "{mic}");
     let gap = mic["gap_s"].as_f64().unwrap();
@@ -635,7 +624,7 @@ fn a_capture_the_server_moves_elsewhere_is_moved_back() {
     );
     let f = l.wait(Duration::from_secs(20));
     assert_eq!(f.code, Some(0), "{}", f.stderr);
-    let r = json(&dir.path().join("r.json"));
+    let r = report(&dir.path().join("r.json"));
     let moves = capture(&r, "prospect")["moves"].as_u64().unwrap();
     assert!(
         (1..=asked).contains(&moves),
@@ -664,7 +653,7 @@ fn an_audio_server_restart_mid_call_is_survived() {
     l.signal("INT");
     let f = l.wait(EVENT_CAP);
     assert_eq!(f.code, Some(0), "{}", f.stderr);
-    let r = json(&dir.path().join("r.json"));
+    let r = report(&dir.path().join("r.json"));
     for side in ["rep", "prospect"] {
         let c = capture(&r, side);
         assert_eq!(c["reopened"], 1, "{c}");
@@ -725,7 +714,7 @@ fn a_device_that_delivers_nothing_is_reported_and_the_call_goes_on() {
     l.signal("INT");
     let f = l.wait(EVENT_CAP);
     assert_eq!(f.code, Some(0), "{}", f.stderr);
-    let r = json(&dir.path().join("r.json"));
+    let r = report(&dir.path().join("r.json"));
     let gap = capture(&r, "rep")["gap_s"].as_f64().unwrap();
     // At least the 4 s it was suspended (less what noticing took); not the rest of the call.
     assert!((3.0..9.0).contains(&gap), "mic gap {gap} s");
@@ -764,7 +753,7 @@ fn a_mic_stopped_for_a_second_costs_the_prospect_nothing() {
     let f = l.wait(EVENT_CAP);
     assert_eq!(f.code, Some(0), "{}", f.stderr);
     assert!(!f.stderr.contains("stopped delivering"), "{}", f.stderr);
-    let r = json(&dir.path().join("r.json"));
+    let r = report(&dir.path().join("r.json"));
     let mic = capture(&r, "rep");
     let gap = mic["gap_s"].as_f64().unwrap();
     assert!((0.5..2.0).contains(&gap), "mic gap {gap} s");
@@ -805,7 +794,7 @@ fn a_stalled_stage_overflows_the_ring_counts_the_loss_and_keeps_time() {
     ];
     let f = l.wait(Duration::from_secs(40));
     assert_eq!(f.code, Some(0), "{}", f.stderr);
-    let r = json(&dir.path().join("r.json"));
+    let r = report(&dir.path().join("r.json"));
     for side in ["rep", "prospect"] {
         let c = capture(&r, side);
         let lost_s = c["dropped_frames"].as_f64().unwrap() / c["rate_hz"].as_f64().unwrap();
@@ -863,7 +852,7 @@ fn alerts_reach_the_event_log_and_the_desktop_and_a_terminal_gets_a_status_line(
         .unwrap_or_else(|| panic!("no alert in {events}"));
     assert_eq!(alert["kind"], "monologue");
     // 5 s into the rep's opening turn, however late the player started on a busy machine.
-    let r = json(&dir.path().join("r.json"));
+    let r = report(&dir.path().join("r.json"));
     let turn = &r["turns"][0];
     assert_eq!(turn["side"], "rep", "{r}");
     let into = alert["at_s"].as_f64().unwrap() - turn["start_s"].as_f64().unwrap();
@@ -1074,7 +1063,7 @@ fn the_call_audio_follows_the_default_output_unless_pinned() {
         let f = l.wait(Duration::from_secs(60));
         player.wait();
         assert_eq!(f.code, Some(0), "{}", f.stderr);
-        let r = json(&dir.path().join("r.json"));
+        let r = report(&dir.path().join("r.json"));
         let heard = talk(&r, "prospect_s");
         if pinned {
             assert!(!f.stderr.contains("default output changed"), "{}", f.stderr);

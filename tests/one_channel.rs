@@ -11,10 +11,6 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn example() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/call.flac")
-}
-
 fn sox(args: &[&str]) {
     run_ok(Command::new("sox").args(args));
 }

@@ -9,10 +9,6 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn example() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/call.flac")
-}
-
 /// `ffmpeg -i INPUTS... ARGS... OUT` in `dir`; returns OUT.
 fn ffmpeg(dir: &Path, inputs: &[&Path], args: &[&str], out: &str) -> PathBuf {
     let mut cmd = Command::new("ffmpeg");

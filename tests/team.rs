@@ -10,10 +10,6 @@ use std::process::{Command, Output};
 
 use twoears::history::{Call, Store};
 
-fn example() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/call.flac")
-}
-
 /// twoears with `home` as its data dir (its local history) and no TWOEARS_DB of the suite.
 fn run(args: &[&str], cwd: &Path, home: &Path, env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_twoears"));

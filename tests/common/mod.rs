@@ -152,15 +152,21 @@ pub fn review_sides(
     report(json)
 }
 
+/// A JSON file a run wrote (a report, an event line's file).
 pub fn report(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("report written"))
-        .expect("report is JSON")
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: not JSON ({e})", path.display()))
 }
 
 pub fn talk(report: &serde_json::Value, key: &str) -> f64 {
     report["talk"][key]
         .as_f64()
-        .unwrap_or_else(|| panic!("talk.{key} missing"))
+        .unwrap_or_else(|| panic!("talk.{key} in {report}"))
+}
+
+/// The bundled example call (stereo FLAC: rep left, prospect right).
+pub fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/call.flac")
 }
 
 /// The installed default model; tests that transcribe need it (`make test` installs it).
