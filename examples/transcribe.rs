@@ -10,7 +10,7 @@ use twoears::stt::engine::Engine;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let model = args.next().ok_or("usage: transcribe MODEL FILE...")?;
-    let threads = twoears::cli::stt_threads(None);
+    let threads = twoears::app::cli::stt_threads(None);
     let mut engine = Engine::load(Path::new(&model), threads, None)?;
     for file in args {
         let reader = hound::WavReader::open(&file)?;

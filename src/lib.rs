@@ -1,28 +1,26 @@
 //! twoears: a local, private listening monitor for sales calls.
 //!
-//! The modules follow the data flow: a call source, `input` (a recording) or `live` (the
-//! devices of `capture`), hands `source::drive` aligned 16 kHz blocks (`align`,
-//! `resample`; a recording whose one channel holds the whole call is first split by voice
-//! in `voices`); the `pipeline` runs `echo` -> `vad` (earshot, Silero) -> `frontend` (turns
-//! and speech chunks, with `room`: other voices, sounds, holds)
-//! -> `stt` -> `detect` (rules) and `talk`; `report` builds the call report. `review` is
-//! file mode, `model` converts and installs Whisper models, `cli` and `commands` face the
-//! user; `output` creates the files the user keeps, `term` escapes names for the terminal,
-//! `panic` holds the stage boundaries.
+//! The modules form layers that point one way (`tests/layers.rs` fails on a loop). From
+//! the bottom: `event` (the messages stages exchange), `clock`, `term`, `panic`; `model`
+//! (model files: store, install with a probe the stages supply, conversion); `dsp`
+//! (resample, align); `frontend` (echo, vad, voices, room: turns and speech chunks);
+//! `talk`, `stt`; `detect` (acts and rules); `report` (the report, its explanation, its
+//! pages); `history`; `pipeline` (the stages wired) and `source` (the call source and its
+//! driver); `input` (recordings) and `capture` (devices); `output` (the user's files and
+//! the call's sinks); the modes `review`, `live`, `batch`; and `app` (cli, commands).
+//! Live and review feed the same pipeline: a call source hands `source::drive` aligned
+//! 16 kHz blocks, the pipeline runs the front end, the detector and the transcriber, and
+//! `report` builds the call report.
 
-pub mod align;
+pub mod app;
 pub mod batch;
 pub mod capture;
-pub mod cli;
 pub mod clock;
-pub mod commands;
 pub mod detect;
-pub mod echo;
+pub mod dsp;
 pub mod event;
-pub mod explain;
 pub mod frontend;
 pub mod history;
-pub mod html;
 pub mod input;
 pub mod live;
 pub mod model;
@@ -30,12 +28,8 @@ pub mod output;
 pub mod panic;
 pub mod pipeline;
 pub mod report;
-pub mod resample;
 pub mod review;
-pub mod room;
 pub mod source;
 pub mod stt;
 pub mod talk;
 pub mod term;
-pub mod vad;
-pub mod voices;

@@ -4,24 +4,24 @@ use clap::error::ErrorKind;
 use clap::Parser;
 
 fn main() {
-    let cli = twoears::cli::Cli::try_parse().unwrap_or_else(|e| usage_error(e));
+    let cli = twoears::app::cli::Cli::try_parse().unwrap_or_else(|e| usage_error(e));
     // The sentence encoder (candle) reads this on every matmul. One core is enough for a
     // sentence in ~15 ms, and whisper spin-waits on the others: never let them compete.
     // Installing runs no whisper beside it, and reads thousands of labelled sentences
     // once: it takes every core.
-    let installing = matches!(cli.command, twoears::cli::Command::Model(_));
+    let installing = matches!(cli.command, twoears::app::cli::Command::Model(_));
     if std::env::var_os("RAYON_NUM_THREADS").is_none() && !installing {
         std::env::set_var("RAYON_NUM_THREADS", "1");
     }
     twoears::panic::install_hook();
     // A panic the stages did not catch is a bug: one line, the same exit as any error.
-    match twoears::panic::catch(|| twoears::commands::run(cli)) {
+    match twoears::panic::catch(|| twoears::app::commands::run(cli)) {
         Ok(Ok(())) => {}
         Ok(Err(err)) => {
             // Errors name the user's files, and a file name may hold terminal escapes.
             eprintln!("twoears: {}", twoears::term::escape(&format!("{err:#}")));
             // Some calls of a batch failed, the others were reviewed: 1; nothing done: 2.
-            let partial = err.is::<twoears::commands::SomeFailed>();
+            let partial = err.is::<twoears::app::commands::SomeFailed>();
             std::process::exit(if partial { 1 } else { 2 });
         }
         Err(panic) => {

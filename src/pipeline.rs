@@ -17,10 +17,10 @@ use crate::detect::acts::encoder::EncoderError;
 use crate::detect::acts::words::WordReader;
 use crate::detect::acts::ActReader;
 use crate::detect::{Alert, CallState, DetectConfig, Detector};
+use crate::dsp::resample::SPEECH_RATE_HZ;
 use crate::event::{round3, Available, Chunk, Event, Segment};
 use crate::frontend::{ChunkPolicy, FrontEnd, FrontEndConfig};
 use crate::report::{CallRecord, SttStats};
-use crate::resample::SPEECH_RATE_HZ;
 use crate::stt::engine::{Engine, SttError};
 
 /// Speech chunks that may wait for the transcriber.
@@ -475,8 +475,8 @@ mod tests {
     #[test]
     fn a_missing_speech_detector_is_a_warning_live_and_in_the_report_not_a_failure() {
         let hearing = FrontEndConfig {
-            vad: crate::vad::VadConfig {
-                speech: crate::vad::Speech::Missing("the speech detector is gone".into()),
+            vad: crate::frontend::vad::VadConfig {
+                speech: crate::frontend::vad::Speech::Missing("the speech detector is gone".into()),
                 ..Default::default()
             },
             ..FrontEndConfig::default()

@@ -95,7 +95,7 @@ pub fn source(spec: &InputSpec, stt: Option<&SttSettings>) -> Source {
         // enrolled profile (a later run with another makes another report).
         rep_voice_sha256: rep_voice
             .map(std::path::Path::to_path_buf)
-            .or_else(|| crate::voices::profile::path().filter(|p| p.is_file()))
+            .or_else(|| crate::frontend::voices::profile::path().filter(|p| p.is_file()))
             .and_then(|p| crate::model::store::sha256_file(&p).ok()),
         twoears: env!("CARGO_PKG_VERSION").into(),
     }

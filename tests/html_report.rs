@@ -167,9 +167,9 @@ fn a_hostile_transcript_runs_nothing_in_the_browser() {
         {"kind": "pitch", "at_s": 5.0, "side": "rep", "message": hostile, "evidence": hostile}
     ]);
     r["warnings"] = serde_json::json!([hostile]);
-    let page = twoears::html::render(&r, hostile, Some(hostile), Some(hostile)).unwrap();
+    let page = twoears::report::html::render(&r, hostile, Some(hostile), Some(hostile)).unwrap();
     let html = dir.path().join("hostile.html");
-    twoears::html::write(&html, &page).unwrap();
+    twoears::report::html::write(&html, &page).unwrap();
 
     let d = dom(&html);
     assert!(

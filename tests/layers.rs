@@ -202,10 +202,10 @@ fn no_module_uses_a_module_that_uses_it() {
 #[test]
 fn the_scan_sees_grouped_and_plain_uses_and_skips_comments() {
     let text = "use crate::{event::Side, model::{store, probe}};\n\
-                let x = crate::vad::FRAME; // crate::html::today()\n\
+                let x = crate::frontend::vad::FRAME; // crate::report::html::today()\n\
                 /// [`crate::talk::Talk`]\n";
     let found: Vec<String> = referenced(text, "crate::").into_iter().collect();
-    assert_eq!(found, ["event", "model", "vad"]);
+    assert_eq!(found, ["event", "frontend", "model"]);
     let nested = "use super::super::x; use self::super::y; use super::{a, b::c};";
     let found: Vec<String> = referenced(nested, "super::").into_iter().collect();
     assert_eq!(found, ["a", "b"], "only a folder's own super");

@@ -117,9 +117,9 @@ mod tests {
             rules: &rules,
             acts: Some("sentence encoder"),
         };
-        let one_channel = crate::voices::VoicesNote {
+        let one_channel = crate::frontend::voices::VoicesNote {
             channels: "mono".into(),
-            rep: crate::voices::RepRule::Enrolled,
+            rep: crate::frontend::voices::RepRule::Enrolled,
         };
         let was = Source {
             voices: Some(one_channel),

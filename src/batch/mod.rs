@@ -304,7 +304,7 @@ fn shown(call: &Call) -> (String, Option<String>) {
 
 /// Every call reviewed in `dir` (a report with its page beside it), by name, as index
 /// rows; reports that do not read back are left out.
-pub fn index_rows(dir: &Path) -> Vec<crate::html::IndexRow> {
+pub fn index_rows(dir: &Path) -> Vec<crate::report::html::IndexRow> {
     let mut reports: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -323,7 +323,7 @@ pub fn index_rows(dir: &Path) -> Vec<crate::html::IndexRow> {
             let value = read_back(&json).ok()?;
             let page = json.with_extension("html");
             let href = output::percent_encode(page.file_name()?.as_encoded_bytes());
-            crate::html::IndexRow::new(&name, &href, &value).ok()
+            crate::report::html::IndexRow::new(&name, &href, &value).ok()
         })
         .collect()
 }

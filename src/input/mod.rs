@@ -6,11 +6,11 @@ mod mp4;
 
 use std::path::{Path, PathBuf};
 
-use crate::align::{Aligner, Flow};
+use crate::dsp::align::{Aligner, Flow};
+use crate::dsp::resample::ToSpeechRate;
 use crate::event::{PerSide, Side};
-use crate::resample::ToSpeechRate;
+use crate::frontend::voices::VoicesNote;
 use crate::source::CallSource;
-use crate::voices::VoicesNote;
 use file::AudioFile;
 
 #[derive(Debug, thiserror::Error)]
@@ -147,7 +147,7 @@ pub fn read_mixed(path: &Path, each: &mut dyn FnMut(&[f32])) -> Result<(), Input
 pub fn read_mixed_boxed(
     path: &Path,
     each: &mut dyn FnMut(&[f32]),
-) -> Result<(), crate::voices::ReadError> {
+) -> Result<(), crate::frontend::voices::ReadError> {
     Ok(read_mixed(path, each)?)
 }
 
@@ -170,7 +170,7 @@ struct Gate {
 
 impl Gate {
     fn apply(&mut self, samples: &mut [f32]) {
-        let hop = crate::voices::encoder::HOP;
+        let hop = crate::frontend::voices::encoder::HOP;
         for (i, s) in samples.iter_mut().enumerate() {
             // Mel frame k is centred on sample k * HOP.
             let k = (self.at + i + hop / 2) / hop;
@@ -382,23 +382,22 @@ impl CallReader {
         channels: &str,
         rep_voice: Option<&PathBuf>,
     ) -> Result<Self, InputError> {
-        let split = crate::voices::split_file(&f.path, rep_voice, &read_mixed_boxed).map_err(
-            |e| match e {
-                crate::voices::VoicesError::Read(e) => match e.downcast::<InputError>() {
+        let split = crate::frontend::voices::split_file(&f.path, rep_voice, &read_mixed_boxed)
+            .map_err(|e| match e {
+                crate::frontend::voices::VoicesError::Read(e) => match e.downcast::<InputError>() {
                     Ok(e) => *e,
                     Err(e) => InputError::Voices(e.to_string()),
                 },
                 e => InputError::Voices(e.to_string()),
-            },
-        )?;
+            })?;
         let labels = std::sync::Arc::new(split.labels);
         let rate = f.rate_hz;
         let duration_s = f.duration_s();
         Ok(Self {
             files: vec![(f, vec![(Side::Rep, Pick::Mix), (Side::Prospect, Pick::Mix)])],
             sides: PerSide::new(
-                SideDecoder::gated(rate, &labels, crate::voices::REP),
-                SideDecoder::gated(rate, &labels, crate::voices::OTHERS),
+                SideDecoder::gated(rate, &labels, crate::frontend::voices::REP),
+                SideDecoder::gated(rate, &labels, crate::frontend::voices::OTHERS),
             ),
             aligned: Aligner::default(),
             ended: vec![false],
@@ -444,7 +443,7 @@ impl CallReader {
     pub fn warnings(&self) -> Vec<String> {
         let mut out = self.warned.clone();
         if let (Some(v), Some((f, _))) = (&self.voices, self.files.first()) {
-            use crate::voices::RepRule;
+            use crate::frontend::voices::RepRule;
             let held = if v.channels == "mono" {
                 "one channel holds the whole call"
             } else {

@@ -20,12 +20,12 @@ use super::source::{CaptureMark, LiveSource};
 use super::status::{About, Status};
 use super::{running, show_alerts, ListenError, SelfChecks};
 use crate::detect::{Alert, DetectConfig};
+use crate::dsp::resample::SPEECH_RATE_HZ;
 use crate::frontend::ChunkPolicy;
 use crate::frontend::FrontEndConfig;
 use crate::output::sink::{self, finish_all, CallSink, History, PageFile, ReportFile};
 use crate::pipeline::{Backpressure, Pipeline, PipelineError, SttSettings};
 use crate::report::{LiveStats, Report};
-use crate::resample::SPEECH_RATE_HZ;
 use crate::source::drive;
 
 /// After this long with nobody speaking, a call's audio is held back rather than fed: if

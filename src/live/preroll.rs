@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use crate::resample::SPEECH_RATE_HZ;
+use crate::dsp::resample::SPEECH_RATE_HZ;
 
 pub struct Preroll {
     cap: usize,

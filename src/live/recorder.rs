@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::writer::Offload;
-use crate::resample::SPEECH_RATE_HZ;
+use crate::dsp::resample::SPEECH_RATE_HZ;
 
 const CHECKPOINT: Duration = Duration::from_secs(1);
 /// Blocks the writer may have queued (a few seconds of 5 ms blocks).

@@ -8,8 +8,8 @@
 //! exchange: the other side speaking, pausing as if answered (a quarter of the time or
 //! more), and speaking again, for the rules' `silent_side_s` from its first words.
 
+use crate::dsp::resample::SPEECH_RATE_HZ;
 use crate::event::{PerSide, Side};
-use crate::resample::SPEECH_RATE_HZ;
 
 /// Below this a sample is digital silence: what a muted source, an idle monitor or the
 /// aligner's padding delivers (any real microphone's noise floor is far above it).

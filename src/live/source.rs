@@ -12,12 +12,12 @@ use ringbuf::traits::{Consumer, Observer};
 use super::drift::DriftFit;
 use super::latency::PathLatency;
 use super::same_signal::SameSignal;
-use crate::align::{Aligner, Flow};
 use crate::capture::side::{SideCapture, SideMsg};
 use crate::capture::{CaptureError, Role};
+use crate::dsp::align::{Aligner, Flow};
+use crate::dsp::resample::{ResampleError, ToSpeechRate, SPEECH_RATE_HZ};
 use crate::event::{clock, round3, PerSide, Side};
 use crate::report::{CaptureStats, LiveStats};
-use crate::resample::{ResampleError, ToSpeechRate, SPEECH_RATE_HZ};
 use crate::source::CallSource;
 
 /// How often the source wakes to drain the rings.

@@ -512,7 +512,7 @@ pub fn convert_model(
     let tokens = vocab::ggml_tokens(tokens, multilingual)?;
     let n_mels = hparams.n_mels as usize;
     // Whisper's mel bank: its 16 kHz input, 400-point FFT.
-    let filters = mel::filters(f64::from(crate::resample::SPEECH_RATE_HZ), 400, n_mels);
+    let filters = mel::filters(f64::from(crate::dsp::resample::SPEECH_RATE_HZ), 400, n_mels);
     ggml::write_header(out, &hparams, &filters, n_mels, &tokens).map_err(ConvertError::Write)?;
     let mut sink = Out {
         w: out,

@@ -99,10 +99,10 @@ fn holds_a_report(path: &Path, what: OutputKind) -> bool {
     let read = file.take(64).read_to_end(&mut head).is_ok();
     let text = String::from_utf8_lossy(&head);
     let ours = match what {
-        OutputKind::Page => text.contains(crate::html::MARKER),
-        OutputKind::Index => text.contains(crate::html::INDEX_MARKER),
-        OutputKind::Trends => text.contains(crate::html::TRENDS_MARKER),
-        OutputKind::Team => text.contains(crate::html::TEAM_MARKER),
+        OutputKind::Page => text.contains(crate::report::html::MARKER),
+        OutputKind::Index => text.contains(crate::report::html::INDEX_MARKER),
+        OutputKind::Trends => text.contains(crate::report::html::TRENDS_MARKER),
+        OutputKind::Team => text.contains(crate::report::html::TEAM_MARKER),
         OutputKind::Report => text.contains("\"schema\": \"twoears.report/"),
         OutputKind::Recording | OutputKind::EventLog | OutputKind::History => false,
     };

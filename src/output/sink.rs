@@ -41,7 +41,7 @@ pub enum SinkError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Page(#[from] crate::html::HtmlError),
+    Page(#[from] crate::report::html::HtmlError),
 }
 
 /// One place a call's results go.
@@ -130,11 +130,11 @@ impl PageFile {
         audio: Option<&Path>,
     ) -> Result<(), SinkError> {
         let link = audio.and_then(|a| relative_url(a, &self.0));
-        let page = crate::html::render(value, title, date, link.as_deref())?;
+        let page = crate::report::html::render(value, title, date, link.as_deref())?;
         if is_stdout(&self.0) {
             to_stdout(OutputKind::Page, page.as_bytes())?;
         } else {
-            crate::html::write(&self.0, &page).map_err(|source| SinkError::File {
+            crate::report::html::write(&self.0, &page).map_err(|source| SinkError::File {
                 kind: OutputKind::Page,
                 path: self.0.clone(),
                 source,

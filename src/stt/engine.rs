@@ -8,8 +8,8 @@ use whisper_rs::{
 };
 
 use super::filter;
+use crate::dsp::resample::SPEECH_RATE_HZ;
 use crate::model::verify;
-use crate::resample::SPEECH_RATE_HZ;
 
 /// Whisper's input rate is the pipeline's speech rate.
 const RATE: usize = SPEECH_RATE_HZ as usize;

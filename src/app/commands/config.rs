@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 
-use crate::cli::{self, SttArgs};
+use crate::app::cli::{self, SttArgs};
 use crate::detect::{rules as rules_file, DetectConfig};
 use crate::model::store;
 use crate::pipeline::SttSettings;

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 
 use super::config::{read_text, RULES_MAX_BYTES};
-use crate::cli::RulesCommand;
+use crate::app::cli::RulesCommand;
 use crate::detect::rules as rules_file;
 use crate::term;
 
@@ -33,9 +33,9 @@ pub(super) fn rules(cmd: RulesCommand) -> Result<()> {
                     report.display()
                 )
             })?;
-            crate::explain::write(&value, &mut out)?;
+            crate::report::explain::write(&value, &mut out)?;
             if acts {
-                crate::explain::write_acts(&value, &mut out)?;
+                crate::report::explain::write_acts(&value, &mut out)?;
             }
         }
     }

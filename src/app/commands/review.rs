@@ -7,7 +7,7 @@ use anyhow::Result;
 use super::batch::review_many;
 use super::config::{load_rules, stt_settings};
 use super::save;
-use crate::cli::ReviewArgs;
+use crate::app::cli::ReviewArgs;
 use crate::input::InputSpec;
 use crate::output::{self, Output, OutputKind};
 use crate::term;
@@ -118,10 +118,10 @@ pub(super) fn review(mut args: ReviewArgs) -> Result<()> {
     if args.explain || args.acts {
         let value = serde_json::to_value(&report)?;
         if args.explain {
-            crate::explain::write(&value, &mut said)?;
+            crate::report::explain::write(&value, &mut said)?;
         }
         if args.acts {
-            crate::explain::write_acts(&value, &mut said)?;
+            crate::report::explain::write_acts(&value, &mut said)?;
         }
     }
     Ok(())

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use anyhow::{Context, Result};
 
 use super::config::{create_private_dir, load_rules, stt_settings};
-use crate::cli::ReviewArgs;
+use crate::app::cli::ReviewArgs;
 use crate::output::{self, Output, OutputKind};
 use crate::term;
 
@@ -137,8 +137,8 @@ pub(super) fn review_many(
         .ok()
         .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "calls".into());
-    let page = crate::html::render_index(&title, batch::index_rows(dir), &failures)?;
-    crate::html::write(&index, &page).with_context(|| {
+    let page = crate::report::html::render_index(&title, batch::index_rows(dir), &failures)?;
+    crate::report::html::write(&index, &page).with_context(|| {
         format!(
             "{}: cannot write the index; check the folder is writable",
             index.display()

@@ -2,12 +2,12 @@
 
 use anyhow::{Context, Result};
 
-use crate::cli;
+use crate::app::cli;
 use crate::term;
 
 /// `twoears voice enroll|show|forget`.
 pub(super) fn voice(cmd: cli::VoiceCommand) -> Result<()> {
-    use crate::voices::{self, profile};
+    use crate::frontend::voices::{self, profile};
     let path = profile::path().context("no home directory for the voice profile: set HOME")?;
     match cmd {
         cli::VoiceCommand::Enroll { file } => {

@@ -4,12 +4,17 @@
 //! for the transcriber.
 //! Runs on a stage thread, never on the audio callback.
 
-use crate::echo::EchoCanceller;
+pub mod echo;
+pub mod room;
+pub mod vad;
+pub mod voices;
+
+use crate::dsp::resample::SPEECH_RATE_HZ;
 use crate::event::{Chunk, Event, PerSide, Side};
-use crate::resample::SPEECH_RATE_HZ;
-use crate::room::{FrameView, NearField, Room, RoomAccount};
-use crate::vad::{Change, SideVad, VadConfig, FRAME, FRAME_S};
-use crate::voices::rep_check::{RepCheck, VoiceCheck};
+use crate::frontend::echo::EchoCanceller;
+use crate::frontend::room::{FrameView, NearField, Room, RoomAccount};
+use crate::frontend::vad::{Change, SideVad, VadConfig, FRAME, FRAME_S};
+use crate::frontend::voices::rep_check::{RepCheck, VoiceCheck};
 
 const RATE: f64 = SPEECH_RATE_HZ as f64;
 

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use anyhow::{Context, Result};
 
-use crate::cli::CheckArgs;
+use crate::app::cli::CheckArgs;
 
 pub(super) fn check(args: CheckArgs) -> Result<()> {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -16,7 +16,7 @@ mod voice;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command};
+use crate::app::cli::{Cli, Command};
 
 pub use batch::SomeFailed;
 

@@ -10,7 +10,7 @@ use realfft::num_complex::Complex32;
 use realfft::{RealFftPlanner, RealToComplex};
 
 // Branchless, so the loops over the 256 cells vectorise (libm's were a third of the time).
-use crate::vad::silero::{sigmoid, tanh};
+use crate::frontend::vad::silero::{sigmoid, tanh};
 
 pub const N_MELS: usize = 40;
 pub const HIDDEN: usize = 256;

@@ -16,7 +16,7 @@ use silero::Silero;
 use crate::event::Turn;
 
 pub const FRAME: usize = 256;
-pub const FRAME_S: f64 = FRAME as f64 / crate::resample::SPEECH_RATE_HZ as f64;
+pub const FRAME_S: f64 = FRAME as f64 / crate::dsp::resample::SPEECH_RATE_HZ as f64;
 
 /// Tuning of the turn tracker, and the speech detector that confirms earshot.
 #[derive(Clone)]

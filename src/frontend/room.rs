@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use crate::event::PerSide;
 use crate::event::Turn;
-use crate::vad::FRAME_S;
-use crate::voices::rep_check::{Level, CLEAR_DB};
+use crate::frontend::vad::FRAME_S;
+use crate::frontend::voices::rep_check::{Level, CLEAR_DB};
 
 /// A voice whose recent level is this far below the rep's running speech level (dB) is
 /// someone else in the room: the rep's own voice, a hand's width from the mic, is 20 dB

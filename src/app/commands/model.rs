@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{self, ModelCommand};
+use crate::app::cli::{self, ModelCommand};
 use crate::model::probe::{Probe, ProbeError};
 use crate::model::{install, store};
 use crate::term;
@@ -22,13 +22,13 @@ impl Probe for Stages {
     }
 
     fn silence(&self, path: &Path) -> Result<f32, ProbeError> {
-        use crate::vad::silero::{Silero, Weights, CHUNK};
+        use crate::frontend::vad::silero::{Silero, Weights, CHUNK};
         let mut m = Silero::new(Weights::load(path)?);
         Ok((0..20).map(|_| m.step(&[0.0; CHUNK])).fold(0f32, f32::max))
     }
 
     fn embed_voice(&self, path: &Path, sound: &[f32]) -> Result<Vec<f32>, ProbeError> {
-        use crate::voices::encoder::{MelFrames, VoiceEncoder, WINDOW};
+        use crate::frontend::voices::encoder::{MelFrames, VoiceEncoder, WINDOW};
         let enc = VoiceEncoder::load(path)?;
         let mut mels = MelFrames::new();
         mels.push(sound);

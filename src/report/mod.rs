@@ -1,12 +1,15 @@
 //! The call report: the JSON document (schema `twoears.report/1`) and the readable summary.
 
+pub mod explain;
+pub mod html;
+
 use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
 use crate::detect::{Alert, DetectConfig, ReadSentence};
 use crate::event::{clock, round3, Segment, Side};
-use crate::room::Room;
+use crate::frontend::room::Room;
 use crate::talk::{TalkAccount, TalkFigures};
 
 pub const SCHEMA: &str = "twoears.report/1";
@@ -127,7 +130,7 @@ pub struct Source {
     pub language: Option<String>,
     /// A recording whose one channel holds the whole call: how its voices were split.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub voices: Option<crate::voices::VoicesNote>,
+    pub voices: Option<crate::frontend::voices::VoicesNote>,
     /// sha256 of the `--rep-voice` recording, when one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rep_voice_sha256: Option<String>,

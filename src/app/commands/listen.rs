@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 
 use super::config::{create_private_dir, load_rules, stt_settings};
 use super::save;
-use crate::cli::{self, ListenArgs};
+use crate::app::cli::{self, ListenArgs};
 use crate::output::{self, Output, OutputKind};
 
 pub(super) fn listen(mut args: ListenArgs) -> Result<()> {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use realfft::num_complex::Complex32;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
-use crate::vad::FRAME;
+use crate::frontend::vad::FRAME;
 
 const N: usize = FRAME;
 const M: usize = 2 * N;

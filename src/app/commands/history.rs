@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{HistoryAction, HistoryArgs, PushArgs, TeamArgs};
+use crate::app::cli::{HistoryAction, HistoryArgs, PushArgs, TeamArgs};
 use crate::detect::DetectConfig;
 use crate::history::trends::{direction, periods, Period, RepTrends};
 use crate::history::{push, Call, Db, Store, TeamStore, TeamUrl};
@@ -53,10 +53,10 @@ fn team_url(db: Option<&Db>, what: &str) -> Result<TeamUrl> {
 /// # Errors
 /// The history cannot be read, or the page written.
 pub(super) fn history(args: HistoryArgs) -> Result<()> {
-    let db = crate::cli::db(args.db.as_deref()).map_err(anyhow::Error::msg)?;
+    let db = crate::app::cli::db(args.db.as_deref()).map_err(anyhow::Error::msg)?;
     if let Some(HistoryAction::Push(p)) = &args.action {
         // `history --db URL push` and `history push --db URL` alike.
-        let own = crate::cli::db(p.db.as_deref()).map_err(anyhow::Error::msg)?;
+        let own = crate::app::cli::db(p.db.as_deref()).map_err(anyhow::Error::msg)?;
         return push_all(p, own.as_ref().or(db.as_ref()));
     }
     let (calls, path) = read(db.as_ref(), args.since.as_deref(), args.rep.as_deref())?;
@@ -80,7 +80,7 @@ pub(super) fn history(args: HistoryArgs) -> Result<()> {
             };
             let unit = if args.per.is_some() { "group" } else { "week" };
             let max = DetectConfig::default().monologue.max_s;
-            let html = crate::html::render_trends(&title, &periods, unit, max)?;
+            let html = crate::report::html::render_trends(&title, &periods, unit, max)?;
             write_page(page, &html)?;
         }
         if args.json {
@@ -187,7 +187,7 @@ fn push_all(args: &PushArgs, db: Option<&Db>) -> Result<()> {
 /// # Errors
 /// The store cannot be read, or the page written.
 pub(super) fn team(args: TeamArgs) -> Result<()> {
-    let db = crate::cli::db(args.db.as_deref()).map_err(anyhow::Error::msg)?;
+    let db = crate::app::cli::db(args.db.as_deref()).map_err(anyhow::Error::msg)?;
     let url = team_url(db.as_ref(), "team")?;
     let mut store = TeamStore::connect(&url)?;
     let calls = store.calls(args.since.as_deref(), None)?;
@@ -222,7 +222,7 @@ pub(super) fn team(args: TeamArgs) -> Result<()> {
         )?;
         let unit = if per.is_some() { "group" } else { "week" };
         let max = DetectConfig::default().monologue.max_s;
-        let html = crate::html::render_team(&store.label, &reps, unit, max)?;
+        let html = crate::report::html::render_team(&store.label, &reps, unit, max)?;
         write_page(page, &html)?;
     }
     let mut out = std::io::stdout().lock();
@@ -270,7 +270,7 @@ pub(super) fn team(args: TeamArgs) -> Result<()> {
 }
 
 fn write_page(page: &std::path::Path, html: &str) -> Result<()> {
-    crate::html::write(page, html).with_context(|| {
+    crate::report::html::write(page, html).with_context(|| {
         format!(
             "{}: cannot write the page; check the folder is writable",
             page.display()

@@ -13,7 +13,7 @@ pub mod split;
 
 use std::path::{Path, PathBuf};
 
-use crate::vad::{Change, SideVad, VadConfig, FRAME, FRAME_S};
+use crate::frontend::vad::{Change, SideVad, VadConfig, FRAME, FRAME_S};
 use encoder::{MelFrames, VoiceEncoder, VoiceModelError, HOP};
 
 /// Why a channel's voices could not be told apart.
