@@ -76,7 +76,7 @@ struct Worker {
 pub enum PipelineError {
     #[error(transparent)]
     Stt(#[from] SttError),
-    #[error("cannot load the sentence encoder ({0}); reinstall it with `twoears model install minilm`, or remove its directory to read acts with word lists")]
+    #[error("cannot load the sentence encoder; reinstall it with `twoears model install minilm`, or remove its directory to read acts with word lists")]
     Encoder(#[source] EncoderError),
 }
 

@@ -276,5 +276,7 @@ fn a_broken_encoder_directory_is_an_error_that_names_the_file() {
         .replace("\"hidden_size\": 384", "\"hidden_size\": 768");
     std::fs::write(dir.path().join("config.json"), config).unwrap();
     let err = Encoder::load(dir.path()).err().expect("wrong width");
-    assert!(err.to_string().contains("768"), "{err}");
+    let cause = std::error::Error::source(&err).map(ToString::to_string);
+    assert!(err.to_string().contains("config.json"), "{err}");
+    assert!(cause.as_deref().is_some_and(|c| c.contains("768")), "{err}: {cause:?}");
 }

@@ -20,7 +20,7 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 use symphonia::core::units::TimeBase;
 
-use super::InputError;
+use super::{Decode, InputError};
 use crate::panic;
 
 /// What the first bytes of a file say, checked before Symphonia sees them.
@@ -225,7 +225,7 @@ impl AudioFile {
             std::io::ErrorKind::NotFound => InputError::Missing(p()),
             _ => InputError::Unreadable {
                 path: p(),
-                reason: e.to_string(),
+                source: e,
             },
         };
         // Checked before opening: opening a pipe without a writer blocks for ever.
@@ -287,13 +287,16 @@ impl AudioFile {
                 &MetadataOptions::default(),
             )
         })
-        .map_err(|msg| InputError::Format {
+        .map_err(|message| InputError::Format {
             path: p(),
-            reason: format!("the demuxer failed: {msg}"),
+            source: Decode::Panicked {
+                stage: "demuxer",
+                message,
+            },
         })?
         .map_err(|e| InputError::Format {
             path: p(),
-            reason: e.to_string(),
+            source: e.into(),
         })?;
         let tagged_ms = probed
             .metadata
@@ -308,17 +311,20 @@ impl AudioFile {
             .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
             .ok_or_else(|| InputError::Format {
                 path: p(),
-                reason: "no audio track".into(),
+                source: Decode::NoTrack,
             })?;
         let params = track.codec_params.clone();
         let track_id = track.id;
         let decoder = panic::catch(|| codecs().make(&params, &DecoderOptions::default()))
-            .map_err(|msg| format!("the decoder failed: {msg}"))
-            .and_then(|made| made.map_err(|e| e.to_string()))
-            .map_err(|reason| InputError::Codec { path: p(), reason })?;
+            .map_err(|message| Decode::Panicked {
+                stage: "decoder",
+                message,
+            })
+            .and_then(|made| made.map_err(Decode::from))
+            .map_err(|source| InputError::Codec { path: p(), source })?;
         let rate_hz = params.sample_rate.ok_or_else(|| InputError::Format {
             path: p(),
-            reason: "no sample rate".into(),
+            source: Decode::NoRate,
         })?;
         if !(8_000..=192_000).contains(&rate_hz) {
             return Err(InputError::Rate { path: p(), rate_hz });
@@ -351,9 +357,12 @@ impl AudioFile {
         // An MP4 track does not state its channels: the first block tells.
         if opened.channels == 0 {
             opened.pending =
-                panic::catch(|| opened.decode_next()).map_err(|msg| InputError::Codec {
+                panic::catch(|| opened.decode_next()).map_err(|message| InputError::Codec {
                     path: p(),
-                    reason: format!("the decoder failed: {msg}"),
+                    source: Decode::Panicked {
+                        stage: "decoder",
+                        message,
+                    },
                 })?;
         }
         Ok(opened)

@@ -21,14 +21,26 @@ pub enum InputError {
         "{path}: is not a regular file (a device, pipe or folder); pass a recorded audio file"
     )]
     NotAFile { path: String },
-    #[error("{path}: cannot read it ({reason})")]
-    Unreadable { path: String, reason: String },
+    #[error("{path}: cannot read it")]
+    Unreadable {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(
-        "{path}: not a supported audio file ({reason}); use WAV, FLAC, MP3, OGG (Vorbis or Opus), Opus, WebM or AAC (M4A, MP4)"
+        "{path}: not a supported audio file (use WAV, FLAC, MP3, OGG (Vorbis or Opus), Opus, WebM or AAC (M4A, MP4))"
     )]
-    Format { path: String, reason: String },
-    #[error("{path}: unsupported codec ({reason}); convert it to WAV or FLAC first")]
-    Codec { path: String, reason: String },
+    Format {
+        path: String,
+        #[source]
+        source: Decode,
+    },
+    #[error("{path}: unsupported codec (convert it to WAV or FLAC first)")]
+    Codec {
+        path: String,
+        #[source]
+        source: Decode,
+    },
     #[error("{path}: sample rate {rate_hz} Hz is outside 8000..192000 Hz; resample it first")]
     Rate { path: String, rate_hz: u32 },
     #[error("{path}: has {channels} channels; say which carry the call with --rep-channel N --prospect-channel N")]
@@ -46,8 +58,25 @@ pub enum InputError {
     #[error("{path}: contains no audio samples; record the call again or check the export")]
     Empty { path: String },
     /// A channel holding the whole call could not be split by voice.
-    #[error("{0}")]
-    Voices(String),
+    #[error(transparent)]
+    Voices(crate::frontend::voices::VoicesError),
+}
+
+/// Why a recording could not be demuxed or decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum Decode {
+    #[error(transparent)]
+    Symphonia(#[from] symphonia::core::errors::Error),
+    /// Symphonia panicked on the file (a damaged one can make it): the panic's message.
+    #[error("the {stage} failed: {message}")]
+    Panicked {
+        stage: &'static str,
+        message: String,
+    },
+    #[error("no audio track")]
+    NoTrack,
+    #[error("no sample rate")]
+    NoRate,
 }
 
 /// What the user asked to review.
@@ -386,9 +415,9 @@ impl CallReader {
             .map_err(|e| match e {
                 crate::frontend::voices::VoicesError::Read(e) => match e.downcast::<InputError>() {
                     Ok(e) => *e,
-                    Err(e) => InputError::Voices(e.to_string()),
+                    Err(e) => InputError::Voices(crate::frontend::voices::VoicesError::Read(e)),
                 },
-                e => InputError::Voices(e.to_string()),
+                e => InputError::Voices(e),
             })?;
         let labels = std::sync::Arc::new(split.labels);
         let rate = f.rate_hz;

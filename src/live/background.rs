@@ -123,15 +123,7 @@ fn prepare(
     let (rules, stt) = (rules.clone(), stt.cloned());
     std::thread::Builder::new()
         .name("prepare".into())
-        .spawn(move || {
-            Pipeline::new(
-                FrontEndConfig::installed(),
-                ChunkPolicy::LIVE,
-                rules,
-                stt.as_ref(),
-                Backpressure::Drop,
-            )
-        })
+        .spawn(move || super::pipeline(&rules, stt.as_ref()))
         .expect("spawning a thread")
 }
 
@@ -237,25 +229,14 @@ pub fn background(
             .map_err(ListenError::Stt)?,
     );
     let mut preparing: Option<JoinHandle<Result<Pipeline, PipelineError>>> = None;
-    let mut watch = Pipeline::new(
-        FrontEndConfig::installed(),
-        ChunkPolicy::LIVE,
-        opts.rules.clone(),
-        None,
-        Backpressure::Drop,
-    )
-    .map_err(ListenError::Stt)?;
-    let mut source = LiveSource::open(
-        opts.mic.as_deref(),
-        opts.system.as_deref(),
+    let mut watch = super::pipeline(&opts.rules, None).map_err(ListenError::Stt)?;
+    let (mut source, mut events) = super::open_capture(
+        (opts.mic.as_deref(), opts.system.as_deref()),
         stop,
         opts.duration_s,
+        opts.events.as_deref(),
+        opts.force,
     )?;
-    let mut events = opts
-        .events
-        .as_deref()
-        .map(|p| EventLog::open(p, opts.force))
-        .transpose()?;
     let (mic, system) = source.devices();
     status.note(&format!(
         "listening: in the background, mic {mic} | system audio {system}; each call goes to \
@@ -423,14 +404,7 @@ fn take_ready<P, E: std::fmt::Display>(
 }
 
 fn without_stt(rules: &DetectConfig) -> Pipeline {
-    Pipeline::new(
-        FrontEndConfig::installed(),
-        ChunkPolicy::LIVE,
-        rules.clone(),
-        None,
-        Backpressure::Drop,
-    )
-    .expect("a pipeline without speech-to-text loads nothing")
+    super::pipeline(rules, None).expect("a pipeline without speech-to-text loads nothing")
 }
 
 /// The call's recording, made by its writer thread.

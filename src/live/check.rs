@@ -213,14 +213,8 @@ pub fn check(
     stop: &AtomicBool,
     tick: &mut dyn FnMut(&Meters),
 ) -> Result<Vec<Finding>, CaptureError> {
-    let mut watch = Pipeline::new(
-        FrontEndConfig::installed(),
-        ChunkPolicy::LIVE,
-        DetectConfig::default(),
-        None,
-        Backpressure::Drop,
-    )
-    .expect("a pipeline without speech-to-text loads nothing");
+    let mut watch = super::pipeline(&DetectConfig::default(), None)
+        .expect("a pipeline without speech-to-text loads nothing");
     if let Some(found) = missing(mic, system)? {
         return Ok(found);
     }

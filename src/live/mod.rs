@@ -17,14 +17,13 @@ pub mod source;
 pub mod status;
 pub mod writer;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use crate::capture::CaptureError;
 use crate::detect::{Alert, DetectConfig};
 use crate::event::{round3, PerSide, Side};
-use crate::frontend::ChunkPolicy;
-use crate::frontend::FrontEndConfig;
+use crate::frontend::{ChunkPolicy, FrontEndConfig};
 use crate::output::sink::CallSink;
 use crate::output::{self, Output, OutputError};
 use crate::pipeline::{Backpressure, Pipeline, PipelineError, SttSettings};
@@ -68,6 +67,37 @@ pub struct ListenOptions {
     /// Seconds between running-figure lines in the event log.
     pub period_s: f64,
     pub rules: DetectConfig,
+}
+
+/// A live pipeline on the installed front end: talk figures at once, words with `stt`.
+///
+/// # Errors
+/// The model or the sentence encoder cannot be loaded.
+pub(crate) fn pipeline(
+    rules: &DetectConfig,
+    stt: Option<&SttSettings>,
+) -> Result<Pipeline, PipelineError> {
+    Pipeline::new(
+        FrontEndConfig::installed(),
+        ChunkPolicy::LIVE,
+        rules.clone(),
+        stt,
+        Backpressure::Drop,
+    )
+}
+
+/// Both devices, and the event log when asked for (created after the devices open: a
+/// missing device must not touch the user's files).
+fn open_capture<'a>(
+    devices: (Option<&str>, Option<&str>),
+    stop: &'a AtomicBool,
+    duration_s: Option<f64>,
+    events: Option<&Path>,
+    force: bool,
+) -> Result<(LiveSource<'a>, Option<EventLog>), ListenError> {
+    let source = LiveSource::open(devices.0, devices.1, stop, duration_s)?;
+    let events = events.map(|p| EventLog::open(p, force)).transpose()?;
+    Ok((source, events))
 }
 
 /// Each alert to every live output: the status line (and desktop), the event log.
@@ -219,28 +249,16 @@ pub fn listen(
     stop: &AtomicBool,
     status: &mut Status,
 ) -> Result<Report, ListenError> {
-    let mut pipeline = Pipeline::new(
-        FrontEndConfig::installed(),
-        ChunkPolicy::LIVE,
-        opts.rules.clone(),
-        stt,
-        Backpressure::Drop,
-    )
-    .map_err(ListenError::Stt)?;
-
-    let mut source = LiveSource::open(
-        opts.mic.as_deref(),
-        opts.system.as_deref(),
-        stop,
-        opts.duration_s,
-    )?;
+    let mut pipeline = pipeline(&opts.rules, stt).map_err(ListenError::Stt)?;
     // The user's files come last: a bad model or device must not touch them. The event log
     // first: if it cannot be made, no recording has been replaced yet.
-    let mut events = opts
-        .events
-        .as_deref()
-        .map(|p| EventLog::open(p, opts.force))
-        .transpose()?;
+    let (mut source, mut events) = open_capture(
+        (opts.mic.as_deref(), opts.system.as_deref()),
+        stop,
+        opts.duration_s,
+        opts.events.as_deref(),
+        opts.force,
+    )?;
     let mut recorder = opts
         .record
         .as_deref()
