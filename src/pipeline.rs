@@ -428,8 +428,11 @@ mod tests {
     use super::*;
     use crate::event::Side;
 
-    #[test]
-    fn a_panicking_transcriber_costs_the_transcript_not_the_call() {
+    /// A review pipeline whose transcriber ("fake") hears "Hello there." in each chunk but
+    /// the second, where `second` decides; three rep chunks are on their way to it.
+    fn three_chunks(
+        mut second: impl FnMut() -> Result<String, SttError> + Send + 'static,
+    ) -> Pipeline {
         let mut p = Pipeline::new(
             FrontEndConfig::default(),
             ChunkPolicy::REVIEW,
@@ -442,7 +445,7 @@ mod tests {
         p.worker = Some(start_worker("fake".into(), move |_, _| {
             calls += 1;
             if calls == 2 {
-                panic!("whisper fell over");
+                return second();
             }
             Ok("Hello there.".into())
         }));
@@ -454,6 +457,12 @@ mod tests {
         };
         p.chunks.extend([chunk(0.0), chunk(2.0), chunk(4.0)]);
         p.dispatch();
+        p
+    }
+
+    #[test]
+    fn a_panicking_transcriber_costs_the_transcript_not_the_call() {
+        let mut p = three_chunks(|| panic!("whisper fell over"));
         p.push(&[0.0; 16_000], &[0.0; 16_000]);
         let call = p.finish();
         assert_eq!(
@@ -498,30 +507,8 @@ mod tests {
 
     #[test]
     fn a_failed_chunk_is_a_warning_as_it_happens_and_in_the_report() {
-        let mut p = Pipeline::new(
-            FrontEndConfig::default(),
-            ChunkPolicy::REVIEW,
-            DetectConfig::default(),
-            None,
-            Backpressure::Wait,
-        )
-        .unwrap();
-        let mut calls = 0;
-        p.worker = Some(start_worker("fake".into(), move |_, _| {
-            calls += 1;
-            if calls == 2 {
-                return Err(SttError::Decode(whisper_rs::WhisperError::FailedToDecode));
-            }
-            Ok("Hello there.".into())
-        }));
-        let chunk = |start_s: f64| Chunk {
-            side: Side::Rep,
-            start_s,
-            end_s: start_s + 1.0,
-            samples: vec![0.0; 16_000],
-        };
-        p.chunks.extend([chunk(0.0), chunk(2.0), chunk(4.0)]);
-        p.dispatch();
+        let mut p =
+            three_chunks(|| Err(SttError::Decode(whisper_rs::WhisperError::FailedToDecode)));
         let mut live = Vec::new();
         // Review waits for the transcriber; the failure is there by the time it has
         // answered the third chunk.

@@ -278,5 +278,8 @@ fn a_broken_encoder_directory_is_an_error_that_names_the_file() {
     let err = Encoder::load(dir.path()).err().expect("wrong width");
     let cause = std::error::Error::source(&err).map(ToString::to_string);
     assert!(err.to_string().contains("config.json"), "{err}");
-    assert!(cause.as_deref().is_some_and(|c| c.contains("768")), "{err}: {cause:?}");
+    assert!(
+        cause.as_deref().is_some_and(|c| c.contains("768")),
+        "{err}: {cause:?}"
+    );
 }

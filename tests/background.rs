@@ -33,19 +33,7 @@ fn reviewed(dir: &Path, from: f64, secs: f64, name: &str) -> Value {
         &from.to_string(),
         &secs.to_string(),
     ]));
-    let out = twoears(
-        &[
-            "review",
-            wav.to_str().unwrap(),
-            "--no-stt",
-            "-q",
-            "--json",
-            &format!("{name}.json"),
-        ],
-        dir,
-    );
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    report(&dir.join(format!("{name}.json")))
+    common::review_talk(dir, &wav, &format!("{name}.json"))
 }
 
 /// Two calls 14 s apart (the example call's first 25 s, then 26 s from 0:42), each side

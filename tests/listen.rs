@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::pulse::{example_sides, Pulse, EVENT_CAP};
-use common::{report, talk, twoears};
+use common::{report, review_talk, talk, twoears};
 use serde_json::Value;
 
 fn capture<'a>(r: &'a Value, side: &str) -> &'a Value {
@@ -27,22 +27,6 @@ fn wav_seconds(path: &Path) -> f64 {
     f64::from(r.duration()) / 16_000.0
 }
 
-fn review(dir: &Path, wav: &Path, out: &str) -> Value {
-    let o = twoears(
-        &[
-            "review",
-            wav.to_str().unwrap(),
-            "--no-stt",
-            "-q",
-            "--json",
-            out,
-        ],
-        dir,
-    );
-    assert!(o.status.success(), "{}", common::stderr(&o));
-    report(&dir.join(out))
-}
-
 /// The example call's first `secs`, after `remix` (sox's channel map, if any), reviewed.
 fn review_example(dir: &Path, secs: f64, remix: &[&str]) -> Value {
     let mut sox = std::process::Command::new("sox");
@@ -52,7 +36,7 @@ fn review_example(dir: &Path, secs: f64, remix: &[&str]) -> Value {
         sox.arg("remix").args(remix);
     }
     common::run_ok(sox.args(["trim", "0", &secs.to_string()]));
-    review(dir, &dir.join("file.wav"), "file.json")
+    review_talk(dir, &dir.join("file.wav"), "file.json")
 }
 
 /// PipeWire resumes a suspended source as soon as a stream links to it (and keeps one in
@@ -278,7 +262,7 @@ fn live_call_is_heard_like_its_review_and_recorded_for_review() {
     // The recording: valid, the call's length, and review hears what listen heard.
     let rec_s = wav_seconds(&dir.path().join("rec.wav"));
     assert!((rec_s - 31.0).abs() < 0.5, "recording {rec_s} s");
-    let again = review(dir.path(), &dir.path().join("rec.wav"), "rec.json");
+    let again = review_talk(dir.path(), &dir.path().join("rec.wav"), "rec.json");
     for key in ["rep_s", "prospect_s"] {
         assert!(
             within(talk(&again, key), talk(&live, key), 0.02),

@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{report, run_ok, talk, twoears};
+use common::{run_ok, talk, twoears};
 
 const RATE: u32 = 16_000;
 
@@ -237,23 +237,8 @@ fn example(dir: &Path) -> PathBuf {
 }
 
 fn review(dir: &Path, wav: &Path) -> serde_json::Value {
-    let json = dir.join(format!(
-        "{}.json",
-        wav.file_stem().unwrap().to_string_lossy()
-    ));
-    let out = twoears(
-        &[
-            "review",
-            wav.to_str().unwrap(),
-            "--no-stt",
-            "-q",
-            "--json",
-            json.to_str().unwrap(),
-        ],
-        dir,
-    );
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    let r = report(&json);
+    let json = format!("{}.json", wav.file_stem().unwrap().to_string_lossy());
+    let r = common::review_talk(dir, wav, &json);
     let warnings = r["warnings"].to_string();
     assert!(
         !warnings.contains("speech detector"),

@@ -16,15 +16,13 @@ use super::call_finder::{CallFinder, Turn, LEAD_S};
 use super::events::EventLog;
 use super::preroll::Preroll;
 use super::recorder::Recorder;
-use super::source::{CaptureMark, LiveSource};
+use super::source::CaptureMark;
 use super::status::{About, Status};
 use super::{running, show_alerts, ListenError, SelfChecks};
 use crate::detect::{Alert, DetectConfig};
 use crate::dsp::resample::SPEECH_RATE_HZ;
-use crate::frontend::ChunkPolicy;
-use crate::frontend::FrontEndConfig;
 use crate::output::sink::{self, finish_all, CallSink, History, PageFile, ReportFile};
-use crate::pipeline::{Backpressure, Pipeline, PipelineError, SttSettings};
+use crate::pipeline::{Pipeline, PipelineError, SttSettings};
 use crate::report::{LiveStats, Report};
 use crate::source::drive;
 
@@ -33,19 +31,10 @@ use crate::source::drive;
 const HOLD_AFTER_S: f64 = 2.0;
 
 pub struct BackgroundOptions {
-    pub mic: Option<String>,
-    pub system: Option<String>,
+    pub monitor: super::Monitor,
     pub out: PathBuf,
     /// Record each call beside its report.
     pub record: bool,
-    pub events: Option<PathBuf>,
-    pub force: bool,
-    pub notify: bool,
-    pub quiet: bool,
-    /// Stop by itself after this many seconds.
-    pub duration_s: Option<f64>,
-    pub period_s: f64,
-    pub rules: DetectConfig,
     /// Where each call is stored (none with --no-save).
     pub history: Option<crate::history::Keep>,
 }
@@ -223,19 +212,19 @@ pub fn background(
 ) -> Result<Vec<CallDone>, ListenError> {
     // The first call's pipeline now: a bad model fails before any device opens.
     let mut ready = Some(
-        prepare(&opts.rules, stt)
+        prepare(&opts.monitor.rules, stt)
             .join()
             .expect("prepare")
             .map_err(ListenError::Stt)?,
     );
     let mut preparing: Option<JoinHandle<Result<Pipeline, PipelineError>>> = None;
-    let mut watch = super::pipeline(&opts.rules, None).map_err(ListenError::Stt)?;
+    let mut watch = super::pipeline(&opts.monitor.rules, None).map_err(ListenError::Stt)?;
     let (mut source, mut events) = super::open_capture(
-        (opts.mic.as_deref(), opts.system.as_deref()),
+        (opts.monitor.mic.as_deref(), opts.monitor.system.as_deref()),
         stop,
-        opts.duration_s,
-        opts.events.as_deref(),
-        opts.force,
+        opts.monitor.duration_s,
+        opts.monitor.events.as_deref(),
+        opts.monitor.force,
     )?;
     let (mic, system) = source.devices();
     status.note(&format!(
@@ -243,9 +232,9 @@ pub fn background(
          {}; Ctrl-C stops",
         opts.out.display()
     ));
-    let mut finder = CallFinder::new(opts.rules.calls.clone());
-    let mut preroll = Preroll::new(opts.rules.calls.start_window_s + LEAD_S + 1.0);
-    let mut checks = SelfChecks::new(opts.rules.capture.silent_side_s);
+    let mut finder = CallFinder::new(opts.monitor.rules.calls.clone());
+    let mut preroll = Preroll::new(opts.monitor.rules.calls.start_window_s + LEAD_S + 1.0);
+    let mut checks = SelfChecks::new(opts.monitor.rules.capture.silent_side_s);
     let mut call: Option<Call> = None;
     let (done_tx, done_rx) = crossbeam_channel::unbounded::<Finished>();
     let mut finishing: Vec<JoinHandle<()>> = Vec::new();
@@ -276,7 +265,7 @@ pub fn background(
                         None
                     }),
                 }
-                .unwrap_or_else(|| without_stt(&opts.rules));
+                .unwrap_or_else(|| without_stt(&opts.monitor.rules));
                 let (rep, prospect, start_s) = preroll.take_from(from_s);
                 let started = SystemTime::now() - Duration::from_secs_f64(now - start_s);
                 let id = call_id(started);
@@ -291,7 +280,7 @@ pub fn background(
                         .into_iter()
                         .chain(not_ready)
                         .collect(),
-                    next_period_s: opts.period_s,
+                    next_period_s: opts.monitor.period_s,
                     mark: source.mark(),
                     live: None,
                 };
@@ -317,7 +306,7 @@ pub fn background(
                     // A pipeline still loading (this call began before it was ready) is
                     // the next call's; only a call that used one starts another.
                     if ready.is_none() && preparing.is_none() {
-                        preparing = Some(prepare(&opts.rules, stt));
+                        preparing = Some(prepare(&opts.monitor.rules, stt));
                     }
                 }
             }
@@ -343,7 +332,7 @@ pub fn background(
                     source.dropped_frames() - c.mark.dropped_frames(),
                 );
                 if period_due {
-                    c.next_period_s += opts.period_s;
+                    c.next_period_s += opts.monitor.period_s;
                     if let Some(e) = events.as_mut() {
                         e.talk(&r);
                     }

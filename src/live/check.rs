@@ -11,9 +11,6 @@ use super::status::Meters;
 use crate::capture::CaptureError;
 use crate::detect::DetectConfig;
 use crate::event::{PerSide, Side};
-use crate::frontend::ChunkPolicy;
-use crate::frontend::FrontEndConfig;
-use crate::pipeline::{Backpressure, Pipeline};
 use crate::source::drive;
 
 /// What one side delivered over the check.

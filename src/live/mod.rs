@@ -53,10 +53,10 @@ pub enum ListenError {
     Stt(#[source] PipelineError),
 }
 
-pub struct ListenOptions {
+/// What both monitors (one call, or every call in the background) are asked to do.
+pub struct Monitor {
     pub mic: Option<String>,
     pub system: Option<String>,
-    pub record: Option<PathBuf>,
     pub events: Option<PathBuf>,
     /// Replace an existing recording or event log.
     pub force: bool,
@@ -67,6 +67,11 @@ pub struct ListenOptions {
     /// Seconds between running-figure lines in the event log.
     pub period_s: f64,
     pub rules: DetectConfig,
+}
+
+pub struct ListenOptions {
+    pub monitor: Monitor,
+    pub record: Option<PathBuf>,
 }
 
 /// A live pipeline on the installed front end: talk figures at once, words with `stt`.
@@ -249,15 +254,15 @@ pub fn listen(
     stop: &AtomicBool,
     status: &mut Status,
 ) -> Result<Report, ListenError> {
-    let mut pipeline = pipeline(&opts.rules, stt).map_err(ListenError::Stt)?;
+    let mut pipeline = pipeline(&opts.monitor.rules, stt).map_err(ListenError::Stt)?;
     // The user's files come last: a bad model or device must not touch them. The event log
     // first: if it cannot be made, no recording has been replaced yet.
     let (mut source, mut events) = open_capture(
-        (opts.mic.as_deref(), opts.system.as_deref()),
+        (opts.monitor.mic.as_deref(), opts.monitor.system.as_deref()),
         stop,
-        opts.duration_s,
-        opts.events.as_deref(),
-        opts.force,
+        opts.monitor.duration_s,
+        opts.monitor.events.as_deref(),
+        opts.monitor.force,
     )?;
     let mut recorder = opts
         .record
@@ -268,7 +273,7 @@ pub fn listen(
                     path,
                     what: crate::output::OutputKind::Recording,
                 },
-                opts.force,
+                opts.monitor.force,
             )?;
             Recorder::create(path, file).map_err(|source| ListenError::Recording {
                 path: path.to_path_buf(),
@@ -285,8 +290,8 @@ pub fn listen(
             .unwrap_or_default()
     ));
     let mut warnings = Vec::new();
-    let mut next_period = opts.period_s;
-    let mut checks = SelfChecks::new(opts.rules.capture.silent_side_s);
+    let mut next_period = opts.monitor.period_s;
+    let mut checks = SelfChecks::new(opts.monitor.rules.capture.silent_side_s);
     drive(&mut source, &mut pipeline, |source, block| {
         if let Some(r) = recorder.as_mut() {
             r.write(block.rep, block.prospect);
@@ -301,7 +306,7 @@ pub fn listen(
         if period_due || status.due() {
             let r = running(block.pipeline, source.dropped_frames());
             if period_due {
-                next_period += opts.period_s;
+                next_period += opts.monitor.period_s;
                 if let Some(e) = events.as_mut() {
                     e.talk(&r);
                 }

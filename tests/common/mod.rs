@@ -152,6 +152,24 @@ pub fn review_sides(
     report(json)
 }
 
+/// Reviews the stereo `wav` for its talk (no speech-to-text), from `dir`; returns the
+/// report written to `dir/json`.
+pub fn review_talk(dir: &Path, wav: &Path, json: &str) -> serde_json::Value {
+    let out = twoears(
+        &[
+            "review",
+            wav.to_str().unwrap(),
+            "--no-stt",
+            "-q",
+            "--json",
+            json,
+        ],
+        dir,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    report(&dir.join(json))
+}
+
 /// A JSON file a run wrote (a report, an event line's file).
 pub fn report(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -55,18 +55,10 @@ pub(super) fn listen(mut args: ListenArgs) -> Result<()> {
             .context("cannot install the Ctrl-C handler")?;
     }
     let opts = crate::live::ListenOptions {
-        mic: args.mic,
-        system: args.system,
         record,
-        events: args.events,
-        force: args.force,
-        notify: args.notify,
-        quiet: args.quiet,
-        duration_s: args.duration,
-        period_s: args.period,
-        rules,
+        monitor: monitor(&args, rules),
     };
-    let mut status = crate::live::status::Status::new(opts.notify, opts.quiet);
+    let mut status = crate::live::status::Status::new(opts.monitor.notify, opts.monitor.quiet);
     // Warnings were shown as they happened; the report keeps them.
     let report = crate::live::listen(&opts, stt.as_ref(), &stop, &mut status)?;
     // The history first: a report that cannot be written must not lose the call.
@@ -84,7 +76,7 @@ pub(super) fn listen(mut args: ListenArgs) -> Result<()> {
     save::finish(&mut sinks, &report, &shown)?;
     if !args.quiet {
         // With --events - or --json - the summary would mix into what stdout carries.
-        if [&opts.events, &args.json, &args.html]
+        if [&opts.monitor.events, &args.json, &args.html]
             .into_iter()
             .any(|p| p.as_deref().is_some_and(output::is_stdout))
         {
@@ -124,20 +116,12 @@ fn listen_background(args: ListenArgs) -> Result<()> {
             .context("cannot install the Ctrl-C handler")?;
     }
     let opts = crate::live::background::BackgroundOptions {
-        mic: args.mic,
-        system: args.system,
         out,
         record: args.record.is_some(),
-        events: args.events,
-        force: args.force,
-        notify: args.notify,
-        quiet: args.quiet,
-        duration_s: args.duration,
-        period_s: args.period,
-        rules,
         history: keep,
+        monitor: monitor(&args, rules),
     };
-    let mut status = crate::live::status::Status::new(opts.notify, opts.quiet);
+    let mut status = crate::live::status::Status::new(opts.monitor.notify, opts.monitor.quiet);
     let calls = crate::live::background::background(&opts, stt.as_ref(), &stop, &mut status)?;
     if !args.quiet {
         println!(
@@ -158,4 +142,19 @@ fn listen_background(args: ListenArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What both monitors take from the flags.
+fn monitor(args: &ListenArgs, rules: crate::detect::DetectConfig) -> crate::live::Monitor {
+    crate::live::Monitor {
+        mic: args.mic.clone(),
+        system: args.system.clone(),
+        events: args.events.clone(),
+        force: args.force,
+        notify: args.notify,
+        quiet: args.quiet,
+        duration_s: args.duration,
+        period_s: args.period,
+        rules,
+    }
 }
