@@ -8,10 +8,11 @@ pub const SPEECH_RATE_HZ: u32 = 16_000;
 const BLOCK_IN: usize = 1024;
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot resample from {rate_hz} Hz: {reason}")]
+#[error("cannot resample from {rate_hz} Hz")]
 pub struct ResampleError {
     rate_hz: u32,
-    reason: String,
+    #[source]
+    source: rubato::ResamplerConstructionError,
 }
 
 pub struct ToSpeechRate {
@@ -46,10 +47,7 @@ impl ToSpeechRate {
         } else {
             Some(
                 FftFixedIn::<f32>::new(rate_hz as usize, SPEECH_RATE_HZ as usize, block, 2, 1)
-                    .map_err(|e| ResampleError {
-                        rate_hz,
-                        reason: e.to_string(),
-                    })?,
+                    .map_err(|source| ResampleError { rate_hz, source })?,
             )
         };
         let (scratch, skip) = match &inner {

@@ -463,10 +463,12 @@ impl CallSource for LiveSource<'_> {
         for s in Side::BOTH {
             let stage = &mut self.sides[s];
             if let Err(e) = stage.poll(&mut self.notes) {
+                // With its cause: rubato's words on the rate it refused.
+                let e = anyhow::Error::new(e);
                 self.notes.push(Note::warning(
                     stage.side(),
                     format!(
-                        "{} {}: {e}; its audio is dropped",
+                        "{} {}: {e:#}; its audio is dropped",
                         stage.name(),
                         stage.capture.device.name
                     ),

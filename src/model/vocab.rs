@@ -34,14 +34,14 @@ pub enum VocabError {
     NoEndOfText,
     #[error("vocabulary token {index} ({token:?}) is not GPT-2 byte-level text")]
     BadToken { index: usize, token: String },
-    #[error("vocabulary.json is not a JSON list of strings: {0}")]
-    Json(String),
+    #[error("vocabulary.json is not a JSON list of strings")]
+    Json(#[source] serde_json::Error),
 }
 
 /// Parses `vocabulary.txt` (one token per line) or `vocabulary.json` (a list of strings).
 pub fn parse_tokens(text: &str, json: bool) -> Result<Vec<String>, VocabError> {
     if json {
-        serde_json::from_str(text).map_err(|e| VocabError::Json(e.to_string()))
+        serde_json::from_str(text).map_err(VocabError::Json)
     } else {
         Ok(text.lines().map(str::to_owned).collect())
     }
