@@ -25,6 +25,20 @@ fn excerpt(dir: &Path, name: &str, ch: &str, from: f64, secs: f64) -> PathBuf {
     out
 }
 
+/// The background monitor as the notice tests run it: talk only, desktop notices, calls
+/// into `calls/`, an event log and a history of its own.
+const NOTIFYING: &[&str] = &[
+    "--background",
+    "--no-stt",
+    "--notify",
+    "--out",
+    "calls",
+    "--events",
+    "events.jsonl",
+    "--db",
+    "h.sqlite",
+];
+
 /// Talk seconds of a stereo excerpt as `review` hears them.
 fn reviewed(dir: &Path, from: f64, secs: f64, name: &str) -> Value {
     let wav = dir.join(format!("{name}.wav"));
@@ -320,6 +334,29 @@ fn check_says_what_each_side_delivers() {
     let _prospect = pulse.play("callsink", &prospect);
     let said = check();
     assert_eq!(said.matches("speech: ok").count(), 2, "{said}");
+    // For scripts: the same findings as JSON (the excerpts played again).
+    drop((_rep, _prospect));
+    let _rep = pulse.play("micsink", &rep);
+    let _prospect = pulse.play("callsink", &prospect);
+    let out = pulse
+        .env(&mut Command::new(env!("CARGO_BIN_EXE_twoears")))
+        .args(["check", "--seconds", "4", "--json"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let found: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let heard: Vec<(&str, &str)> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["side"].as_str().unwrap(), f["heard"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        heard,
+        [("rep", "speech"), ("prospect", "speech")],
+        "{found}"
+    );
     // A microphone that is not there: a line for each side, what to pass, and a failure.
     let out = pulse
         .env(&mut Command::new(env!("CARGO_BIN_EXE_twoears")))
@@ -428,19 +465,7 @@ fn calls_the_rep_opens_raise_no_capture_warning_in_the_background() {
     let secs = common::duration_s(&rep);
     let (shown, path) = common::desktop(d);
     let l = pulse.listen_env(
-        &[
-            "--background",
-            "--no-stt",
-            "--notify",
-            "--out",
-            "calls",
-            "--events",
-            "events.jsonl",
-            "--db",
-            "h.sqlite",
-            "--duration",
-            &format!("{}", secs.ceil()),
-        ],
+        &[NOTIFYING, &["--duration", &format!("{}", secs.ceil())]].concat(),
         d,
         &[("PATH", path.as_str())],
     );
@@ -486,21 +511,7 @@ fn a_call_on_another_output_is_warned_once_within_30_s_and_cleared() {
     let prospect = excerpt(d, "prospect.wav", "2", 0.0, 70.0);
     let later = excerpt(d, "prospect_later.wav", "2", 35.0, 35.0);
     let (shown, path) = common::desktop(d);
-    let l = pulse.listen_env(
-        &[
-            "--background",
-            "--no-stt",
-            "--notify",
-            "--out",
-            "calls",
-            "--events",
-            "events.jsonl",
-            "--db",
-            "h.sqlite",
-        ],
-        d,
-        &[("PATH", path.as_str())],
-    );
+    let l = pulse.listen_env(NOTIFYING, d, &[("PATH", path.as_str())]);
     let _rep = pulse.play("micsink", &rep);
     let headset = pulse.play("headset", &prospect);
     l.wait_for(

@@ -19,6 +19,18 @@ fn capture<'a>(r: &'a Value, side: &str) -> &'a Value {
         .expect("side in capture")
 }
 
+/// The recording `dir/rec.wav` is as long as the call in report `r` (a gap in capture is
+/// recorded as silence); the call's length.
+fn recording_keeps_the_call(dir: &Path, r: &Value) -> f64 {
+    let secs = wav_seconds(&dir.join("rec.wav"));
+    let call_s = r["duration_s"].as_f64().unwrap();
+    assert!(
+        (secs - call_s).abs() < 0.5,
+        "recording keeps the call's length: {secs} s of {call_s} s"
+    );
+    call_s
+}
+
 /// Seconds of audio in a WAV, read as a decoder would (the header must be valid).
 fn wav_seconds(path: &Path) -> f64 {
     let r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -171,6 +183,19 @@ fn an_account_without_a_whole_pulse_cookie_is_let_in() {
             String::from_utf8_lossy(&out.stdout).contains("virtmic"),
             "{err}"
         );
+        // For scripts: each device once, with the flag it goes to.
+        let out = run(&["devices", "--json"]);
+        let listed: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+        let kind = |name: &str| {
+            listed
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["name"] == name)
+                .map(|d| d["kind"].clone())
+        };
+        assert_eq!(kind("virtmic"), Some("mic".into()), "{listed}");
+        assert_eq!(kind("callsink.monitor"), Some("system".into()), "{listed}");
         let out = run(&["listen", "--no-stt", "--duration", "1", "-q"]);
         let err = common::stderr(&out);
         assert!(out.status.success(), "half written {half_written}: {err}");
@@ -535,13 +560,8 @@ fn an_unplugged_mic_is_filled_with_silence_and_reopened_when_it_returns() {
     let other = capture(&r, "prospect");
     assert_eq!(other["gap_s"], 0.0, "the other side went on: {other}");
     assert!(talk(&r, "prospect_s") > 5.0, "prospect heard throughout");
-    let secs = wav_seconds(&dir.path().join("rec.wav"));
-    let call_s = r["duration_s"].as_f64().unwrap();
+    let call_s = recording_keeps_the_call(dir.path(), &r);
     assert!(call_s >= 14.0, "call {call_s} s");
-    assert!(
-        (secs - call_s).abs() < 0.5,
-        "recording keeps the call's length: {secs} s of {call_s} s"
-    );
     assert!(r["warnings"].to_string().contains("disappeared"));
 }
 
@@ -644,12 +664,7 @@ fn an_audio_server_restart_mid_call_is_survived() {
         assert!(c["gap_s"].as_f64().unwrap() >= 1.5, "{c}");
     }
     // The gap is recorded as silence: the recording keeps the call's length.
-    let secs = wav_seconds(&dir.path().join("rec.wav"));
-    let call_s = r["duration_s"].as_f64().unwrap();
-    assert!(
-        (secs - call_s).abs() < 0.5,
-        "recording {secs} s of {call_s} s"
-    );
+    recording_keeps_the_call(dir.path(), &r);
 }
 
 #[test]
@@ -703,13 +718,8 @@ fn a_device_that_delivers_nothing_is_reported_and_the_call_goes_on() {
     // At least the 4 s it was suspended (less what noticing took); not the rest of the call.
     assert!((3.0..9.0).contains(&gap), "mic gap {gap} s");
     assert!(talk(&r, "prospect_s") > 5.0, "{}", r["talk"]);
-    let secs = wav_seconds(&dir.path().join("rec.wav"));
-    let call_s = r["duration_s"].as_f64().unwrap();
+    let call_s = recording_keeps_the_call(dir.path(), &r);
     assert!(call_s >= 14.0, "call {call_s} s");
-    assert!(
-        (secs - call_s).abs() < 0.5,
-        "recording {secs} s of {call_s} s"
-    );
 }
 
 /// A sound server that stops a mic for a second (as a busy machine's server holds a

@@ -11,6 +11,16 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The example call mixed down to one channel, as `d/mono.wav`.
+fn mono_example(d: &Path) {
+    sox(&[
+        example().to_str().unwrap(),
+        d.join("mono.wav").to_str().unwrap(),
+        "remix",
+        "1,2",
+    ]);
+}
+
 fn sox(args: &[&str]) {
     run_ok(Command::new("sox").args(args));
 }
@@ -38,12 +48,7 @@ fn a_mono_call_is_split_by_voice_and_the_first_voice_is_the_reps() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (stereo, _) = review(d, &[example().to_str().unwrap()]);
-    sox(&[
-        example().to_str().unwrap(),
-        d.join("mono.wav").to_str().unwrap(),
-        "remix",
-        "1,2",
-    ]);
+    mono_example(d);
     let (mono, err) = review(d, &["mono.wav"]);
     assert_eq!(mono["source"]["voices"]["channels"], "mono", "{mono}");
     assert_eq!(mono["source"]["voices"]["rep"], "first_speaker", "{mono}");
@@ -144,12 +149,7 @@ fn a_mono_call_is_split_by_voice_and_the_first_voice_is_the_reps() {
 fn a_mono_aac_recording_of_the_call_gives_the_figures_of_its_wav() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    sox(&[
-        example().to_str().unwrap(),
-        d.join("mono.wav").to_str().unwrap(),
-        "remix",
-        "1,2",
-    ]);
+    mono_example(d);
     let made = Command::new("ffmpeg")
         .args([
             "-nostdin",
@@ -182,12 +182,7 @@ fn a_damaged_voice_encoder_is_one_line_that_says_how_to_install_it_again() {
     std::fs::write(d.join("Cargo.toml"), "[package]\nname = \"twoears\"\n").unwrap();
     std::fs::create_dir(d.join("models")).unwrap();
     std::fs::write(d.join("models/voice-encoder.safetensors"), b"not weights").unwrap();
-    sox(&[
-        example().to_str().unwrap(),
-        d.join("mono.wav").to_str().unwrap(),
-        "remix",
-        "1,2",
-    ]);
+    mono_example(d);
     let out = twoears(&["review", "--no-stt", "mono.wav"], d);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
@@ -348,12 +343,7 @@ fn with_home(args: &[&str], dir: &Path) -> std::process::Output {
 fn an_enrolled_voice_finds_the_rep_and_a_damaged_profile_is_passed_over() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    sox(&[
-        example().to_str().unwrap(),
-        d.join("mono.wav").to_str().unwrap(),
-        "remix",
-        "1,2",
-    ]);
+    mono_example(d);
     // The prospect enrolled as the rep: the sides swap, as with --rep-voice.
     sox(&[
         example().to_str().unwrap(),

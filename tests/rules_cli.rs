@@ -29,6 +29,26 @@ fn rules_check_lists_every_problem_with_its_line() {
         "{err}"
     );
 
+    // For scripts: the same problems as JSON on stdout, the same failure.
+    let out = twoears(&["rules", "check", "bad.toml", "--json"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let said: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(said["ok"], false, "{said}");
+    let lines: Vec<u64> = said["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [2, 5], "{said}");
+    assert!(
+        said["problems"][1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown key \"maxx\""),
+        "{said}"
+    );
+
     // The documented defaults check clean, and `rules default` prints them.
     let out = twoears(&["rules", "default"], dir.path());
     std::fs::write(dir.path().join("default.toml"), &out.stdout).unwrap();
@@ -37,6 +57,14 @@ fn rules_check_lists_every_problem_with_its_line() {
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         "default.toml: ok"
+    );
+    let out = twoears(&["rules", "check", "default.toml", "--json"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(
+        (&said["ok"], said["problems"].as_array().map(Vec::len)),
+        (&serde_json::Value::Bool(true), Some(0)),
+        "{said}"
     );
 
     // A bad file given to review is a one-line error pointing at `rules check`.

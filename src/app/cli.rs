@@ -21,7 +21,7 @@ pub enum Command {
     /// Monitor a live call: the rep's mic and the system audio, alerts as they happen.
     Listen(ListenArgs),
     /// List the devices `listen` can capture, with the names to pass.
-    Devices,
+    Devices(DevicesArgs),
     /// The calls stored so far, newest first, and with --trends how the figures moved;
     /// `history push` sends a team store the calls it lacks.
     History(HistoryArgs),
@@ -122,6 +122,14 @@ pub struct ReviewArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DevicesArgs {
+    /// One JSON array on stdout, for scripts: name, description, and whether each is a
+    /// microphone (`--mic`) or system audio (`--system`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct CheckArgs {
     /// The rep's microphone (default: the default input).
     #[arg(long, value_name = "DEVICE")]
@@ -132,6 +140,9 @@ pub struct CheckArgs {
     /// Seconds to listen.
     #[arg(long, value_name = "SECS", default_value_t = 5.0, value_parser = positive_seconds)]
     pub seconds: f64,
+    /// What each side delivered as one JSON array on stdout, for scripts.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -392,7 +403,13 @@ pub struct SttArgs {
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
     /// Validate a rules file: every unknown key and bad value, with its line.
-    Check { file: PathBuf },
+    Check {
+        file: PathBuf,
+        /// The problems as one JSON object on stdout, for scripts (the exit status is the
+        /// same).
+        #[arg(long)]
+        json: bool,
+    },
     /// Why each alert in a report (from `review --json` or `listen --json`) fired.
     Explain {
         report: PathBuf,

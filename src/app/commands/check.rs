@@ -36,16 +36,36 @@ pub(super) fn check(args: CheckArgs) -> Result<()> {
     if tty {
         eprint!("\r\x1b[2K");
     }
-    let mut missing = false;
-    for f in found {
-        println!(
-            "{}",
-            crate::live::check::line(f.side, &f.device, &f.heard, crate::live::check::Look::Check)
-        );
-        for n in f.notes {
-            println!("            {n}");
+    use crate::live::check::{line, Heard, Look};
+    let missing = found.iter().any(|f| matches!(f.heard, Heard::NoDevice(_)));
+    if args.json {
+        let listed: Vec<_> = found
+            .iter()
+            .map(|f| {
+                let heard = match f.heard {
+                    Heard::Speech => "speech",
+                    Heard::SoundWithoutSpeech => "sound_without_speech",
+                    Heard::DigitalSilence => "digital_silence",
+                    Heard::NoDevice(_) => "no_device",
+                    Heard::NotHeard => "not_heard",
+                };
+                serde_json::json!({
+                    "side": f.side,
+                    "device": f.device,
+                    "heard": heard,
+                    "says": line(f.side, &f.device, &f.heard, Look::Check).trim(),
+                    "notes": f.notes,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(listed));
+    } else {
+        for f in found {
+            println!("{}", line(f.side, &f.device, &f.heard, Look::Check));
+            for n in f.notes {
+                println!("            {n}");
+            }
         }
-        missing |= matches!(f.heard, crate::live::check::Heard::NoDevice(_));
     }
     if missing {
         anyhow::bail!("a device is missing (above); `twoears devices` lists what there is");

@@ -24,7 +24,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Review(args) => review::review(args),
         Command::Listen(args) => listen::listen(args),
-        Command::Devices => devices::devices(),
+        Command::Devices(args) => devices::devices(&args),
         Command::Check(args) => check::check(args),
         Command::History(args) => history::history(args),
         Command::Team(args) => history::team(args),

@@ -12,10 +12,27 @@ pub(super) fn rules(cmd: RulesCommand) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match cmd {
         RulesCommand::Default => out.write_all(rules_file::DEFAULT_RULES.as_bytes())?,
-        RulesCommand::Check { file } => {
+        RulesCommand::Check { file, json } => {
             let text = read_text(&file, "the rules file", RULES_MAX_BYTES)?;
             let (_, problems) = rules_file::parse(&text);
-            if problems.is_empty() {
+            if json {
+                let listed: Vec<_> = problems
+                    .iter()
+                    .map(|p| serde_json::json!({ "line": p.line, "message": p.message }))
+                    .collect();
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({
+                        "file": file.to_string_lossy(),
+                        "ok": problems.is_empty(),
+                        "problems": listed,
+                    })
+                )?;
+                if !problems.is_empty() {
+                    anyhow::bail!("{}: {} problem(s)", file.display(), problems.len());
+                }
+            } else if problems.is_empty() {
                 writeln!(out, "{}: ok", term::path(&file))?;
             } else {
                 for p in &problems {
