@@ -37,7 +37,7 @@ pub fn open_host() -> Result<Host, CaptureError> {
     {
         super::pulse::connect()
             .map(|client| Host { client })
-            .map_err(|e| CaptureError::NoServer(e.to_string()))
+            .map_err(|e| CaptureError::NoServer(e.into()))
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -73,7 +73,7 @@ fn info(device: &cpal::Device) -> Option<DeviceInfo> {
 #[cfg(target_os = "linux")]
 pub fn list(host: &Host) -> Result<Vec<DeviceInfo>, CaptureError> {
     let sources = futures::executor::block_on(host.client.list_sources())
-        .map_err(|e| CaptureError::NoServer(super::pulse::client_error_text(&e)))?;
+        .map_err(|e| CaptureError::NoServer(super::pulse::ClientFailure::Client(e).into()))?;
     let mut all: Vec<_> = sources
         .into_iter()
         .map(|s| {
@@ -102,7 +102,7 @@ pub fn list(host: &Host) -> Result<Vec<DeviceInfo>, CaptureError> {
     let devices = host
         .cpal
         .devices()
-        .map_err(|e| CaptureError::NoServer(e.to_string()))?;
+        .map_err(|e| CaptureError::NoServer(e.into()))?;
     let mut all: Vec<_> = devices.filter_map(|d| info(&d)).collect();
     all.sort_by_key(|i| (!i.capture, i.monitor));
     Ok(all)
@@ -182,7 +182,7 @@ pub fn by_name(
     let devices = host
         .cpal
         .devices()
-        .map_err(|e| CaptureError::NoServer(e.to_string()))?;
+        .map_err(|e| CaptureError::NoServer(e.into()))?;
     Ok(devices
         .filter_map(|d| info(&d).map(|i| (i, d)))
         .find(|(i, _)| i.capture && i.name == name))

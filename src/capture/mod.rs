@@ -33,11 +33,12 @@ impl Role {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
+    /// The client library's own error is the cause.
     #[error(
-        "no sound server answered ({0}); start PulseAudio or PipeWire (with pipewire-pulse), \
-         or point PULSE_SERVER at one"
+        "no sound server answered (start PulseAudio or PipeWire with pipewire-pulse, or point \
+         PULSE_SERVER at one)"
     )]
-    NoServer(String),
+    NoServer(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error(
         "no {} device named {query:?}; pass {} one of: {available}",
         role.label(),

@@ -287,7 +287,7 @@ where
     // that accepts the connection and then says nothing.
     match rx.recv_timeout(timeout + Duration::from_secs(1)) {
         Ok(Ok(capture)) => Ok(capture),
-        Ok(Err(Failure::Connect(e))) => Err(CaptureError::NoServer(e.to_string())),
+        Ok(Err(Failure::Connect(e))) => Err(CaptureError::NoServer(e.into())),
         Ok(Err(Failure::Stream(e))) => Err(open_error(e)),
         Ok(Err(Failure::NotStarted)) | Err(_) => Err(not_started()),
     }

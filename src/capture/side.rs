@@ -250,7 +250,7 @@ mod backend {
                     cause: "the sound server has no such device (now)".into(),
                 })
             }
-            Err(e) => return Err(CaptureError::NoServer(e.to_string())),
+            Err(e) => return Err(CaptureError::NoServer(e.into())),
         }
         let counters = counters.clone();
         let (capture, ring) = pulse::open(name, role, PERIOD_S, START_TIMEOUT, move |rate| {
