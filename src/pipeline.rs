@@ -162,7 +162,7 @@ fn transcribe_all(
             Err(e) => {
                 stats.failed_chunks += 1;
                 // The whole chain: whisper.cpp's own reason is the cause.
-                let why = format!("{:#}", anyhow::Error::new(e));
+                let why = crate::term::chain(&e);
                 if heard.send(Heard::Failed(why)).is_err() {
                     break;
                 }

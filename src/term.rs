@@ -13,6 +13,19 @@ pub fn colour_allowed(no_color: Option<&std::ffi::OsStr>) -> bool {
     no_color.is_none_or(std::ffi::OsStr::is_empty)
 }
 
+/// An error and its causes on one line, as the command line prints them: for errors
+/// that become a warning line instead of ending the run.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut said = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        said.push_str(": ");
+        said.push_str(&c.to_string());
+        cause = c.source();
+    }
+    said
+}
+
 /// `text` with every control character (C0, DEL, C1) written as an escape, `\x1b` or
 /// `\u{9b}`; everything else as it is.
 pub fn escape(text: &str) -> Cow<'_, str> {

@@ -166,7 +166,7 @@ fn one(
             let (title, date) = shown(call);
             return match PageFile(html).write(&earlier, &title, date.as_deref(), Some(&call.path)) {
                 Ok(()) => Outcome::UpToDate,
-                Err(e) => Outcome::Failed(chain(e)),
+                Err(e) => Outcome::Failed(crate::term::chain(&e)),
             };
         }
     }
@@ -189,7 +189,7 @@ fn one(
         &mut progress,
     ) {
         Ok(r) => r,
-        Err(e) => return Outcome::Failed(chain(e)),
+        Err(e) => return Outcome::Failed(crate::term::chain(&e)),
     };
     let value = match serde_json::to_value(&report) {
         Ok(v) => v,
@@ -206,7 +206,7 @@ fn one(
     let mut sinks: [Box<dyn CallSink + Send>; 2] =
         [Box::new(ReportFile(json)), Box::new(PageFile(html))];
     if let Err(e) = finish_all(&mut sinks, &finished) {
-        return Outcome::Failed(chain(e));
+        return Outcome::Failed(crate::term::chain(&e));
     }
     outcome(&report)
 }
@@ -326,9 +326,4 @@ pub fn index_rows(dir: &Path) -> Vec<crate::report::html::IndexRow> {
             crate::report::html::IndexRow::new(&name, &href, &value).ok()
         })
         .collect()
-}
-
-/// An error and its causes on one line, as the command line prints them.
-fn chain(e: impl std::error::Error + Send + Sync + 'static) -> String {
-    format!("{:#}", anyhow::Error::new(e))
 }

@@ -184,8 +184,7 @@ fn write_call(
             date: Some(day.to_string()),
         }));
     }
-    let problems =
-        finish_all(&mut sinks, &finished).map_err(|e| format!("{:#}", anyhow::Error::new(e)))?;
+    let problems = finish_all(&mut sinks, &finished).map_err(|e| crate::term::chain(&e))?;
     let unsaved = (!problems.is_empty()).then(|| problems.join("; "));
     Ok(CallDone {
         unsaved,

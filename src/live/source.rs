@@ -464,11 +464,11 @@ impl CallSource for LiveSource<'_> {
             let stage = &mut self.sides[s];
             if let Err(e) = stage.poll(&mut self.notes) {
                 // With its cause: rubato's words on the rate it refused.
-                let e = anyhow::Error::new(e);
+                let e = crate::term::chain(&e);
                 self.notes.push(Note::warning(
                     stage.side(),
                     format!(
-                        "{} {}: {e:#}; its audio is dropped",
+                        "{} {}: {e}; its audio is dropped",
                         stage.name(),
                         stage.capture.device.name
                     ),

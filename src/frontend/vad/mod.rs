@@ -65,7 +65,8 @@ impl VadConfig {
             Some(path) => match silero::Weights::load(&path) {
                 Ok(w) => Speech::Silero(w),
                 Err(e) => Speech::Missing(format!(
-                    "{e}; until then keys, music and other sounds may count as talk"
+                    "{}; until then keys, music and other sounds may count as talk",
+                    crate::term::chain(&e)
                 )),
             },
         };

@@ -27,8 +27,12 @@ const HIDDEN: usize = 128;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("{path}: {reason}; run `twoears model install` to install the speech detector again")]
-    Bad { path: String, reason: String },
+    #[error("{}: not usable Silero VAD weights; run `twoears model install` to install the speech detector again", path.display())]
+    Bad {
+        path: std::path::PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// A layer's weights in blocks of `block` outputs, each `[tap][in][out in the block]`: each
@@ -137,19 +141,19 @@ impl Weights {
     /// # Errors
     /// A missing, damaged or different file.
     pub fn load(path: &Path) -> Result<Arc<Self>, LoadError> {
-        let bad = |reason: String| LoadError::Bad {
-            path: path.display().to_string(),
-            reason,
+        let bad = |source: Box<dyn std::error::Error + Send + Sync>| LoadError::Bad {
+            path: path.to_path_buf(),
+            source,
         };
-        let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+        let bytes = std::fs::read(path).map_err(|e| bad(e.into()))?;
         let tensors = candle_core::safetensors::load_buffer(&bytes, &candle_core::Device::Cpu)
-            .map_err(|e| bad(format!("not a Silero VAD weights file ({e})")))?;
+            .map_err(|e| bad(e.into()))?;
         let get = |name: &str, shape: &[usize]| -> Result<Vec<f32>, LoadError> {
-            let t = crate::model::shaped(&tensors, name, shape).map_err(bad)?;
+            let t = crate::model::shaped(&tensors, name, shape).map_err(|e| bad(e.into()))?;
             t.to_dtype(candle_core::DType::F32)
                 .and_then(|t| t.flatten_all())
                 .and_then(|t| t.to_vec1::<f32>())
-                .map_err(|e| bad(format!("{name}: {e}")))
+                .map_err(|e| bad(e.into()))
         };
         let layer = |name: &str,
                      out: usize,

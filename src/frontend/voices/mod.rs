@@ -234,7 +234,7 @@ pub fn split_file(
         None => match profile::load() {
             Ok(p) => p.map(|p| (p.embedding, RepRule::Enrolled)),
             Err(e) => {
-                warnings.push(e.to_string());
+                warnings.push(crate::term::chain(&e));
                 None
             }
         },

@@ -25,12 +25,20 @@ pub struct Profile {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
-    #[error("the voice profile {path} is damaged ({reason}); enroll again with `twoears voice enroll FILE`")]
-    Damaged { path: String, reason: String },
+    #[error("the voice profile {} is damaged; enroll again with `twoears voice enroll FILE`", path.display())]
+    Damaged {
+        path: std::path::PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("the voice profile {path} was made by another version of twoears; enroll again with `twoears voice enroll FILE`")]
     Version { path: String },
-    #[error("the voice profile {path} cannot be read ({reason}); make it readable, or enroll again with `twoears voice enroll FILE`")]
-    Unreadable { path: String, reason: String },
+    #[error("the voice profile {} cannot be read; make it readable, or enroll again with `twoears voice enroll FILE`", path.display())]
+    Unreadable {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Where the profile lives (None without a home directory).
@@ -53,23 +61,22 @@ fn read(p: &Path) -> Result<Option<Profile>, ProfileError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
             return Err(ProfileError::Unreadable {
-                path: p.display().to_string(),
-                reason: e.to_string(),
+                path: p.to_path_buf(),
+                source: e,
             })
         }
     };
-    let damaged = |reason: String| ProfileError::Damaged {
-        path: p.display().to_string(),
-        reason,
+    let damaged = |source: Box<dyn std::error::Error + Send + Sync>| ProfileError::Damaged {
+        path: p.to_path_buf(),
+        source,
     };
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| damaged(format!("not JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| damaged(e.into()))?;
     if value.get("version").and_then(serde_json::Value::as_u64) != Some(u64::from(VERSION)) {
         return Err(ProfileError::Version {
             path: p.display().to_string(),
         });
     }
-    let profile: Profile = serde_json::from_value(value).map_err(|e| damaged(e.to_string()))?;
+    let profile: Profile = serde_json::from_value(value).map_err(|e| damaged(e.into()))?;
     let norm = profile.embedding.iter().map(|v| v * v).sum::<f32>().sqrt();
     if profile.embedding.len() != super::encoder::DIM || !(0.99..=1.01).contains(&norm) {
         return Err(damaged("its voice is not a voice embedding".into()));
@@ -124,7 +131,7 @@ mod tests {
             ),
         ] {
             std::fs::write(&p, text).unwrap();
-            let e = read(&p).unwrap_err().to_string();
+            let e = crate::term::chain(&read(&p).unwrap_err());
             assert!(
                 e.contains(want) && e.contains("twoears voice enroll"),
                 "{e}"

@@ -57,7 +57,7 @@ impl VoiceCheck {
                 let (enrolled, warning) = match super::profile::load() {
                     Ok(p) => (p.map(|p| p.embedding.into()), None),
                     Err(super::profile::ProfileError::Unreadable { .. }) => (None, None),
-                    Err(e) => (None, Some(e.to_string())),
+                    Err(e) => (None, Some(crate::term::chain(&e))),
                 };
                 Self::On {
                     model,
