@@ -40,18 +40,18 @@ const SCHEMA_LOCK: i64 = 0x0074_776f_6561_7273; // "twoears"
 pub enum TeamError {
     #[error("{0}")]
     Address(String),
-    #[error("{label}: cannot reach the team store: {reason}")]
-    Connect { label: String, reason: String },
+    #[error("{label}: cannot reach the team store: {cause}")]
+    Connect { label: String, cause: PgError },
     #[error("{label}: written by a newer twoears (schema {found}, this one knows {known}); update twoears")]
     Newer {
         label: String,
         found: i32,
         known: usize,
     },
-    #[error("{label}: the team store failed: {reason}")]
+    #[error("{label}: the team store failed: {cause}")]
     Sql {
         label: String,
-        reason: String,
+        cause: PgError,
         /// The server refused the data itself (SQLSTATE classes 22 and 23), not the
         /// connection: trying again will not help.
         data: bool,
@@ -70,11 +70,17 @@ pub struct TeamStore {
     pub label: String,
 }
 
-/// A database error's own words (the server's message, not the driver's wrapper).
-fn reason(e: &postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => db.message().to_string(),
-        None => super::address::causes(e),
+/// The driver's error, shown in the server's own words (the driver's wrapper says little:
+/// "db error"): the server's message, or the driver's chain of causes.
+#[derive(Debug)]
+pub struct PgError(pub postgres::Error);
+
+impl std::fmt::Display for PgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.as_db_error() {
+            Some(db) => f.write_str(db.message()),
+            None => f.write_str(&super::address::causes(&self.0)),
+        }
     }
 }
 
@@ -84,11 +90,11 @@ fn is_data(e: &postgres::Error) -> bool {
         .is_some_and(|c| c.code().starts_with("22") || c.code().starts_with("23"))
 }
 
-fn sql_error(label: &str, e: &postgres::Error) -> TeamError {
+fn sql_error(label: &str, e: postgres::Error) -> TeamError {
     TeamError::Sql {
         label: label.to_string(),
-        reason: reason(e),
-        data: is_data(e),
+        data: is_data(&e),
+        cause: PgError(e),
     }
 }
 
@@ -102,7 +108,7 @@ impl TeamStore {
         let label = r.label.clone();
         let connect_err = |e: postgres::Error| TeamError::Connect {
             label: label.clone(),
-            reason: reason(&e),
+            cause: PgError(e),
         };
         let client = match &r.tls {
             None => r.config.connect(NoTls).map_err(connect_err)?,
@@ -121,7 +127,7 @@ impl TeamStore {
         self.client.is_closed()
     }
 
-    fn sql(&self, e: &postgres::Error) -> TeamError {
+    fn sql(&self, e: postgres::Error) -> TeamError {
         sql_error(&self.label, e)
     }
 
@@ -129,7 +135,7 @@ impl TeamStore {
     /// may have no right to create tables, a replica takes no writes).
     fn migrate(&mut self) -> Result<(), TeamError> {
         let label = self.label.clone();
-        let sql = |e: postgres::Error| sql_error(&label, &e);
+        let sql = |e: postgres::Error| sql_error(&label, e);
         let known = STEPS.len();
         match self
             .client
@@ -233,7 +239,7 @@ impl TeamStore {
                 ],
             )
             .map(drop)
-            .map_err(|e| self.sql(&e))
+            .map_err(|e| self.sql(e))
     }
 
     /// The team's calls on or after `since` (of `rep`), newest first.
@@ -257,7 +263,7 @@ impl TeamStore {
                  ORDER BY call_date DESC, stored_at DESC",
                 &[&since, &rep],
             )
-            .map_err(|e| self.sql(&e))?;
+            .map_err(|e| self.sql(e))?;
         Ok(rows
             .iter()
             .map(|r| Call {
