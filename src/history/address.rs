@@ -46,13 +46,26 @@ const MODES: [&str; 6] = [
     "verify-full",
 ];
 
+/// Why a team store's address cannot be used. Never repeats the URL (it may hold a
+/// password).
+#[derive(Debug, thiserror::Error)]
+pub enum AddressError {
+    #[error("--db: sslmode={0} is not one of {modes}", modes = MODES.join(", "))]
+    SslMode(String),
+    #[error("PGSSLMODE={0} is not one of {modes}", modes = MODES.join(", "))]
+    EnvSslMode(String),
+    /// The driver's error, shown with its causes (the driver's own words say little).
+    #[error("--db: not a PostgreSQL URL ({}); the form is postgres://USER@HOST:PORT/DATABASE", causes(.0))]
+    NotPostgres(postgres::Error),
+}
+
 impl TeamUrl {
     /// A team store's URL (`postgres://` or `postgresql://`, any case).
     ///
     /// # Errors
     /// It is not a URL PostgreSQL takes, or its sslmode is unknown. The message never
     /// repeats the URL (it may hold a password).
-    pub fn new(s: &str) -> Result<Self, String> {
+    pub fn new(s: &str) -> Result<Self, AddressError> {
         let (scheme, rest) = s.split_once("://").unwrap_or(("", s));
         let url = Self(format!("{}://{rest}", scheme.to_ascii_lowercase()));
         url.parts()?;
@@ -65,7 +78,7 @@ impl TeamUrl {
             .map_or_else(|_| "postgres://(an unreadable URL)".into(), |r| r.label)
     }
 
-    fn parts(&self) -> Result<Parts, String> {
+    fn parts(&self) -> Result<Parts, AddressError> {
         let (base, query) = self.0.split_once('?').unwrap_or((&self.0, ""));
         let mut sslmode = None;
         let mut rootcert = None;
@@ -78,22 +91,14 @@ impl TeamUrl {
             }
         }
         if let Some(mode) = sslmode.as_deref().filter(|m| !MODES.contains(m)) {
-            return Err(format!(
-                "--db: sslmode={mode} is not one of {}",
-                MODES.join(", ")
-            ));
+            return Err(AddressError::SslMode(mode.to_string()));
         }
         let url = if rest.is_empty() {
             base.to_string()
         } else {
             format!("{base}?{}", rest.join("&"))
         };
-        let config = url.parse().map_err(|e: postgres::Error| {
-            format!(
-                "--db: not a PostgreSQL URL ({}); the form is postgres://USER@HOST:PORT/DATABASE",
-                causes(&e)
-            )
-        })?;
+        let config = url.parse().map_err(AddressError::NotPostgres)?;
         Ok(Parts {
             config,
             sslmode,
@@ -106,7 +111,7 @@ impl TeamUrl {
     ///
     /// # Errors
     /// The URL is not one PostgreSQL takes.
-    pub fn resolve(&self) -> Result<Resolved, String> {
+    pub fn resolve(&self) -> Result<Resolved, AddressError> {
         let Parts {
             mut config,
             sslmode,
@@ -187,9 +192,7 @@ impl TeamUrl {
             .map(|h| PathBuf::from(h).join(".postgresql/root.crt"))
             .filter(|p| p.exists());
         let tls = match mode.as_str() {
-            m if !MODES.contains(&m) => {
-                return Err(format!("PGSSLMODE={m} is not one of {}", MODES.join(", ")))
-            }
+            m if !MODES.contains(&m) => return Err(AddressError::EnvSslMode(m.to_string())),
             _ if on_socket => None,
             "disable" => None,
             "require" if rootcert.is_some() || home_root.is_some() => {
@@ -282,6 +285,7 @@ mod tests {
         let Err(e) = TeamUrl::new("postgres://dana:hunter2@db.example:port/team") else {
             panic!("a bad port taken")
         };
+        let e = e.to_string();
         assert!(e.contains("invalid") && !e.contains("hunter2"), "{e}");
     }
 
@@ -309,6 +313,6 @@ mod tests {
         let Err(e) = TeamUrl::new("postgres://u@%2Ftmp%2Fpg/db?sslmode=always") else {
             panic!("sslmode=always taken")
         };
-        assert!(e.contains("sslmode=always"), "{e}");
+        assert!(e.to_string().contains("sslmode=always"), "{e}");
     }
 }

@@ -70,7 +70,9 @@ impl Db {
     pub fn parse(s: &str) -> Result<Self, String> {
         let scheme = s.split_once(':').map(|(h, _)| h.to_ascii_lowercase());
         match scheme.as_deref() {
-            Some("postgres" | "postgresql") => TeamUrl::new(s).map(Self::Team),
+            Some("postgres" | "postgresql") => {
+                TeamUrl::new(s).map(Self::Team).map_err(|e| e.to_string())
+            }
             Some(h) if s.contains("://") || h.starts_with("postgres") => Err(format!(
                 "{h}: is not a store twoears knows; pass a file path or postgres://USER@HOST:PORT/DB"
             )),

@@ -38,8 +38,11 @@ const SCHEMA_LOCK: i64 = 0x0074_776f_6561_7273; // "twoears"
 
 #[derive(Debug, thiserror::Error)]
 pub enum TeamError {
+    #[error(transparent)]
+    Address(#[from] super::address::AddressError),
+    /// The TLS settings could not be made (a root certificate file).
     #[error("{0}")]
-    Address(String),
+    Tls(String),
     #[error("{label}: cannot reach the team store: {cause}")]
     Connect { label: String, cause: PgError },
     #[error("{label}: written by a newer twoears (schema {found}, this one knows {known}); update twoears")]
@@ -104,7 +107,7 @@ impl TeamStore {
     /// # Errors
     /// The URL is bad, the server is unreachable or refuses us, or its schema is newer.
     pub fn connect(url: &TeamUrl) -> Result<Self, TeamError> {
-        let r = url.resolve().map_err(TeamError::Address)?;
+        let r = url.resolve()?;
         let label = r.label.clone();
         let connect_err = |e: postgres::Error| TeamError::Connect {
             label: label.clone(),
@@ -113,7 +116,7 @@ impl TeamStore {
         let client = match &r.tls {
             None => r.config.connect(NoTls).map_err(connect_err)?,
             Some(check) => {
-                let tls = super::tls::connector(check).map_err(TeamError::Address)?;
+                let tls = super::tls::connector(check).map_err(TeamError::Tls)?;
                 r.config.connect(tls).map_err(connect_err)?
             }
         };
