@@ -196,7 +196,10 @@ impl Keep {
                 Ok(team) => *link = Link::Up(Box::new(team)),
                 Err(e) => {
                     *link = Link::Down(Instant::now());
-                    warnings.push(format!("not sent to the team store: {e}{waits}"));
+                    warnings.push(format!(
+                        "not sent to the team store: {}{waits}",
+                        crate::term::chain(&e)
+                    ));
                     return warnings;
                 }
             }

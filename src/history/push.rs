@@ -21,7 +21,7 @@ pub struct Pushed {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
-    #[error("{cause}; {} call{} wait on this machine for `twoears history push`", pushed.waiting, if pushed.waiting == 1 { "" } else { "s" })]
+    #[error("{}; {} call{} wait on this machine for `twoears history push`", crate::term::chain(cause), pushed.waiting, if pushed.waiting == 1 { "" } else { "s" })]
     Team { pushed: Pushed, cause: TeamError },
     #[error(transparent)]
     Local(#[from] StoreError),

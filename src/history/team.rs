@@ -41,8 +41,8 @@ pub enum TeamError {
     #[error(transparent)]
     Address(#[from] super::address::AddressError),
     /// The TLS settings could not be made (a root certificate file).
-    #[error("{0}")]
-    Tls(String),
+    #[error(transparent)]
+    Tls(#[from] super::tls::TlsError),
     #[error("{label}: cannot reach the team store: {cause}")]
     Connect { label: String, cause: PgError },
     #[error("{label}: written by a newer twoears (schema {found}, this one knows {known}); update twoears")]
@@ -116,7 +116,7 @@ impl TeamStore {
         let client = match &r.tls {
             None => r.config.connect(NoTls).map_err(connect_err)?,
             Some(check) => {
-                let tls = super::tls::connector(check).map_err(TeamError::Tls)?;
+                let tls = super::tls::connector(check)?;
                 r.config.connect(tls).map_err(connect_err)?
             }
         };

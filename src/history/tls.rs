@@ -25,15 +25,31 @@ pub enum Check {
     Full { roots: Option<PathBuf> },
 }
 
+/// Why the TLS settings could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("{}: cannot read the root certificates", path.display())]
+    Roots {
+        path: PathBuf,
+        #[source]
+        source: rustls::pki_types::pem::Error,
+    },
+    #[error("{}: no root certificate in it; pass a PEM file as sslrootcert", path.display())]
+    NoRoots { path: PathBuf },
+    #[error("cannot set up TLS")]
+    Rustls(#[from] rustls::Error),
+    #[error("cannot set up TLS")]
+    Verifier(#[from] rustls::client::VerifierBuilderError),
+}
+
 /// The connector for `check`.
 ///
 /// # Errors
 /// The root certificates cannot be read.
-pub fn connector(check: &Check) -> Result<MakeRustlsConnect, String> {
+pub fn connector(check: &Check) -> Result<MakeRustlsConnect, TlsError> {
     let provider = Arc::new(ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?;
+        .with_safe_default_protocol_versions()?;
     let verifier: Arc<dyn ServerCertVerifier> = match check {
         Check::None => Arc::new(Unchecked(provider)),
         Check::Chain { roots } | Check::Full { roots } => {
@@ -41,8 +57,7 @@ pub fn connector(check: &Check) -> Result<MakeRustlsConnect, String> {
                 Arc::new(root_store(roots.as_ref())?),
                 provider,
             )
-            .build()
-            .map_err(|e| e.to_string())?;
+            .build()?;
             if matches!(check, Check::Full { .. }) {
                 webpki
             } else {
@@ -58,7 +73,7 @@ pub fn connector(check: &Check) -> Result<MakeRustlsConnect, String> {
 }
 
 /// `sslrootcert`, else `~/.postgresql/root.crt` when it exists, else the system's roots.
-fn root_store(roots: Option<&PathBuf>) -> Result<RootCertStore, String> {
+fn root_store(roots: Option<&PathBuf>) -> Result<RootCertStore, TlsError> {
     let home_root = std::env::var_os("HOME")
         .map(|h| PathBuf::from(h).join(".postgresql/root.crt"))
         .filter(|p| p.exists());
@@ -67,15 +82,13 @@ fn root_store(roots: Option<&PathBuf>) -> Result<RootCertStore, String> {
         Some(file) => {
             let certs = CertificateDer::pem_file_iter(file)
                 .and_then(|i| i.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| {
-                    format!("{}: cannot read the root certificates: {e}", file.display())
+                .map_err(|source| TlsError::Roots {
+                    path: file.clone(),
+                    source,
                 })?;
             let (added, _) = store.add_parsable_certificates(certs);
             if added == 0 {
-                return Err(format!(
-                    "{}: no root certificate in it; pass a PEM file as sslrootcert",
-                    file.display()
-                ));
+                return Err(TlsError::NoRoots { path: file.clone() });
             }
         }
         None => {
