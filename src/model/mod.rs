@@ -18,23 +18,37 @@ pub mod verify;
 pub mod vocab;
 pub mod voice;
 
+/// A weights file without the tensor a model needs, or with it in another shape.
+#[derive(Debug, thiserror::Error)]
+pub enum ShapeError {
+    #[error("has no tensor {0}")]
+    Missing(String),
+    #[error("{name} has shape {got:?}, expected {want:?}")]
+    Other {
+        name: String,
+        got: Vec<usize>,
+        want: Vec<usize>,
+    },
+}
+
 /// A named tensor of a weights file, checked to have the shape the model needs.
 ///
 /// # Errors
-/// A reason naming the tensor: missing, or of another shape.
+/// The tensor is missing, or of another shape.
 pub fn shaped<'a>(
     tensors: &'a std::collections::HashMap<String, candle_core::Tensor>,
     name: &str,
     shape: &[usize],
-) -> Result<&'a candle_core::Tensor, String> {
+) -> Result<&'a candle_core::Tensor, ShapeError> {
     let t = tensors
         .get(name)
-        .ok_or_else(|| format!("has no tensor {name}"))?;
+        .ok_or_else(|| ShapeError::Missing(name.to_string()))?;
     if t.dims() != shape {
-        return Err(format!(
-            "{name} has shape {:?}, expected {shape:?}",
-            t.dims()
-        ));
+        return Err(ShapeError::Other {
+            name: name.to_string(),
+            got: t.dims().to_vec(),
+            want: shape.to_vec(),
+        });
     }
     Ok(t)
 }
