@@ -18,18 +18,24 @@ pub struct Tensor {
     pub values: Vec<f32>,
 }
 
-fn err(reason: impl Into<String>) -> String {
-    reason.into()
+/// Why a checkpoint cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum TorchError {
+    #[error("damaged pickle")]
+    Pickle(#[source] candle_core::Error),
+    /// What in the checkpoint is not as the format has it.
+    #[error("{0}")]
+    Format(String),
 }
 
-fn pickle(r: &mut impl BufRead) -> Result<Object, String> {
+fn err(reason: impl Into<String>) -> TorchError {
+    TorchError::Format(reason.into())
+}
+
+fn pickle(r: &mut impl BufRead) -> Result<Object, TorchError> {
     let mut stack = Stack::empty();
-    stack
-        .read_loop(r)
-        .map_err(|e| err(format!("damaged pickle ({e})")))?;
-    stack
-        .finalize()
-        .map_err(|e| err(format!("damaged pickle ({e})")))
+    stack.read_loop(r).map_err(TorchError::Pickle)?;
+    stack.finalize().map_err(TorchError::Pickle)
 }
 
 /// Where a tensor's values live: its storage's key, offset and shape (contiguous only).
@@ -83,7 +89,7 @@ fn view(o: Object) -> Option<View> {
 ///
 /// # Errors
 /// A reason, when the file is not such a checkpoint or is cut short.
-pub fn read(r: &mut impl BufRead, dict_key: &str) -> Result<HashMap<String, Tensor>, String> {
+pub fn read(r: &mut impl BufRead, dict_key: &str) -> Result<HashMap<String, Tensor>, TorchError> {
     let mut head = [0u8; MAGIC.len()];
     r.read_exact(&mut head)
         .map_err(|_| err("too short for a PyTorch checkpoint"))?;

@@ -57,7 +57,7 @@ pub fn install(
         return Err(werr(format!("{INNER} is not the pinned file")));
     }
     let state = torch_legacy::read(&mut bytes.as_slice(), "model_state")
-        .map_err(|e| werr(format!("{INNER}: {e}")))?;
+        .map_err(|e| werr(format!("{INNER}: {}", crate::term::chain(&e))))?;
     let dev = &candle_core::Device::Cpu;
     let mut tensors = HashMap::new();
     for (name, t) in state {
