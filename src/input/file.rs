@@ -220,7 +220,7 @@ impl AudioFile {
     /// # Errors
     /// Missing or unreadable file, an unrecognised container, or no decodable audio track.
     pub fn open(path: &Path) -> Result<Self, InputError> {
-        let p = || path.display().to_string();
+        let p = || path.to_path_buf();
         let io = |e: std::io::Error| match e.kind() {
             std::io::ErrorKind::NotFound => InputError::Missing(p()),
             _ => InputError::Unreadable {

@@ -15,48 +15,74 @@ use file::AudioFile;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("{0}: no such file; check the path")]
-    Missing(String),
+    #[error("{}: no such file; check the path", .0.display())]
+    Missing(PathBuf),
     #[error(
-        "{path}: is not a regular file (a device, pipe or folder); pass a recorded audio file"
+        "{}: is not a regular file (a device, pipe or folder); pass a recorded audio file",
+        path.display()
     )]
-    NotAFile { path: String },
-    #[error("{path}: cannot read it")]
+    NotAFile { path: PathBuf },
+    #[error(
+        "{}: cannot read it",
+        path.display()
+    )]
     Unreadable {
-        path: String,
+        path: PathBuf,
         #[source]
         source: std::io::Error,
     },
     #[error(
-        "{path}: not a supported audio file (use WAV, FLAC, MP3, OGG (Vorbis or Opus), Opus, WebM or AAC (M4A, MP4))"
+        "{}: not a supported audio file (use WAV, FLAC, MP3, OGG (Vorbis or Opus), Opus, WebM or AAC (M4A, MP4))",
+        path.display()
     )]
     Format {
-        path: String,
+        path: PathBuf,
         #[source]
         source: Decode,
     },
-    #[error("{path}: unsupported codec (convert it to WAV or FLAC first)")]
+    #[error(
+        "{}: unsupported codec (convert it to WAV or FLAC first)",
+        path.display()
+    )]
     Codec {
-        path: String,
+        path: PathBuf,
         #[source]
         source: Decode,
     },
-    #[error("{path}: sample rate {rate_hz} Hz is outside 8000..192000 Hz; resample it first")]
-    Rate { path: String, rate_hz: u32 },
-    #[error("{path}: has {channels} channels; say which carry the call with --rep-channel N --prospect-channel N")]
-    ManyChannels { path: String, channels: usize },
-    #[error("{path}: channel {value:?} does not exist (the file has {channels}); use left, right or a number from 1 to {channels}")]
+    #[error(
+        "{}: sample rate {rate_hz} Hz is outside 8000..192000 Hz; resample it first",
+        path.display()
+    )]
+    Rate { path: PathBuf, rate_hz: u32 },
+    #[error(
+        "{}: has {channels} channels; say which carry the call with --rep-channel N --prospect-channel N",
+        path.display()
+    )]
+    ManyChannels { path: PathBuf, channels: usize },
+    #[error(
+        "{}: channel {value:?} does not exist (the file has {channels}); use left, right or a number from 1 to {channels}",
+        path.display()
+    )]
     BadChannel {
-        path: String,
+        path: PathBuf,
         value: String,
         channels: usize,
     },
-    #[error("{path}: has one channel, which holds the whole call (split by voice); leave out --rep-channel and --prospect-channel")]
-    MonoChannel { path: String },
-    #[error("{path}: --rep-channel and --prospect-channel name the same channel; give two different channels")]
-    SameChannel { path: String },
-    #[error("{path}: contains no audio samples; record the call again or check the export")]
-    Empty { path: String },
+    #[error(
+        "{}: has one channel, which holds the whole call (split by voice); leave out --rep-channel and --prospect-channel",
+        path.display()
+    )]
+    MonoChannel { path: PathBuf },
+    #[error(
+        "{}: --rep-channel and --prospect-channel name the same channel; give two different channels",
+        path.display()
+    )]
+    SameChannel { path: PathBuf },
+    #[error(
+        "{}: contains no audio samples; record the call again or check the export",
+        path.display()
+    )]
+    Empty { path: PathBuf },
     /// A channel holding the whole call could not be split by voice.
     #[error(transparent)]
     Voices(crate::frontend::voices::VoicesError),
@@ -106,7 +132,7 @@ impl InputSpec {
     }
 }
 
-fn parse_channel(path: &str, value: &str, channels: usize) -> Result<usize, InputError> {
+fn parse_channel(path: &Path, value: &str, channels: usize) -> Result<usize, InputError> {
     let idx = match value.to_ascii_lowercase().as_str() {
         "left" | "l" => 0,
         "right" | "r" => 1,
@@ -301,7 +327,7 @@ impl CallReader {
                 rep_voice,
             } => {
                 let f = AudioFile::open(path)?;
-                let p = path.display().to_string();
+                let p = path.to_path_buf();
                 let n = f.channels;
                 let mono = n == 1;
                 // A mono file has no channels to choose: naming one is a mistake to report.
@@ -354,8 +380,9 @@ impl CallReader {
                     .iter()
                     .map(|v| {
                         format!(
-                            "{p}: its channels are the two sides, so --rep-voice {} was not needed \
+                            "{}: its channels are the two sides, so --rep-voice {} was not needed \
                              and not used",
+                            p.display(),
                             v.display()
                         )
                     })
@@ -549,7 +576,7 @@ impl CallReader {
     pub fn check_not_empty(&self) -> Result<(), InputError> {
         match self.files.iter().find(|(f, _)| f.frames_read == 0) {
             Some((f, _)) => Err(InputError::Empty {
-                path: f.path.display().to_string(),
+                path: f.path.clone(),
             }),
             None => Ok(()),
         }
