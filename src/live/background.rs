@@ -218,13 +218,7 @@ pub fn background(
     );
     let mut preparing: Option<JoinHandle<Result<Pipeline, PipelineError>>> = None;
     let mut watch = super::pipeline(&opts.monitor.rules, None).map_err(ListenError::Stt)?;
-    let (mut source, mut events) = super::open_capture(
-        (opts.monitor.mic.as_deref(), opts.monitor.system.as_deref()),
-        stop,
-        opts.monitor.duration_s,
-        opts.monitor.events.as_deref(),
-        opts.monitor.force,
-    )?;
+    let (mut source, mut events) = super::open_capture(&opts.monitor, stop)?;
     let (mic, system) = source.devices();
     status.note(&format!(
         "listening: in the background, mic {mic} | system audio {system}; each call goes to \

@@ -17,7 +17,7 @@ pub mod source;
 pub mod status;
 pub mod writer;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use crate::capture::CaptureError;
@@ -94,14 +94,20 @@ pub(crate) fn pipeline(
 /// Both devices, and the event log when asked for (created after the devices open: a
 /// missing device must not touch the user's files).
 fn open_capture<'a>(
-    devices: (Option<&str>, Option<&str>),
+    monitor: &Monitor,
     stop: &'a AtomicBool,
-    duration_s: Option<f64>,
-    events: Option<&Path>,
-    force: bool,
 ) -> Result<(LiveSource<'a>, Option<EventLog>), ListenError> {
-    let source = LiveSource::open(devices.0, devices.1, stop, duration_s)?;
-    let events = events.map(|p| EventLog::open(p, force)).transpose()?;
+    let source = LiveSource::open(
+        monitor.mic.as_deref(),
+        monitor.system.as_deref(),
+        stop,
+        monitor.duration_s,
+    )?;
+    let events = monitor
+        .events
+        .as_deref()
+        .map(|p| EventLog::open(p, monitor.force))
+        .transpose()?;
     Ok((source, events))
 }
 
@@ -257,13 +263,7 @@ pub fn listen(
     let mut pipeline = pipeline(&opts.monitor.rules, stt).map_err(ListenError::Stt)?;
     // The user's files come last: a bad model or device must not touch them. The event log
     // first: if it cannot be made, no recording has been replaced yet.
-    let (mut source, mut events) = open_capture(
-        (opts.monitor.mic.as_deref(), opts.monitor.system.as_deref()),
-        stop,
-        opts.monitor.duration_s,
-        opts.monitor.events.as_deref(),
-        opts.monitor.force,
-    )?;
+    let (mut source, mut events) = open_capture(&opts.monitor, stop)?;
     let mut recorder = opts
         .record
         .as_deref()
