@@ -2,17 +2,13 @@
 
 use std::io::IsTerminal;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
+use super::config::stop_on_ctrl_c;
 use crate::app::cli::CheckArgs;
 
 pub(super) fn check(args: CheckArgs) -> Result<()> {
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        ctrlc::set_handler(move || stop.store(true, std::sync::atomic::Ordering::Relaxed))
-            .context("cannot install the Ctrl-C handler")?;
-    }
+    let stop = stop_on_ctrl_c()?;
     let tty = std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
     let mut last = None::<std::time::Instant>;

@@ -104,3 +104,28 @@ pub(super) fn create_private_dir(dir: &std::path::Path) -> Result<()> {
             )
         })
 }
+
+/// A flag Ctrl-C sets: the live commands stop at it, end the call and write what they
+/// have.
+///
+/// # Errors
+/// The handler cannot be installed.
+pub(super) fn stop_on_ctrl_c() -> Result<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed))
+        .context("cannot install the Ctrl-C handler")?;
+    Ok(stop)
+}
+
+/// The speech-to-text settings of a live command: its threads leave room for capture.
+///
+/// # Errors
+/// As [`stt_settings`].
+pub(super) fn live_stt_settings(args: &SttArgs) -> Result<Option<SttSettings>> {
+    let mut stt = stt_settings(args)?;
+    if let Some(s) = stt.as_mut() {
+        s.threads = cli::live_stt_threads(args.threads);
+    }
+    Ok(stt)
+}

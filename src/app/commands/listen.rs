@@ -2,9 +2,9 @@
 
 use anyhow::{Context, Result};
 
-use super::config::{create_private_dir, load_rules, stt_settings};
+use super::config::{create_private_dir, live_stt_settings, load_rules, stop_on_ctrl_c};
 use super::save;
-use crate::app::cli::{self, ListenArgs};
+use crate::app::cli::ListenArgs;
 use crate::output::{self, Output, OutputKind};
 
 pub(super) fn listen(mut args: ListenArgs) -> Result<()> {
@@ -43,17 +43,9 @@ pub(super) fn listen(mut args: ListenArgs) -> Result<()> {
             .all(|p| p.as_deref().is_some_and(output::is_stdout)),
         "--events - and --json - would both write to stdout; send one of them to a file"
     );
-    let mut stt = stt_settings(&args.stt)?;
+    let stt = live_stt_settings(&args.stt)?;
     let rules = load_rules(args.rules.as_deref())?;
-    if let Some(s) = stt.as_mut() {
-        s.threads = cli::live_stt_threads(args.stt.threads);
-    }
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        ctrlc::set_handler(move || stop.store(true, std::sync::atomic::Ordering::Relaxed))
-            .context("cannot install the Ctrl-C handler")?;
-    }
+    let stop = stop_on_ctrl_c()?;
     let opts = crate::live::ListenOptions {
         record,
         monitor: monitor(&args, rules),
@@ -103,18 +95,10 @@ fn listen_background(args: ListenArgs) -> Result<()> {
         let what = OutputKind::EventLog;
         output::check(&[Output { path: events, what }], &inputs, &[], args.force)?;
     }
-    let mut stt = stt_settings(&args.stt)?;
+    let stt = live_stt_settings(&args.stt)?;
     let rules = load_rules(args.rules.as_deref())?;
-    if let Some(s) = stt.as_mut() {
-        s.threads = cli::live_stt_threads(args.stt.threads);
-    }
     create_private_dir(&out)?;
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        ctrlc::set_handler(move || stop.store(true, std::sync::atomic::Ordering::Relaxed))
-            .context("cannot install the Ctrl-C handler")?;
-    }
+    let stop = stop_on_ctrl_c()?;
     let opts = crate::live::background::BackgroundOptions {
         out,
         record: args.record.is_some(),
